@@ -1,0 +1,158 @@
+"""The ``parley`` command: run the platform, one service, migrations, user admin."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from parley.config import CONFIG_FILE_ENV, ConfigError, Settings, prepare
+
+app = typer.Typer(help="Parley: self-hostable video conferencing.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML settings file (env vars override it).")
+    ] = None,
+) -> None:
+    if config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(config.resolve())
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return prepare(settings)
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _serve(application: object, host: str, port: int) -> None:
+    uvicorn.run(
+        application,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        ws_max_size=64 * 1024,
+    )
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8800,
+    data_dir: Annotated[Path | None, typer.Option(help="Where data and the database live.")] = None,
+) -> None:
+    """Run every service in one process (embedded default: no external servers needed)."""
+    from parley.gateway import create_gateway_app
+
+    settings = _settings(data_dir=data_dir, host=host, port=port)
+    console.print(f"Parley is starting on http://{host}:{port} (data in {settings.data_dir})")
+    _serve(create_gateway_app(settings), host, port)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="users, meetings, signaling, media or ai.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: the service's seed port).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where local data lives.")] = None,
+) -> None:
+    """Run one service alone, as in the split (nginx) deployment."""
+    from parley.services import SERVICES
+
+    spec = SERVICES.get(service)
+    if spec is None:
+        console.print(f"[red]Unknown service {service!r}.[/red] Known: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir)
+    _serve(spec.create_app(settings), host, port or spec.port)
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    down: Annotated[bool, typer.Option(help="Downgrade to --revision instead.")] = False,
+) -> None:
+    """Bring the database schema to a revision (default: the newest)."""
+    from parley import migrate as migrations
+
+    settings = _settings()
+    if down:
+        migrations.downgrade(settings.sqlalchemy_url, revision)
+    else:
+        migrations.upgrade(settings.sqlalchemy_url, revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument()],
+    email: Annotated[str, typer.Option(help="Email address.")],
+    display_name: Annotated[str | None, typer.Option(help="Shown to others.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an account (the password is prompted for unless --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    try:
+        user = asyncio.run(_create_user(settings, username, email, display_name, password, admin))
+    except Exception as exc:
+        from parley.core.errors import ProblemError
+        from pydantic import ValidationError
+
+        if isinstance(exc, ProblemError | ValidationError):
+            console.print(f"[red]Cannot create the user:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        raise
+    console.print(f"Created user {user.username} ({user.role}) with id {user.id}.")
+
+
+async def _create_user(
+    settings: Settings,
+    username: str,
+    email: str,
+    display_name: str | None,
+    password: str,
+    admin: bool,
+) -> object:
+    from parley import migrate as migrations
+    from parley.core.db import Database
+    from parley.users import service
+    from parley.users.schemas import RegisterIn
+
+    await asyncio.to_thread(migrations.upgrade, settings.sqlalchemy_url)
+    data = RegisterIn(
+        username=username, email=email, password=password, display_name=display_name or username
+    )
+    database = Database(settings.sqlalchemy_url)
+    try:
+        async with database.sessionmaker() as session:
+            user = await service.register(session, data)
+            if admin and user.role != "admin":
+                user.role = "admin"
+                await session.commit()
+            return user
+    finally:
+        await database.dispose()

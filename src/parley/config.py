@@ -1,0 +1,153 @@
+"""One settings object for every service.
+
+Values come, highest priority first, from keyword arguments, the environment (``PARLEY_*`` plus
+the seed names ``JWT_SECRET``, ``ALLOWED_ORIGINS``, ``DATABASE_URL``, ``REDIS_URL``), and an
+optional YAML file named by ``PARLEY_CONFIG`` (the CLI's ``--config`` sets it, so that processes
+the CLI starts see the same file).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import structlog
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+MIN_PRODUCTION_SECRET_BYTES = 32
+CONFIG_FILE_ENV = "PARLEY_CONFIG"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("parley-data")
+    host: str = "127.0.0.1"
+    port: int = 8800
+
+    jwt_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("JWT_SECRET", "PARLEY_JWT_SECRET", "jwt_secret")
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ALLOWED_ORIGINS", "PARLEY_ALLOWED_ORIGINS", "allowed_origins"),
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "PARLEY_DATABASE_URL", "database_url"),
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "PARLEY_REDIS_URL", "redis_url")
+    )
+
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    login_max_failures: int = 5
+    login_window_s: int = 15 * 60
+    max_json_body_bytes: int = 1024 * 1024
+    max_avatar_bytes: int = 5 * 1024 * 1024
+    cookie_secure: bool | None = None
+    log_level: str = "info"
+    log_json: bool = True
+    auto_migrate: bool = True
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ConfigError(f"config file {config_file} does not exist")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the async driver SQLAlchemy needs."""
+        url = self.database_url
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'parley.db').resolve()}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env == "production"
+
+    def secret(self) -> str:
+        """The JWT signing secret; call :func:`prepare` first."""
+        if self.jwt_secret is None:
+            raise ConfigError("JWT secret not prepared")
+        return self.jwt_secret.get_secret_value()
+
+
+def prepare(settings: Settings) -> Settings:
+    """Make the settings runnable: data dir present, JWT secret resolved.
+
+    Production refuses to start without a strong secret. Development generates one and keeps it
+    in the data dir so that tokens survive a restart.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.jwt_secret is not None:
+        if (
+            settings.env == "production"
+            and len(settings.secret().encode()) < MIN_PRODUCTION_SECRET_BYTES
+        ):
+            raise ConfigError(
+                f"JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes "
+                "when PARLEY_ENV=production"
+            )
+        return settings
+    if settings.env == "production":
+        raise ConfigError(
+            "JWT_SECRET is not set: production needs its own secret of at least "
+            f"{MIN_PRODUCTION_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"
+        )
+    secret_file = settings.data_dir / "jwt_secret"
+    if secret_file.is_file():
+        secret = secret_file.read_text().strip()
+    else:
+        secret = secrets.token_urlsafe(48)
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(secret)
+        structlog.get_logger("parley.config").warning(
+            "jwt_secret_generated",
+            path=str(secret_file),
+            hint="set JWT_SECRET; a generated secret is for development only",
+        )
+    settings.jwt_secret = SecretStr(secret)
+    return settings

@@ -1,0 +1,126 @@
+"""The app factory every service uses, alone or all mounted together.
+
+It wires what every service must have: ``/health``, ``/health/ready``, ``/metrics``, problem+json
+errors, CORS from ``ALLOWED_ORIGINS``, request ids, security headers, JSON logs and the JSON body
+limit, plus the shared resources on ``app.state`` (database, key-value store, object storage,
+token signer) that live for the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from parley import __version__
+from parley.config import Settings, prepare
+from parley.core.auth import TokenSigner
+from parley.core.db import Database
+from parley.core.errors import install_problem_handlers, problem_response
+from parley.core.kv import create_kv
+from parley.core.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
+from parley.core.observability import MetricsMiddleware, configure_logging, metrics_endpoint
+from parley.core.storage import LocalStorage
+
+BackgroundTask = Callable[[FastAPI], Awaitable[None]]
+READY_TIMEOUT_S = 2.0
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> str | None:
+    try:
+        await asyncio.wait_for(probe(), READY_TIMEOUT_S)
+    except Exception as exc:
+        return f"{name}: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def _health_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": service, "version": __version__}
+
+    @router.get("/health/ready", response_model=None)
+    async def ready(request: Request) -> JSONResponse | dict[str, Any]:
+        """Readiness: the database and the key-value store answer."""
+        state = request.app.state
+        database, redis = await asyncio.gather(
+            _check("database", state.db.ping), _check("redis", state.kv.ping)
+        )
+        checks = {"database": database is None, "redis": redis is None}
+        if database or redis:
+            failed = "; ".join(failure for failure in (database, redis) if failure)
+            return problem_response(503, f"Not ready: {failed}", type="not-ready", checks=checks)
+        return {"status": "ready", "service": service, "checks": checks}
+
+    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return router
+
+
+def create_app(
+    service: str,
+    settings: Settings,
+    routers: Sequence[APIRouter],
+    background: Sequence[BackgroundTask] = (),
+) -> FastAPI:
+    """One service's ASGI app (or the gateway's, with every service's routers)."""
+    prepare(settings)
+    configure_logging(service, settings.log_level, settings.log_json)
+    log = structlog.get_logger("parley.app")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            from parley.migrate import upgrade
+
+            await asyncio.to_thread(upgrade, settings.sqlalchemy_url)
+        app.state.settings = settings
+        app.state.db = Database(settings.sqlalchemy_url)
+        app.state.kv = create_kv(settings.redis_url)
+        app.state.storage = LocalStorage(settings.data_dir / "objects")
+        app.state.signer = TokenSigner(settings.secret(), settings.access_token_ttl_s)
+        tasks = [asyncio.create_task(task(app)) for task in background]
+        log.info("service_started", database=app.state.db.engine.dialect.name)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.kv.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title=f"Parley {service}",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(_health_router(service))
+    for router in routers:
+        app.include_router(router)
+
+    # Added innermost first: the request-context layer wraps everything so even a 413 or a CORS
+    # rejection carries the request id and security headers.
+    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-csrf-token", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+        )
+    app.add_middleware(MetricsMiddleware, service=service)
+    app.add_middleware(RequestContextMiddleware)
+    return app

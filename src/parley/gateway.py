@@ -1,0 +1,19 @@
+"""The all-in-one app: every service's routes in one process on one port (``parley up``).
+
+Routers are included rather than sub-apps mounted, so that each request passes the shared
+middleware once and the services share one database pool and one key-value client.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from parley.config import Settings
+from parley.core.app import create_app
+from parley.services import SERVICES
+
+
+def create_gateway_app(settings: Settings) -> FastAPI:
+    routers = [router for spec in SERVICES.values() for router in spec.routers()]
+    background = [task for spec in SERVICES.values() for task in spec.background()]
+    return create_app("gateway", settings, routers, background)

@@ -1,0 +1,33 @@
+"""The services Parley is made of: name, seed port, and how to build each one's app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+
+from parley.config import Settings
+from parley.core.app import BackgroundTask, create_app
+
+
+def _users_routers() -> Sequence[APIRouter]:
+    from parley.users.router import routers
+
+    return routers
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+    routers: Callable[[], Sequence[APIRouter]]
+    background: Callable[[], Sequence[BackgroundTask]] = field(default=lambda: ())
+
+    def create_app(self, settings: Settings) -> FastAPI:
+        return create_app(self.name, settings, self.routers(), self.background())
+
+
+SERVICES: dict[str, ServiceSpec] = {
+    "users": ServiceSpec("users", 8080, _users_routers),
+}

@@ -1,0 +1,1 @@
+"""user-service: accounts, login sessions, profiles and admin user management."""

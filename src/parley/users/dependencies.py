@@ -1,0 +1,87 @@
+"""user-service request dependencies: who the user is, which user is meant, CSRF."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.core.auth import Principal, current_principal
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.users.models import User
+
+REFRESH_COOKIE = "parley_refresh"
+CSRF_COOKIE = "parley_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def current_user(
+    principal: Principal = Depends(current_principal),
+    session: AsyncSession = Depends(get_session),
+) -> User:
+    """The signed-in user's row; a deleted account's token is refused, a disabled one 403."""
+    user = await session.get(User, uuid.UUID(principal.user_id))
+    if user is None:
+        raise ProblemError(401, "The account no longer exists.", type="invalid-token")
+    if not user.is_active:
+        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+    return user
+
+
+async def admin_user(user: User = Depends(current_user)) -> User:
+    """An admin, as the database says now (a token's role claim may be up to 15 minutes old)."""
+    if user.role != "admin":
+        raise ProblemError(403, "This needs the admin role.", type="admin-required")
+    return user
+
+
+async def target_user(
+    user_id: uuid.UUID,
+    _: User = Depends(admin_user),
+    session: AsyncSession = Depends(get_session),
+) -> User:
+    """The user an admin route is about; 404 when there is none."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise ProblemError(404, "No such user.", type="user-not-found")
+    return user
+
+
+def _csrf_signature(secret: str, nonce: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def new_csrf_token(secret: str) -> str:
+    """A signed double-submit token: the cookie cannot be planted by a sibling subdomain
+    because only the server can sign it."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_csrf_signature(secret, nonce)}"
+
+
+def check_csrf(request: Request) -> None:
+    """For requests authenticated by cookie: the header must repeat the cookie's signed token."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    nonce, _, signature = cookie.partition(".")
+    secret = request.app.state.settings.secret()
+    valid = (
+        bool(cookie)
+        and hmac.compare_digest(cookie, header)
+        and hmac.compare_digest(signature, _csrf_signature(secret, nonce))
+    )
+    if not valid:
+        raise ProblemError(
+            403,
+            "A cookie-authenticated request needs the X-CSRF-Token header "
+            "(GET /api/v1/auth/csrf-token).",
+            type="csrf-failed",
+        )

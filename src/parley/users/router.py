@@ -1,0 +1,324 @@
+"""user-service HTTP API: /api/v1/auth, /api/v1/users, /api/v1/admin/users."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from parley.config import Settings
+from parley.core.auth import (
+    Principal,
+    TokenSigner,
+    current_principal,
+    get_signer,
+    principal_from_token,
+    revoke_token,
+)
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.core.kv import get_kv
+from parley.core.storage import LocalStorage, ObjectNotFound, get_storage
+from parley.users import service
+from parley.users.avatars import make_avatar
+from parley.users.dependencies import (
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    admin_user,
+    check_csrf,
+    client_ip,
+    current_user,
+    new_csrf_token,
+    target_user,
+)
+from parley.users.models import User
+from parley.users.schemas import (
+    AdminUserUpdateIn,
+    CsrfOut,
+    LoginIn,
+    LogoutIn,
+    PasswordChangeIn,
+    ProfileUpdateIn,
+    RefreshIn,
+    RegisterIn,
+    Role,
+    TokenPairOut,
+    UserOut,
+    UserPage,
+)
+
+AUTH_PATH = "/api/v1/auth"
+
+auth_router = APIRouter(prefix=AUTH_PATH, tags=["auth"])
+users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
+admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+KvDep = Annotated[Redis, Depends(get_kv)]
+SignerDep = Annotated[TokenSigner, Depends(get_signer)]
+UserDep = Annotated[User, Depends(current_user)]
+TargetDep = Annotated[User, Depends(target_user)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _pair(result: service.Session, response: Response, settings: Settings) -> TokenPairOut:
+    response.set_cookie(
+        REFRESH_COOKIE,
+        result.refresh_token,
+        max_age=settings.refresh_token_ttl_s,
+        path=AUTH_PATH,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+    )
+    return TokenPairOut(
+        access_token=result.access_token,
+        refresh_token=result.refresh_token,
+        expires_in=result.expires_in,
+        user=UserOut.model_validate(result.user),
+    )
+
+
+def _refresh_token_from(request: Request, body: RefreshIn | None) -> str | None:
+    """The refresh token from the body, or from the cookie (which then needs CSRF)."""
+    if body is not None and body.refresh_token:
+        return body.refresh_token
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if cookie:
+        check_csrf(request)
+    return cookie
+
+
+@auth_router.post("/register", status_code=201)
+async def register(body: RegisterIn, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(await service.register(session, body))
+
+
+@auth_router.post("/login")
+async def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    kv: KvDep,
+    signer: SignerDep,
+    settings: SettingsDep,
+) -> TokenPairOut:
+    user = await service.authenticate(
+        session, kv, settings, body.username, body.password, client_ip(request)
+    )
+    return _pair(await service.start_session(session, signer, settings, user), response, settings)
+
+
+@auth_router.post("/refresh")
+async def refresh(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    kv: KvDep,
+    signer: SignerDep,
+    settings: SettingsDep,
+    body: RefreshIn | None = None,
+) -> TokenPairOut:
+    raw = _refresh_token_from(request, body)
+    if not raw:
+        raise ProblemError(401, "No refresh token given.", type="invalid-refresh-token")
+    return _pair(await service.rotate(session, kv, signer, settings, raw), response, settings)
+
+
+@auth_router.post("/logout", status_code=204)
+async def logout(
+    request: Request,
+    session: SessionDep,
+    kv: KvDep,
+    signer: SignerDep,
+    settings: SettingsDep,
+    body: LogoutIn | None = None,
+) -> Response:
+    """Ends the session: its refresh tokens are revoked and the access token is deny-listed."""
+    families: list[uuid.UUID] = []
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        principal = await principal_from_token(authorization[7:].strip(), signer, kv)
+        await revoke_token(kv, principal.jti, principal.expires_at)
+        if principal.session_id:
+            families.append(uuid.UUID(principal.session_id))
+    raw = _refresh_token_from(request, body)
+    if raw:
+        family = await service.family_of(session, raw)
+        if family is not None:
+            families.append(family)
+    if not families and not authorization:
+        raise ProblemError(401, "Nothing to sign out: no token given.", type="invalid-token")
+    await service.revoke_families(session, kv, settings, families)
+    response = Response(status_code=204)
+    response.delete_cookie(REFRESH_COOKIE, path=AUTH_PATH)
+    return response
+
+
+@auth_router.get("/csrf-token")
+async def csrf_token(response: Response, settings: SettingsDep) -> CsrfOut:
+    token = new_csrf_token(settings.secret())
+    response.set_cookie(
+        CSRF_COOKIE, token, path="/", secure=settings.secure_cookies, samesite="strict"
+    )
+    return CsrfOut(csrf_token=token)
+
+
+@users_router.get("/me")
+async def me(user: UserDep) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@users_router.patch("/me")
+async def update_me(body: ProfileUpdateIn, user: UserDep, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(await service.update_profile(session, user, body))
+
+
+@users_router.post("/me/password", status_code=204)
+async def change_password(
+    body: PasswordChangeIn,
+    user: UserDep,
+    principal: Annotated[Principal, Depends(current_principal)],
+    session: SessionDep,
+    kv: KvDep,
+    settings: SettingsDep,
+) -> Response:
+    await service.change_password(
+        session,
+        kv,
+        settings,
+        user,
+        body.current_password,
+        body.new_password,
+        keep_session=principal.session_id,
+    )
+    return Response(status_code=204)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request's file: a multipart ``file`` field or the raw body, at most ``limit`` bytes."""
+    too_large = ProblemError(413, f"The image must be at most {limit} bytes.", type="too-large")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise too_large
+    content_type = request.headers.get("content-type", "")
+    chunks: list[bytes] = []
+    size = 0
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ProblemError(422, "The multipart body needs a `file` field.")
+        while chunk := await upload.read(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    else:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    if size == 0:
+        raise ProblemError(415, "The body is empty; send an image.", type="unsupported-image")
+    return b"".join(chunks)
+
+
+@users_router.put("/me/avatar")
+async def put_avatar(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    storage: Annotated[LocalStorage, Depends(get_storage)],
+    settings: SettingsDep,
+) -> UserOut:
+    data = await _read_limited(request, settings.max_avatar_bytes)
+    avatar = await run_in_threadpool(make_avatar, data)
+    key = f"avatars/{user.id}-{uuid.uuid4().hex[:8]}.webp"
+    await storage.put(key, avatar)
+    old, user.avatar_key = user.avatar_key, key
+    await session.commit()
+    if old:
+        await storage.delete(old)
+    return UserOut.model_validate(user)
+
+
+@users_router.get("/{user_id}/avatar", response_class=Response)
+async def get_avatar(
+    user_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    storage: Annotated[LocalStorage, Depends(get_storage)],
+) -> Response:
+    """Public, like a profile picture anywhere: ``<img>`` tags cannot send bearer tokens."""
+    user = await session.get(User, user_id)
+    if user is None or user.avatar_key is None:
+        raise ProblemError(404, "This user has no avatar.", type="avatar-not-found")
+    etag = '"' + hashlib.sha256(user.avatar_key.encode()).hexdigest()[:16] + '"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    try:
+        data = await storage.get(user.avatar_key)
+    except ObjectNotFound as exc:
+        raise ProblemError(404, "This user has no avatar.", type="avatar-not-found") from exc
+    return Response(data, media_type="image/webp", headers=headers)
+
+
+@admin_router.get("/users")
+async def admin_list_users(
+    session: SessionDep,
+    _: Annotated[User, Depends(admin_user)],
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> UserPage:
+    items, total = await service.list_users(session, q, role, is_active, page, page_size)
+    return UserPage(
+        items=[UserOut.model_validate(u) for u in items], total=total, page=page, page_size=page_size
+    )
+
+
+@admin_router.get("/users/{user_id}")
+async def admin_get_user(target: TargetDep) -> UserOut:
+    return UserOut.model_validate(target)
+
+
+@admin_router.patch("/users/{user_id}")
+async def admin_update_user(
+    body: AdminUserUpdateIn, target: TargetDep, session: SessionDep, kv: KvDep, settings: SettingsDep
+) -> UserOut:
+    return UserOut.model_validate(await service.admin_update(session, kv, settings, target, body))
+
+
+@admin_router.delete("/users/{user_id}", status_code=204)
+async def admin_delete_user(
+    target: TargetDep,
+    session: SessionDep,
+    kv: KvDep,
+    settings: SettingsDep,
+    storage: Annotated[LocalStorage, Depends(get_storage)],
+) -> Response:
+    avatar_key = await service.delete_user(session, kv, settings, target)
+    if avatar_key:
+        await storage.delete(avatar_key)
+    return Response(status_code=204)
+
+
+routers = [auth_router, users_router, admin_router]

@@ -1,0 +1,93 @@
+"""user-service request and response bodies (the API contract)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", to_lower=True),
+]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+Role = Literal["admin", "user"]
+
+
+class StrictBody(BaseModel):
+    """Request bodies reject unknown fields: a typo is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(StrictBody):
+    username: Username
+    email: EmailStr
+    password: Password
+    display_name: DisplayName
+
+
+class LoginIn(StrictBody):
+    username: Annotated[str, Field(min_length=1, max_length=254, description="username or email")]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RefreshIn(StrictBody):
+    refresh_token: str | None = Field(
+        default=None, max_length=200, description="omit to use the refresh cookie"
+    )
+
+
+class LogoutIn(RefreshIn):
+    pass
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    email: str
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    has_avatar: bool = False
+
+
+class TokenPairOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+
+
+class ProfileUpdateIn(StrictBody):
+    display_name: DisplayName | None = None
+    email: EmailStr | None = None
+
+
+class PasswordChangeIn(StrictBody):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class AdminUserUpdateIn(StrictBody):
+    role: Role | None = None
+    is_active: bool | None = None
+    display_name: DisplayName | None = None
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    total: int
+    page: int
+    page_size: int

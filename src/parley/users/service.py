@@ -1,0 +1,347 @@
+"""user-service business rules, testable without HTTP.
+
+Functions take the session, the key-value store and the settings they need explicitly; routers
+only parse input, call these and shape the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.config import Settings
+from parley.core import ratelimit
+from parley.core.auth import TokenSigner, revoke_sessions
+from parley.core.db import utcnow
+from parley.core.errors import ProblemError
+from parley.users import passwords
+from parley.users.models import RefreshToken, User
+from parley.users.schemas import AdminUserUpdateIn, ProfileUpdateIn, RegisterIn
+
+INVALID_CREDENTIALS = "Invalid username or password."
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A login session as handed to the client."""
+
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _weak_password(detail: str) -> ProblemError:
+    return ProblemError(422, detail, type="weak-password")
+
+
+async def _conflict_field(session: AsyncSession, username: str | None, email: str | None) -> str:
+    """Which unique field an insert or update collides with."""
+    if username is not None:
+        taken = await session.scalar(select(User.id).where(User.username == username))
+        if taken is not None:
+            return "username"
+    if email is not None:
+        taken = await session.scalar(select(User.id).where(User.email == email))
+        if taken is not None:
+            return "email"
+    return ""
+
+
+def _conflict(field: str) -> ProblemError:
+    what = {"username": "This username is taken.", "email": "This email is already registered."}
+    return ProblemError(
+        409, what.get(field, "This account already exists."), type=f"{field or 'user'}-taken"
+    )
+
+
+async def register(session: AsyncSession, data: RegisterIn) -> User:
+    """A new account; the first account ever made is the admin."""
+    email = data.email.lower()
+    violation = passwords.policy_violation(data.password, username=data.username, email=email)
+    if violation:
+        raise _weak_password(violation)
+    field = await _conflict_field(session, data.username, email)
+    if field:
+        raise _conflict(field)
+    is_first = (await session.scalar(select(func.count()).select_from(User))) == 0
+    user = User(
+        username=data.username,
+        email=email,
+        display_name=data.display_name,
+        password_hash=await passwords.hash_password(data.password),
+        role="admin" if is_first else "user",
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _conflict(await _conflict_field(session, data.username, email)) from exc
+    return user
+
+
+def _login_key(login: str, client_ip: str) -> str:
+    return f"auth:login-fail:{login.lower()}:{client_ip}"
+
+
+async def authenticate(
+    session: AsyncSession,
+    kv: Redis,
+    settings: Settings,
+    login: str,
+    password: str,
+    client_ip: str,
+) -> User:
+    """The user whose credentials these are.
+
+    Unknown user and wrong password answer the same 401 after the same argon2 work. Failures are
+    counted per (username, address); past the limit the answer is 429 until the window ends.
+    """
+    key = _login_key(login, client_ip)
+    window = await ratelimit.current(kv, key)
+    if window.count >= settings.login_max_failures:
+        raise ProblemError(
+            429,
+            "Too many failed sign-in attempts; try again later.",
+            type="login-rate-limited",
+            headers={"Retry-After": str(max(window.retry_after_s, 1))},
+        )
+    lowered = login.lower()
+    user = await session.scalar(
+        select(User).where(or_(User.username == lowered, User.email == lowered))
+    )
+    ok = await passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None:
+        await ratelimit.hit(kv, key, settings.login_window_s)
+        raise ProblemError(401, INVALID_CREDENTIALS, type="invalid-credentials")
+    if not user.is_active:
+        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+    await ratelimit.reset(kv, key)
+    return user
+
+
+def _new_refresh_token(user_id: uuid.UUID, family_id: uuid.UUID, ttl_s: int) -> tuple[str, RefreshToken]:
+    raw = secrets.token_urlsafe(32)
+    row = RefreshToken(
+        family_id=family_id,
+        user_id=user_id,
+        token_hash=_token_hash(raw),
+        expires_at=utcnow() + timedelta(seconds=ttl_s),
+    )
+    return raw, row
+
+
+async def start_session(
+    session: AsyncSession, signer: TokenSigner, settings: Settings, user: User
+) -> Session:
+    """A fresh login session: a new refresh-token family and an access token bound to it."""
+    family_id = uuid.uuid4()
+    raw, row = _new_refresh_token(user.id, family_id, settings.refresh_token_ttl_s)
+    session.add(row)
+    await session.commit()
+    access, _ = signer.issue_access(str(user.id), user.role, str(family_id))
+    return Session(user, access, raw, signer.access_ttl_s, str(family_id))
+
+
+async def revoke_families(
+    session: AsyncSession, kv: Redis, settings: Settings, family_ids: list[uuid.UUID]
+) -> None:
+    """End these login sessions: their refresh tokens stop working now, their access tokens too."""
+    if not family_ids:
+        return
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    await session.commit()
+    await revoke_sessions(kv, [str(f) for f in family_ids], settings.access_token_ttl_s)
+
+
+async def _user_families(
+    session: AsyncSession, user_id: uuid.UUID, keep: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    query = select(RefreshToken.family_id).where(
+        RefreshToken.user_id == user_id,
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > utcnow(),
+    )
+    if keep is not None:
+        query = query.where(RefreshToken.family_id != keep)
+    return list(set((await session.scalars(query)).all()))
+
+
+def _invalid_refresh(detail: str = "The refresh token is not valid.") -> ProblemError:
+    return ProblemError(401, detail, type="invalid-refresh-token")
+
+
+async def rotate(
+    session: AsyncSession, kv: Redis, signer: TokenSigner, settings: Settings, raw: str
+) -> Session:
+    """Trade a refresh token for a new pair in the same family.
+
+    A token is good once: presenting a used (or revoked) one again means it leaked, so the whole
+    family is revoked — the thief and the owner both have to sign in again.
+    """
+    row = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _token_hash(raw)))
+    if row is None:
+        raise _invalid_refresh()
+    if row.used_at is not None or row.revoked_at is not None:
+        await revoke_families(session, kv, settings, [row.family_id])
+        raise _invalid_refresh("The refresh token was already used; the session has been ended.")
+    if row.expires_at <= utcnow():
+        raise _invalid_refresh("The refresh token has expired.")
+    # Mark used atomically: of two concurrent refreshes with one token, only one wins.
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        await revoke_families(session, kv, settings, [row.family_id])
+        raise _invalid_refresh("The refresh token was already used; the session has been ended.")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        await session.commit()
+        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+    new_raw, new_row = _new_refresh_token(user.id, row.family_id, settings.refresh_token_ttl_s)
+    session.add(new_row)
+    await session.commit()
+    access, _ = signer.issue_access(str(user.id), user.role, str(row.family_id))
+    return Session(user, access, new_raw, signer.access_ttl_s, str(row.family_id))
+
+
+async def family_of(session: AsyncSession, raw: str) -> uuid.UUID | None:
+    return await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == _token_hash(raw))
+    )
+
+
+async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateIn) -> User:
+    if data.email is not None and data.email.lower() != user.email:
+        email = data.email.lower()
+        if await _conflict_field(session, None, email):
+            raise _conflict("email")
+        user.email = email
+    if data.display_name is not None:
+        user.display_name = data.display_name
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _conflict("email") from exc
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    kv: Redis,
+    settings: Settings,
+    user: User,
+    current: str,
+    new: str,
+    keep_session: str,
+) -> None:
+    """New password; every other login session of this user ends."""
+    if not await passwords.verify_password(user.password_hash, current):
+        raise ProblemError(403, "The current password is wrong.", type="wrong-password")
+    violation = passwords.policy_violation(new, username=user.username, email=user.email)
+    if violation:
+        raise _weak_password(violation)
+    user.password_hash = await passwords.hash_password(new)
+    await session.commit()
+    keep = uuid.UUID(keep_session) if keep_session else None
+    await revoke_families(session, kv, settings, await _user_families(session, user.id, keep))
+
+
+async def list_users(
+    session: AsyncSession,
+    q: str | None,
+    role: str | None,
+    is_active: bool | None,
+    page: int,
+    page_size: int,
+) -> tuple[list[User], int]:
+    query = select(User)
+    if q:
+        needle = q.lower()
+        query = query.where(
+            or_(
+                User.username.contains(needle, autoescape=True),
+                User.email.contains(needle, autoescape=True),
+                func.lower(User.display_name).contains(needle, autoescape=True),
+            )
+        )
+    if role:
+        query = query.where(User.role == role)
+    if is_active is not None:
+        query = query.where(User.is_active == is_active)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(User.created_at, User.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return list(rows.all()), total
+
+
+async def _other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int:
+    query = select(User.id).where(User.role == "admin", User.is_active.is_(True), User.id != user_id)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Lock the admin rows so two concurrent demotions cannot both see "one other admin left".
+        query = query.with_for_update()
+    return len((await session.scalars(query)).all())
+
+
+def _last_admin() -> ProblemError:
+    return ProblemError(
+        409, "The last active admin cannot be demoted, disabled or deleted.", type="last-admin"
+    )
+
+
+async def admin_update(
+    session: AsyncSession, kv: Redis, settings: Settings, target: User, data: AdminUserUpdateIn
+) -> User:
+    loses_admin = target.role == "admin" and target.is_active and (
+        (data.role is not None and data.role != "admin") or data.is_active is False
+    )
+    if loses_admin and await _other_active_admins(session, target.id) == 0:
+        raise _last_admin()
+    role_changed = data.role is not None and data.role != target.role
+    disabled = data.is_active is False and target.is_active
+    if data.role is not None:
+        target.role = data.role
+    if data.is_active is not None:
+        target.is_active = data.is_active
+    if data.display_name is not None:
+        target.display_name = data.display_name
+    await session.commit()
+    if role_changed or disabled:
+        # Tokens carry the role: end the sessions so no token keeps powers the user lost.
+        await revoke_families(session, kv, settings, await _user_families(session, target.id))
+    return target
+
+
+async def delete_user(session: AsyncSession, kv: Redis, settings: Settings, target: User) -> str | None:
+    """Delete the account; returns the avatar key for the caller to remove from storage."""
+    if target.role == "admin" and target.is_active and await _other_active_admins(session, target.id) == 0:
+        raise _last_admin()
+    families = await _user_families(session, target.id)
+    avatar_key = target.avatar_key
+    await session.delete(target)
+    await session.commit()
+    await revoke_sessions(kv, [str(f) for f in families], settings.access_token_ttl_s)
+    return avatar_key
