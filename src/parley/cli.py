@@ -6,13 +6,18 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from parley.config import CONFIG_FILE_ENV, ConfigError, Settings, prepare
+from parley.core.errors import ProblemError
+
+if TYPE_CHECKING:
+    from parley.users.models import User
 
 app = typer.Typer(help="Parley: self-hostable video conferencing.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -30,7 +35,7 @@ def main(
         os.environ[CONFIG_FILE_ENV] = str(config.resolve())
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
         return prepare(settings)
@@ -70,7 +75,9 @@ def up(
 def serve(
     service: Annotated[str, typer.Argument(help="users, meetings, signaling, media or ai.")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="Port (default: the service's seed port).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: the service's seed port).")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where local data lives.")] = None,
 ) -> None:
     """Run one service alone, as in the split (nginx) deployment."""
@@ -118,14 +125,9 @@ def user_create(
     settings = _settings()
     try:
         user = asyncio.run(_create_user(settings, username, email, display_name, password, admin))
-    except Exception as exc:
-        from parley.core.errors import ProblemError
-        from pydantic import ValidationError
-
-        if isinstance(exc, ProblemError | ValidationError):
-            console.print(f"[red]Cannot create the user:[/red] {exc}")
-            raise typer.Exit(1) from exc
-        raise
+    except (ProblemError, ValidationError) as exc:
+        console.print(f"[red]Cannot create the user:[/red] {exc}")
+        raise typer.Exit(1) from exc
     console.print(f"Created user {user.username} ({user.role}) with id {user.id}.")
 
 
@@ -136,7 +138,7 @@ async def _create_user(
     display_name: str | None,
     password: str,
     admin: bool,
-) -> object:
+) -> User:
     from parley import migrate as migrations
     from parley.core.db import Database
     from parley.users import service

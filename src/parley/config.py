@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        validation_alias=AliasChoices("ALLOWED_ORIGINS", "PARLEY_ALLOWED_ORIGINS", "allowed_origins"),
+        validation_alias=AliasChoices(
+            "ALLOWED_ORIGINS", "PARLEY_ALLOWED_ORIGINS", "allowed_origins"
+        ),
     )
     database_url: str | None = Field(
         default=None,

@@ -27,7 +27,15 @@ async def test_register_returns_the_new_user(api: Api) -> None:
     response = await api.register(name, display_name="Ada Lovelace")
     assert response.status_code == 201
     user = response.json()
-    assert set(user) >= {"id", "username", "email", "display_name", "role", "is_active", "created_at"}
+    assert set(user) >= {
+        "id",
+        "username",
+        "email",
+        "display_name",
+        "role",
+        "is_active",
+        "created_at",
+    }
     assert user["username"] == name.lower()
     assert user["email"] == f"{name.lower()}@example.com"
     assert user["display_name"] == "Ada Lovelace"
@@ -284,8 +292,15 @@ async def test_bearer_clients_need_no_csrf_token(api: Api) -> None:
 
 def _token(claims: dict, secret: str = JWT_SECRET, algorithm: str = "HS256") -> str:
     now = int(time.time())
-    base = {"sub": "x", "role": "user", "jti": "j", "sid": "", "iat": now, "exp": now + 60,
-            "aud": "parley"}
+    base = {
+        "sub": "x",
+        "role": "user",
+        "jti": "j",
+        "sid": "",
+        "iat": now,
+        "exp": now + 60,
+        "aud": "parley",
+    }
     return jwt.encode({**base, **claims}, secret, algorithm=algorithm)
 
 
@@ -301,8 +316,17 @@ async def test_token_with_another_algorithm_is_401(api: Api) -> None:
 
 async def test_unsigned_token_is_401(api: Api) -> None:
     account = await api.account()
-    token = jwt.encode({"sub": account.id, "aud": "parley", "exp": int(time.time()) + 60,
-                        "iat": int(time.time()), "jti": "x"}, key=None, algorithm="none")
+    token = jwt.encode(
+        {
+            "sub": account.id,
+            "aud": "parley",
+            "exp": int(time.time()) + 60,
+            "iat": int(time.time()),
+            "jti": "x",
+        },
+        key=None,
+        algorithm="none",
+    )
     assert_problem(await _me_with(api, token), 401, "invalid-token")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
@@ -28,7 +28,7 @@ from parley.core.middleware import JsonBodyLimitMiddleware, RequestContextMiddle
 from parley.core.observability import MetricsMiddleware, configure_logging, metrics_endpoint
 from parley.core.storage import LocalStorage
 
-BackgroundTask = Callable[[FastAPI], Awaitable[None]]
+BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
 READY_TIMEOUT_S = 2.0
 
 

@@ -6,6 +6,7 @@ Every error a client sees has a stable ``type`` it can branch on, a human ``titl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -91,7 +92,7 @@ def problem_response(
     *,
     type: str | None = None,
     title: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     return JSONResponse(

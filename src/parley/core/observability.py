@@ -29,9 +29,7 @@ HTTP_DURATION = Histogram(
     ["service", "method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-HTTP_IN_FLIGHT = Gauge(
-    "parley_http_requests_in_flight", "HTTP requests being served.", ["service"]
-)
+HTTP_IN_FLIGHT = Gauge("parley_http_requests_in_flight", "HTTP requests being served.", ["service"])
 
 _configured = False
 

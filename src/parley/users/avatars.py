@@ -1,5 +1,5 @@
 """Avatar images: decoded with Pillow (never trusted by name or header), re-encoded as a
-256×256 WebP so that what we serve is always an image we made."""
+256x256 WebP so that what we serve is always an image we made."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def make_avatar(data: bytes) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format not in ALLOWED_FORMATS:
-                    raise _unsupported(f"Images of type {image.format} are not accepted; "
-                                       "use PNG, JPEG, WebP or GIF.")
+                    raise _unsupported(
+                        f"Images of type {image.format} are not accepted; "
+                        "use PNG, JPEG, WebP or GIF."
+                    )
                 if image.width * image.height > MAX_PIXELS:
                     raise _unsupported("The image has too many pixels.")
                 image.load()
@@ -36,7 +38,11 @@ def make_avatar(data: bytes) -> bytes:
                 fitted = ImageOps.fit(picture, AVATAR_SIZE, Image.Resampling.LANCZOS)
     except ProblemError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise _unsupported("The file is not an image we can read.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise _unsupported("The image is damaged or truncated.") from exc

@@ -291,7 +291,10 @@ async def admin_list_users(
 ) -> UserPage:
     items, total = await service.list_users(session, q, role, is_active, page, page_size)
     return UserPage(
-        items=[UserOut.model_validate(u) for u in items], total=total, page=page, page_size=page_size
+        items=[UserOut.model_validate(u) for u in items],
+        total=total,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -302,7 +305,11 @@ async def admin_get_user(target: TargetDep) -> UserOut:
 
 @admin_router.patch("/users/{user_id}")
 async def admin_update_user(
-    body: AdminUserUpdateIn, target: TargetDep, session: SessionDep, kv: KvDep, settings: SettingsDep
+    body: AdminUserUpdateIn,
+    target: TargetDep,
+    session: SessionDep,
+    kv: KvDep,
+    settings: SettingsDep,
 ) -> UserOut:
     return UserOut.model_validate(await service.admin_update(session, kv, settings, target, body))
 

@@ -61,7 +61,7 @@ class UserOut(BaseModel):
 class TokenPairOut(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int
     user: UserOut
 

@@ -134,7 +134,9 @@ async def authenticate(
     return user
 
 
-def _new_refresh_token(user_id: uuid.UUID, family_id: uuid.UUID, ttl_s: int) -> tuple[str, RefreshToken]:
+def _new_refresh_token(
+    user_id: uuid.UUID, family_id: uuid.UUID, ttl_s: int
+) -> tuple[str, RefreshToken]:
     raw = secrets.token_urlsafe(32)
     row = RefreshToken(
         family_id=family_id,
@@ -197,7 +199,9 @@ async def rotate(
     A token is good once: presenting a used (or revoked) one again means it leaked, so the whole
     family is revoked — the thief and the owner both have to sign in again.
     """
-    row = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _token_hash(raw)))
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == _token_hash(raw))
+    )
     if row is None:
         raise _invalid_refresh()
     if row.used_at is not None or row.revoked_at is not None:
@@ -299,7 +303,9 @@ async def list_users(
 
 
 async def _other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int:
-    query = select(User.id).where(User.role == "admin", User.is_active.is_(True), User.id != user_id)
+    query = select(User.id).where(
+        User.role == "admin", User.is_active.is_(True), User.id != user_id
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # Lock the admin rows so two concurrent demotions cannot both see "one other admin left".
         query = query.with_for_update()
@@ -315,8 +321,10 @@ def _last_admin() -> ProblemError:
 async def admin_update(
     session: AsyncSession, kv: Redis, settings: Settings, target: User, data: AdminUserUpdateIn
 ) -> User:
-    loses_admin = target.role == "admin" and target.is_active and (
-        (data.role is not None and data.role != "admin") or data.is_active is False
+    loses_admin = (
+        target.role == "admin"
+        and target.is_active
+        and ((data.role is not None and data.role != "admin") or data.is_active is False)
     )
     if loses_admin and await _other_active_admins(session, target.id) == 0:
         raise _last_admin()
@@ -335,9 +343,15 @@ async def admin_update(
     return target
 
 
-async def delete_user(session: AsyncSession, kv: Redis, settings: Settings, target: User) -> str | None:
+async def delete_user(
+    session: AsyncSession, kv: Redis, settings: Settings, target: User
+) -> str | None:
     """Delete the account; returns the avatar key for the caller to remove from storage."""
-    if target.role == "admin" and target.is_active and await _other_active_admins(session, target.id) == 0:
+    if (
+        target.role == "admin"
+        and target.is_active
+        and await _other_active_admins(session, target.id) == 0
+    ):
         raise _last_admin()
     families = await _user_families(session, target.id)
     avatar_key = target.avatar_key

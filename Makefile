@@ -1,0 +1,28 @@
+# `make run` starts the whole platform on http://127.0.0.1:8800 (embedded default).
+# `make test` installs what the tests need and runs the whole suite.
+
+.PHONY: run test lint format bench
+
+run:
+	./scripts/bootstrap.sh
+	.venv/bin/parley up
+
+test:
+	./scripts/bootstrap.sh --test
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/pytest
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+bench:
+	./scripts/bootstrap.sh --test
+	.venv/bin/python bench/api.py
