@@ -136,7 +136,7 @@ async def principal_from_token(token: str, signer: TokenSigner, kv: Redis) -> Pr
     )
 
 
-def get_signer(request: Request) -> TokenSigner:
+async def get_signer(request: Request) -> TokenSigner:
     signer: TokenSigner = request.app.state.signer
     return signer
 

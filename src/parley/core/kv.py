@@ -18,6 +18,6 @@ def create_kv(redis_url: str | None) -> Redis:
     return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
 
 
-def get_kv(request: Request) -> Redis:
+async def get_kv(request: Request) -> Redis:
     kv: Redis = request.app.state.kv
     return kv

@@ -61,6 +61,6 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
 
-def get_storage(request: Request) -> LocalStorage:
+async def get_storage(request: Request) -> LocalStorage:
     storage: LocalStorage = request.app.state.storage
     return storage

@@ -65,7 +65,7 @@ UserDep = Annotated[User, Depends(current_user)]
 TargetDep = Annotated[User, Depends(target_user)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
