@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.servers import free_port, postgres_server, redis_server  # noqa: E402
+from tests.servers import free_port, postgres_server, redis_server
 
 PASSWORD = "bench-password-42"
 
@@ -36,9 +36,22 @@ def _ms(value: str, unit: str) -> float:
 
 def run_wrk(url: str, token: str, duration: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency",
-         "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = {
@@ -56,10 +69,20 @@ def users_service(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="parley-bench-")
     process = subprocess.Popen(
-        [sys.executable, "-m", "parley", "serve", "users", "--port", str(port),
-         "--data-dir", data_dir],
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "users",
+            "--port",
+            str(port),
+            "--data-dir",
+            data_dir,
+        ],
         env={**os.environ, "JWT_SECRET": "b" * 48, **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -76,11 +99,19 @@ def users_service(env: dict[str, str]) -> Iterator[str]:
 
 
 def token_for(base: str) -> str:
-    httpx.post(f"{base}/api/v1/auth/register", json={
-        "username": "bench", "email": "bench@example.com", "password": PASSWORD,
-        "display_name": "Bench"}, timeout=10).raise_for_status()
-    response = httpx.post(f"{base}/api/v1/auth/login",
-                          json={"username": "bench", "password": PASSWORD}, timeout=10)
+    httpx.post(
+        f"{base}/api/v1/auth/register",
+        json={
+            "username": "bench",
+            "email": "bench@example.com",
+            "password": PASSWORD,
+            "display_name": "Bench",
+        },
+        timeout=10,
+    ).raise_for_status()
+    response = httpx.post(
+        f"{base}/api/v1/auth/login", json={"username": "bench", "password": PASSWORD}, timeout=10
+    )
     response.raise_for_status()
     return str(response.json()["access_token"])
 
@@ -94,11 +125,17 @@ def bench(name: str, env: dict[str, str], args: argparse.Namespace) -> dict[str,
         for i in range(args.runs):
             result = run_wrk(url, token, args.duration, args.connections)
             runs.append(result)
-            print(f"  {name} run {i + 1}: {result['rps']:8.0f} req/s  "
-                  f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms", flush=True)
+            print(
+                f"  {name} run {i + 1}: {result['rps']:8.0f} req/s  "
+                f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms",
+                flush=True,
+            )
     median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-    print(f"{name} median of {args.runs}: {median['rps']:.0f} req/s  p50 {median['p50_ms']:.2f} ms"
-          f"  p99 {median['p99_ms']:.2f} ms", flush=True)
+    print(
+        f"{name} median of {args.runs}: {median['rps']:.0f} req/s  p50 {median['p50_ms']:.2f} ms"
+        f"  p99 {median['p99_ms']:.2f} ms",
+        flush=True,
+    )
     return median
 
 
@@ -111,8 +148,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    print(f"GET /api/v1/users/me, one uvicorn worker, wrk -c {args.connections}, "
-          f"{args.duration} s x {args.runs} runs, {os.cpu_count()} cores")
+    print(
+        f"GET /api/v1/users/me, one uvicorn worker, wrk -c {args.connections}, "
+        f"{args.duration} s x {args.runs} runs, {os.cpu_count()} cores"
+    )
     if args.backend in ("sqlite", "both"):
         bench("sqlite", {}, args)
     if args.backend in ("postgres", "both"):

@@ -61,7 +61,6 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_s: int = 15 * 60
     max_json_body_bytes: int = 1024 * 1024
-    max_avatar_bytes: int = 5 * 1024 * 1024
     cookie_secure: bool | None = None
     log_level: str = "info"
     log_json: bool = True

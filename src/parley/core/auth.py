@@ -3,7 +3,7 @@
 Access tokens are HS256 JWTs (15 minutes) with ``sub``, ``role``, ``jti``, ``sid`` (the login
 session, i.e. the refresh-token family), ``exp``, ``iat`` and ``aud="parley"``. Other audiences
 (e.g. ``signaling``) use the same signer with their own ``aud``, so a token made for one purpose
-never passes for another. Revocation is a deny-list in the key-value store, checked on every
+never passes for another. Revocation (:mod:`parley.core.revocation`) is checked on every
 request, keyed by ``jti`` (one token, on logout) and by ``sid`` (a whole session, on password
 change, account disable or refresh-token reuse).
 """
@@ -17,31 +17,26 @@ from typing import Any
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from redis.asyncio import Redis
 
 from parley.core.errors import ProblemError
-from parley.core.kv import get_kv
+from parley.core.revocation import RevocationList, jti_key, sid_key
 
 ACCESS_AUDIENCE = "parley"
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "aud"]
 
 
-def deny_jti_key(jti: str) -> str:
-    return f"auth:deny:jti:{jti}"
-
-
-def deny_sid_key(sid: str) -> str:
-    return f"auth:deny:sid:{sid}"
-
-
 class TokenSigner:
     """Issues and verifies JWTs with one secret; the audience says what a token is for."""
+
+    VERIFIED_CACHE_SIZE = 10_000
 
     def __init__(self, secret: str, access_ttl_s: int) -> None:
         self._secret = secret
         self.access_ttl_s = access_ttl_s
+        # Access tokens are presented many times; checking the signature once per token (and
+        # the expiry every time) saves most of the per-request cost of PyJWT.
+        self._verified_access: dict[str, dict[str, Any]] = {}
 
     def issue(self, claims: dict[str, Any], audience: str, ttl_s: int) -> str:
         now = int(time.time())
@@ -63,6 +58,19 @@ class TokenSigner:
             audience=audience,
             options={"require": _REQUIRED_CLAIMS},
         )
+        return claims
+
+    def verify_access(self, token: str) -> dict[str, Any]:
+        """Claims of an access token; a cached verification still checks ``exp`` each time."""
+        claims = self._verified_access.get(token)
+        if claims is None:
+            claims = self.verify(token, ACCESS_AUDIENCE)
+            if len(self._verified_access) >= self.VERIFIED_CACHE_SIZE:
+                del self._verified_access[next(iter(self._verified_access))]
+            self._verified_access[token] = claims
+        elif claims["exp"] <= time.time():
+            del self._verified_access[token]
+            raise jwt.ExpiredSignatureError("Signature has expired")
         return claims
 
     def issue_access(self, user_id: str, role: str, session_id: str) -> tuple[str, str]:
@@ -91,41 +99,35 @@ class Principal:
         return self.role == "admin"
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
 def _unauthorized(detail: str) -> ProblemError:
     return ProblemError(
         401, detail, type="invalid-token", headers={"WWW-Authenticate": 'Bearer realm="parley"'}
     )
 
 
-async def revoke_token(kv: Redis, jti: str, expires_at: int) -> None:
-    ttl = max(expires_at - int(time.time()), 1)
-    await kv.set(deny_jti_key(jti), "1", ex=ttl)
+async def revoke_token(revocations: RevocationList, jti: str, expires_at: int) -> None:
+    await revocations.deny({jti_key(jti): expires_at - int(time.time())})
 
 
-async def revoke_sessions(kv: Redis, session_ids: list[str], access_ttl_s: int) -> None:
+async def revoke_sessions(
+    revocations: RevocationList, session_ids: list[str], access_ttl_s: int
+) -> None:
     """Deny every access token of these sessions that may still be alive."""
-    if not session_ids:
-        return
-    async with kv.pipeline(transaction=False) as pipe:
-        for sid in session_ids:
-            pipe.set(deny_sid_key(sid), "1", ex=access_ttl_s + 5)
-        await pipe.execute()
+    await revocations.deny({sid_key(sid): access_ttl_s + 5 for sid in session_ids})
 
 
-async def principal_from_token(token: str, signer: TokenSigner, kv: Redis) -> Principal:
+async def principal_from_token(
+    token: str, signer: TokenSigner, revocations: RevocationList
+) -> Principal:
     try:
-        claims = signer.verify(token, ACCESS_AUDIENCE)
+        claims = signer.verify_access(token)
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized("The access token has expired.") from exc
     except jwt.InvalidTokenError as exc:
         raise _unauthorized("The access token is not valid.") from exc
     sid = str(claims.get("sid", ""))
     jti = str(claims["jti"])
-    denied = await kv.exists(deny_jti_key(jti), deny_sid_key(sid))
-    if denied:
+    if await revocations.is_denied(jti, sid):
         raise _unauthorized("The access token has been revoked.")
     return Principal(
         user_id=str(claims["sub"]),
@@ -136,23 +138,42 @@ async def principal_from_token(token: str, signer: TokenSigner, kv: Redis) -> Pr
     )
 
 
-async def get_signer(request: Request) -> TokenSigner:
+def get_signer(request: Request) -> TokenSigner:
     signer: TokenSigner = request.app.state.signer
     return signer
 
 
-async def optional_principal(
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    signer: TokenSigner = Depends(get_signer),
-    kv: Redis = Depends(get_kv),
-) -> Principal | None:
-    """The caller when a bearer token is given; ``None`` for anonymous calls (e.g. guests)."""
-    if credentials is None:
+async def get_revocations(request: Request) -> RevocationList:
+    revocations: RevocationList = request.app.state.revocations
+    return revocations
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, ``None`` when there is no header."""
+    header = request.headers.get("authorization")
+    if not header:
         return None
-    return await principal_from_token(credentials.credentials, signer, kv)
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("The Authorization header must be `Bearer <access token>`.")
+    return token.strip()
 
 
-async def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller when a bearer token is given; ``None`` for anonymous calls (e.g. guests).
+
+    Reads the header itself rather than through nested dependencies: this runs on nearly every
+    request and each dependency level costs FastAPI tens of microseconds.
+    """
+    token = bearer_token(request)
+    if token is None:
+        return None
+    state = request.app.state
+    return await principal_from_token(token, state.signer, state.revocations)
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = await optional_principal(request)
     if principal is None:
         raise _unauthorized("A bearer access token is required.")
     return principal

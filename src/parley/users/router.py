@@ -15,7 +15,9 @@ from parley.config import Settings
 from parley.core.auth import (
     Principal,
     TokenSigner,
+    bearer_token,
     current_principal,
+    get_revocations,
     get_signer,
     principal_from_token,
     revoke_token,
@@ -23,6 +25,7 @@ from parley.core.auth import (
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
+from parley.core.revocation import RevocationList
 from parley.core.storage import LocalStorage, ObjectNotFound, get_storage
 from parley.users import service
 from parley.users.avatars import make_avatar
@@ -33,6 +36,7 @@ from parley.users.dependencies import (
     check_csrf,
     client_ip,
     current_user,
+    current_user_view,
     new_csrf_token,
     target_user,
 )
@@ -53,6 +57,7 @@ from parley.users.schemas import (
 )
 
 AUTH_PATH = "/api/v1/auth"
+MAX_AVATAR_BYTES = 5 * 1024 * 1024
 
 auth_router = APIRouter(prefix=AUTH_PATH, tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -60,6 +65,7 @@ admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 KvDep = Annotated[Redis, Depends(get_kv)]
+RevocationsDep = Annotated[RevocationList, Depends(get_revocations)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 UserDep = Annotated[User, Depends(current_user)]
 TargetDep = Annotated[User, Depends(target_user)]
@@ -127,7 +133,7 @@ async def refresh(
     request: Request,
     response: Response,
     session: SessionDep,
-    kv: KvDep,
+    revocations: RevocationsDep,
     signer: SignerDep,
     settings: SettingsDep,
     body: RefreshIn | None = None,
@@ -135,24 +141,26 @@ async def refresh(
     raw = _refresh_token_from(request, body)
     if not raw:
         raise ProblemError(401, "No refresh token given.", type="invalid-refresh-token")
-    return _pair(await service.rotate(session, kv, signer, settings, raw), response, settings)
+    return _pair(
+        await service.rotate(session, revocations, signer, settings, raw), response, settings
+    )
 
 
 @auth_router.post("/logout", status_code=204)
 async def logout(
     request: Request,
     session: SessionDep,
-    kv: KvDep,
+    revocations: RevocationsDep,
     signer: SignerDep,
     settings: SettingsDep,
     body: LogoutIn | None = None,
 ) -> Response:
     """Ends the session: its refresh tokens are revoked and the access token is deny-listed."""
     families: list[uuid.UUID] = []
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        principal = await principal_from_token(authorization[7:].strip(), signer, kv)
-        await revoke_token(kv, principal.jti, principal.expires_at)
+    token = bearer_token(request)
+    if token is not None:
+        principal = await principal_from_token(token, signer, revocations)
+        await revoke_token(revocations, principal.jti, principal.expires_at)
         if principal.session_id:
             families.append(uuid.UUID(principal.session_id))
     raw = _refresh_token_from(request, body)
@@ -160,9 +168,9 @@ async def logout(
         family = await service.family_of(session, raw)
         if family is not None:
             families.append(family)
-    if not families and not authorization:
+    if not families and token is None:
         raise ProblemError(401, "Nothing to sign out: no token given.", type="invalid-token")
-    await service.revoke_families(session, kv, settings, families)
+    await service.revoke_families(session, revocations, settings, families)
     response = Response(status_code=204)
     response.delete_cookie(REFRESH_COOKIE, path=AUTH_PATH)
     return response
@@ -178,8 +186,8 @@ async def csrf_token(response: Response, settings: SettingsDep) -> CsrfOut:
 
 
 @users_router.get("/me")
-async def me(user: UserDep) -> UserOut:
-    return UserOut.model_validate(user)
+async def me(user: Annotated[UserOut, Depends(current_user_view)]) -> UserOut:
+    return user
 
 
 @users_router.patch("/me")
@@ -193,12 +201,12 @@ async def change_password(
     user: UserDep,
     principal: Annotated[Principal, Depends(current_principal)],
     session: SessionDep,
-    kv: KvDep,
+    revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> Response:
     await service.change_password(
         session,
-        kv,
+        revocations,
         settings,
         user,
         body.current_password,
@@ -246,7 +254,7 @@ async def put_avatar(
     storage: Annotated[LocalStorage, Depends(get_storage)],
     settings: SettingsDep,
 ) -> UserOut:
-    data = await _read_limited(request, settings.max_avatar_bytes)
+    data = await _read_limited(request, MAX_AVATAR_BYTES)
     avatar = await run_in_threadpool(make_avatar, data)
     key = f"avatars/{user.id}-{uuid.uuid4().hex[:8]}.webp"
     await storage.put(key, avatar)
@@ -308,21 +316,23 @@ async def admin_update_user(
     body: AdminUserUpdateIn,
     target: TargetDep,
     session: SessionDep,
-    kv: KvDep,
+    revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> UserOut:
-    return UserOut.model_validate(await service.admin_update(session, kv, settings, target, body))
+    return UserOut.model_validate(
+        await service.admin_update(session, revocations, settings, target, body)
+    )
 
 
 @admin_router.delete("/users/{user_id}", status_code=204)
 async def admin_delete_user(
     target: TargetDep,
     session: SessionDep,
-    kv: KvDep,
+    revocations: RevocationsDep,
     settings: SettingsDep,
     storage: Annotated[LocalStorage, Depends(get_storage)],
 ) -> Response:
-    avatar_key = await service.delete_user(session, kv, settings, target)
+    avatar_key = await service.delete_user(session, revocations, settings, target)
     if avatar_key:
         await storage.delete(avatar_key)
     return Response(status_code=204)

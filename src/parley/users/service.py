@@ -22,6 +22,7 @@ from parley.core import ratelimit
 from parley.core.auth import TokenSigner, revoke_sessions
 from parley.core.db import utcnow
 from parley.core.errors import ProblemError
+from parley.core.revocation import RevocationList
 from parley.users import passwords
 from parley.users.models import RefreshToken, User
 from parley.users.schemas import AdminUserUpdateIn, ProfileUpdateIn, RegisterIn
@@ -160,7 +161,10 @@ async def start_session(
 
 
 async def revoke_families(
-    session: AsyncSession, kv: Redis, settings: Settings, family_ids: list[uuid.UUID]
+    session: AsyncSession,
+    revocations: RevocationList,
+    settings: Settings,
+    family_ids: list[uuid.UUID],
 ) -> None:
     """End these login sessions: their refresh tokens stop working now, their access tokens too."""
     if not family_ids:
@@ -171,7 +175,7 @@ async def revoke_families(
         .values(revoked_at=utcnow())
     )
     await session.commit()
-    await revoke_sessions(kv, [str(f) for f in family_ids], settings.access_token_ttl_s)
+    await revoke_sessions(revocations, [str(f) for f in family_ids], settings.access_token_ttl_s)
 
 
 async def _user_families(
@@ -192,7 +196,11 @@ def _invalid_refresh(detail: str = "The refresh token is not valid.") -> Problem
 
 
 async def rotate(
-    session: AsyncSession, kv: Redis, signer: TokenSigner, settings: Settings, raw: str
+    session: AsyncSession,
+    revocations: RevocationList,
+    signer: TokenSigner,
+    settings: Settings,
+    raw: str,
 ) -> Session:
     """Trade a refresh token for a new pair in the same family.
 
@@ -205,7 +213,7 @@ async def rotate(
     if row is None:
         raise _invalid_refresh()
     if row.used_at is not None or row.revoked_at is not None:
-        await revoke_families(session, kv, settings, [row.family_id])
+        await revoke_families(session, revocations, settings, [row.family_id])
         raise _invalid_refresh("The refresh token was already used; the session has been ended.")
     if row.expires_at <= utcnow():
         raise _invalid_refresh("The refresh token has expired.")
@@ -217,7 +225,7 @@ async def rotate(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
-        await revoke_families(session, kv, settings, [row.family_id])
+        await revoke_families(session, revocations, settings, [row.family_id])
         raise _invalid_refresh("The refresh token was already used; the session has been ended.")
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -254,7 +262,7 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateI
 
 async def change_password(
     session: AsyncSession,
-    kv: Redis,
+    revocations: RevocationList,
     settings: Settings,
     user: User,
     current: str,
@@ -270,7 +278,9 @@ async def change_password(
     user.password_hash = await passwords.hash_password(new)
     await session.commit()
     keep = uuid.UUID(keep_session) if keep_session else None
-    await revoke_families(session, kv, settings, await _user_families(session, user.id, keep))
+    await revoke_families(
+        session, revocations, settings, await _user_families(session, user.id, keep)
+    )
 
 
 async def list_users(
@@ -319,7 +329,11 @@ def _last_admin() -> ProblemError:
 
 
 async def admin_update(
-    session: AsyncSession, kv: Redis, settings: Settings, target: User, data: AdminUserUpdateIn
+    session: AsyncSession,
+    revocations: RevocationList,
+    settings: Settings,
+    target: User,
+    data: AdminUserUpdateIn,
 ) -> User:
     loses_admin = (
         target.role == "admin"
@@ -339,12 +353,14 @@ async def admin_update(
     await session.commit()
     if role_changed or disabled:
         # Tokens carry the role: end the sessions so no token keeps powers the user lost.
-        await revoke_families(session, kv, settings, await _user_families(session, target.id))
+        await revoke_families(
+            session, revocations, settings, await _user_families(session, target.id)
+        )
     return target
 
 
 async def delete_user(
-    session: AsyncSession, kv: Redis, settings: Settings, target: User
+    session: AsyncSession, revocations: RevocationList, settings: Settings, target: User
 ) -> str | None:
     """Delete the account; returns the avatar key for the caller to remove from storage."""
     if (
@@ -357,5 +373,5 @@ async def delete_user(
     avatar_key = target.avatar_key
     await session.delete(target)
     await session.commit()
-    await revoke_sessions(kv, [str(f) for f in families], settings.access_token_ttl_s)
+    await revoke_sessions(revocations, [str(f) for f in families], settings.access_token_ttl_s)
     return avatar_key

@@ -1,0 +1,102 @@
+"""A process's subscription to the key-value store's pub/sub: in-memory state kept in step
+across nodes.
+
+Nodes keep hot, rarely-changing state in memory (revoked tokens, later room fan-out) and learn
+of changes through Redis pub/sub. Pub/sub drops messages while a connection is down, so the bus
+says whether it is *in step*: subscribed, with every subscriber re-synchronised from the store
+since the last (re)connect. Readers fall back to asking the store while it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+Handler = Callable[[str], None]
+Resync = Callable[[], Awaitable[None]]
+
+log = structlog.get_logger("parley.bus")
+
+
+@dataclass
+class _Subscription:
+    handler: Handler
+    resync: Resync | None
+
+
+class Bus:
+    RETRY_S = 0.5
+
+    def __init__(self, kv: Redis) -> None:
+        self._kv = kv
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._in_step = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def in_step(self) -> bool:
+        return self._in_step.is_set()
+
+    def subscribe(self, channel: str, handler: Handler, resync: Resync | None = None) -> None:
+        """Register before :meth:`start`; ``resync`` reloads what messages may have been missed."""
+        self._subscriptions[channel] = _Subscription(handler, resync)
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._kv.publish(channel, message)
+
+    async def start(self, wait_s: float = 5.0) -> None:
+        self._task = asyncio.create_task(self._run(), name="parley-bus")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._in_step.wait(), wait_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except (RedisError, OSError) as exc:
+                log.warning("bus_disconnected", error=str(exc))
+            finally:
+                self._in_step.clear()
+            await asyncio.sleep(self.RETRY_S)
+
+    async def _listen(self) -> None:
+        pubsub = self._kv.pubsub()
+        try:
+            if not self._subscriptions:
+                self._in_step.set()
+                await asyncio.Event().wait()
+            await pubsub.subscribe(*self._subscriptions)
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    # Our first subscription, or redis-py's silent re-subscription after a
+                    # reconnect: either way messages may have been missed, so reload. Being
+                    # subscribed before reloading means a change made meanwhile is seen.
+                    self._in_step.clear()
+                    for each in self._subscriptions.values():
+                        if each.resync is not None:
+                            await each.resync()
+                    self._in_step.set()
+                    continue
+                if message["type"] != "message":
+                    continue
+                subscription = self._subscriptions.get(message["channel"])
+                if subscription is not None:
+                    subscription.handler(message["data"])
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
