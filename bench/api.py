@@ -1,6 +1,8 @@
 """Benchmark: GET /api/v1/users/me on `parley serve users`, one uvicorn worker, loopback.
 
-The loader is wrk (C, another process), so the Python server gets the CPU it would in production.
+The loader is wrk (C, another process). With two or more cores, the server is pinned to one core
+and wrk to another (taskset), so that the figures measure one worker on one core rather than the
+scheduler shuffling both across the two.
 Runs on SQLite (embedded default) and on PostgreSQL + Redis (throwaway servers on ephemeral ports),
 prints requests/s and p50/p99 latency for each run and the medians.
 
@@ -143,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -10,32 +10,51 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.core.errors import problem_body
+from parley.core.observability import HTTP_DURATION, HTTP_IN_FLIGHT, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access_log = structlog.get_logger("parley.access")
 
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-    "cross-origin-opener-policy": "same-origin",
-    "permissions-policy": "camera=(self), microphone=(self), display-capture=(self)",
-}
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(self), microphone=(self), display-capture=(self)"),
+]
 
 
 class RequestContextMiddleware:
-    """Takes ``X-Request-ID`` from the caller (or makes one), returns it, binds it to the logs,
-    adds the security headers and writes one access-log line per request."""
+    """Per request: takes ``X-Request-ID`` from the caller (or makes one), returns it, binds it
+    to the logs, adds the security headers, writes one access-log line and records the request
+    metrics by *route template* (``/users/{id}``, never the raw path, so series stay bounded).
 
-    def __init__(self, app: ASGIApp) -> None:
+    One layer does all of it because each layer and its ``send`` wrapper costs every request."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
+        self.service = service
+        self.in_flight = HTTP_IN_FLIGHT.labels(service)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _series(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        """The labelled metric children for one (method, route, status), looked up once."""
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(self.service, method, template, str(status)),
+                HTTP_DURATION.labels(self.service, method, template),
+            )
+            self._children[key] = children
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -60,23 +79,35 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
-                for key, value in SECURITY_HEADERS.items():
-                    headers.setdefault(key, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in SECURITY_HEADERS if item[0] not in present)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
+        if scope["type"] != "http":
+            await self.app(scope, receive, send_with_headers)
+            return
+        self.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            if scope["type"] == "http":
-                _access_log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - start) * 1000, 3),
-                )
+            self.in_flight.dec()
+            elapsed = time.perf_counter() - start
+            method = scope["method"]
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            code = status or 500
+            counter, histogram = self._series(method, template, code)
+            counter.inc()
+            histogram.observe(elapsed)
+            _access_log.info(
+                "request",
+                method=method,
+                path=scope["path"],
+                status=code,
+                duration_ms=round(elapsed * 1000, 3),
+            )
 
 
 class BodyTooLarge(HTTPException):

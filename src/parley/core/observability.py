@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Any
 
 import orjson
@@ -17,7 +16,6 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
     "parley_http_requests_total",
@@ -95,42 +93,6 @@ def _add_service(service: str) -> Any:
         return event
 
     return processor
-
-
-class MetricsMiddleware:
-    """Counts requests and their latency by *route template* (``/users/{id}``), never raw path,
-    so the number of series stays bounded."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-        self.in_flight = HTTP_IN_FLIGHT.labels(service)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            self.in_flight.dec()
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
-            HTTP_DURATION.labels(self.service, method, template).observe(
-                time.perf_counter() - start
-            )
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -25,14 +26,27 @@ MAX_ENTRIES = 10_000
 _PENDING = "parley.users.changed"
 
 
+@dataclass(frozen=True, slots=True)
+class CachedUser:
+    """A user as the API shows them, with the JSON already rendered."""
+
+    view: UserOut
+    json: bytes
+
+    @classmethod
+    def of(cls, user: User) -> CachedUser:
+        view = UserOut.model_validate(user)
+        return cls(view, view.model_dump_json().encode())
+
+
 class UserCache:
     def __init__(self) -> None:
-        self._entries: dict[uuid.UUID, tuple[float, UserOut]] = {}
-        self._loading: dict[uuid.UUID, asyncio.Future[UserOut | None]] = {}
+        self._entries: dict[uuid.UUID, tuple[float, CachedUser]] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[CachedUser | None]] = {}
 
     async def get_or_load(
-        self, user_id: uuid.UUID, load: Callable[[], Awaitable[UserOut | None]]
-    ) -> UserOut | None:
+        self, user_id: uuid.UUID, load: Callable[[], Awaitable[CachedUser | None]]
+    ) -> CachedUser | None:
         """The cached view, or one load shared by every request that misses at the same time
         (an expired entry must not send each waiting request to the database)."""
         view = self.get(user_id)
@@ -41,7 +55,7 @@ class UserCache:
         pending = self._loading.get(user_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[UserOut | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[CachedUser | None] = asyncio.get_running_loop().create_future()
         self._loading[user_id] = future
         try:
             view = await load()
@@ -56,7 +70,7 @@ class UserCache:
         future.set_result(view)
         return view
 
-    def get(self, user_id: uuid.UUID) -> UserOut | None:
+    def get(self, user_id: uuid.UUID) -> CachedUser | None:
         entry = self._entries.get(user_id)
         if entry is None:
             return None
@@ -65,7 +79,7 @@ class UserCache:
             return None
         return entry[1]
 
-    def put(self, user_id: uuid.UUID, view: UserOut) -> None:
+    def put(self, user_id: uuid.UUID, view: CachedUser) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.pop(next(iter(self._entries)), None)
         self._entries[user_id] = (time.monotonic() + TTL_S, view)

@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.core.auth import Principal, current_principal
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
-from parley.users.cache import user_cache
+from parley.users.cache import CachedUser, user_cache
 from parley.users.models import User
-from parley.users.schemas import UserOut
 
 REFRESH_COOKIE = "parley_refresh"
 CSRF_COOKIE = "parley_csrf"
@@ -39,24 +38,23 @@ async def current_user(
     return user
 
 
-async def current_user_view(
-    request: Request, principal: Principal = Depends(current_principal)
-) -> UserOut:
+async def current_user_cached(request: Request) -> CachedUser:
     """The signed-in user as the API shows them, served from the short-lived cache when it can:
-    read-only routes need no database session."""
+    read-only routes need no database session (nor a nested dependency: this is the hot path)."""
+    principal = await current_principal(request)
     user_id = uuid.UUID(principal.user_id)
 
-    async def load() -> UserOut | None:
+    async def load() -> CachedUser | None:
         async with request.app.state.db.sessionmaker() as session:
             user = await session.get(User, user_id)
-        return None if user is None else UserOut.model_validate(user)
+        return None if user is None else CachedUser.of(user)
 
-    view = await user_cache.get_or_load(user_id, load)
-    if view is None:
+    cached = await user_cache.get_or_load(user_id, load)
+    if cached is None:
         raise ProblemError(401, "The account no longer exists.", type="invalid-token")
-    if not view.is_active:
+    if not cached.view.is_active:
         raise ProblemError(403, "This account has been disabled.", type="account-disabled")
-    return view
+    return cached
 
 
 async def admin_user(user: User = Depends(current_user)) -> User:

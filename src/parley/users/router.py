@@ -29,6 +29,7 @@ from parley.core.revocation import RevocationList
 from parley.core.storage import LocalStorage, ObjectNotFound, get_storage
 from parley.users import service
 from parley.users.avatars import make_avatar
+from parley.users.cache import CachedUser
 from parley.users.dependencies import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -36,7 +37,7 @@ from parley.users.dependencies import (
     check_csrf,
     client_ip,
     current_user,
-    current_user_view,
+    current_user_cached,
     new_csrf_token,
     target_user,
 )
@@ -185,9 +186,10 @@ async def csrf_token(response: Response, settings: SettingsDep) -> CsrfOut:
     return CsrfOut(csrf_token=token)
 
 
-@users_router.get("/me")
-async def me(user: Annotated[UserOut, Depends(current_user_view)]) -> UserOut:
-    return user
+@users_router.get("/me", response_model=UserOut)
+async def me(user: Annotated[CachedUser, Depends(current_user_cached)]) -> Response:
+    """The signed-in user (every page asks: served from the cache, JSON pre-rendered)."""
+    return Response(user.json, media_type="application/json")
 
 
 @users_router.patch("/me")
