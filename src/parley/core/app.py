@@ -122,9 +122,11 @@ def create_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    app.include_router(_health_router(service))
+    # FastAPI matches routes in order, one by one: the service's own routes go first, the
+    # probes (called a few times a minute) last.
     for router in routers:
         app.include_router(router)
+    app.include_router(_health_router(service))
 
     # Added innermost first: the request-context layer wraps everything so even a 413 or a CORS
     # rejection carries the request id and security headers.

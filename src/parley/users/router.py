@@ -340,4 +340,5 @@ async def admin_delete_user(
     return Response(status_code=204)
 
 
-routers = [auth_router, users_router, admin_router]
+# Most requested first: route matching is sequential.
+routers = [users_router, auth_router, admin_router]
