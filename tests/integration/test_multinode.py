@@ -29,14 +29,18 @@ async def _wait_in_step(app) -> None:
 
 async def test_logout_on_one_node_revokes_the_token_on_the_other(shared_backend: Backend) -> None:
     settings = shared_backend.settings()
-    async with running_app(settings) as node_a, running_app(settings) as node_b:
-        async with client_for(node_a) as a, client_for(node_b) as b:
-            api_a = Api(node_a, a)
-            account = await api_a.account()
-            assert (await b.get("/api/v1/users/me", headers=account.headers)).status_code == 200
-            assert (await a.post("/api/v1/auth/logout", headers=account.headers)).status_code == 204
-            await asyncio.sleep(0.2)  # pub/sub delivery
-            assert_problem(await b.get("/api/v1/users/me", headers=account.headers), 401)
+    async with (
+        running_app(settings) as node_a,
+        running_app(settings) as node_b,
+        client_for(node_a) as a,
+        client_for(node_b) as b,
+    ):
+        api_a = Api(node_a, a)
+        account = await api_a.account()
+        assert (await b.get("/api/v1/users/me", headers=account.headers)).status_code == 200
+        assert (await a.post("/api/v1/auth/logout", headers=account.headers)).status_code == 204
+        await asyncio.sleep(0.2)  # pub/sub delivery
+        assert_problem(await b.get("/api/v1/users/me", headers=account.headers), 401)
 
 
 async def test_a_new_node_learns_earlier_revocations(shared_backend: Backend) -> None:
@@ -51,19 +55,23 @@ async def test_a_new_node_learns_earlier_revocations(shared_backend: Backend) ->
 
 async def test_a_node_that_lost_its_subscription_resyncs(shared_backend: Backend) -> None:
     settings = shared_backend.settings()
-    async with running_app(settings) as node_a, running_app(settings) as node_b:
-        async with client_for(node_a) as a, client_for(node_b) as b:
-            account = await Api(node_a, a).account()
-            await _wait_in_step(node_b)
-            admin = Redis.from_url(settings.redis_url or "", decode_responses=True)
-            try:
-                await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-                await a.post("/api/v1/auth/logout", headers=account.headers)
-            finally:
-                await admin.aclose()
-            await asyncio.sleep(1.5)  # reconnect, resubscribe, reload
-            await _wait_in_step(node_b)
-            assert_problem(await b.get("/api/v1/users/me", headers=account.headers), 401)
+    async with (
+        running_app(settings) as node_a,
+        running_app(settings) as node_b,
+        client_for(node_a) as a,
+        client_for(node_b) as b,
+    ):
+        account = await Api(node_a, a).account()
+        await _wait_in_step(node_b)
+        admin = Redis.from_url(settings.redis_url or "", decode_responses=True)
+        try:
+            await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+            await a.post("/api/v1/auth/logout", headers=account.headers)
+        finally:
+            await admin.aclose()
+        await asyncio.sleep(1.5)  # reconnect, resubscribe, reload
+        await _wait_in_step(node_b)
+        assert_problem(await b.get("/api/v1/users/me", headers=account.headers), 401)
 
 
 async def test_profile_change_is_visible_at_once_on_the_node_that_made_it(api: Api) -> None:
