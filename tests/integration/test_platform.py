@@ -168,3 +168,17 @@ async def test_bad_input_never_changes_stored_data(api: Api) -> None:
         assert response.headers["content-type"].startswith("application/problem+json")
     after = (await api.http.get("/api/v1/users/me", headers=account.headers)).json()
     assert after == before
+
+
+async def test_redis_outage_is_a_503_problem_not_a_500(backend: Backend) -> None:
+    from tests.servers import free_port
+
+    settings = backend.settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with running_app(settings) as app, client_for(app) as client:
+        api = Api(app, client)
+        response = await api.register()
+        assert response.status_code == 201
+        login = await api.login(response.json()["username"])
+        body = assert_problem(login, 503, "dependency-unavailable")
+        assert "unavailable" in body["detail"]
+        assert login.headers["retry-after"] == "5"

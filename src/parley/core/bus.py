@@ -50,7 +50,7 @@ class Bus:
     async def publish(self, channel: str, message: str) -> None:
         await self._kv.publish(channel, message)
 
-    async def start(self, wait_s: float = 5.0) -> None:
+    async def start(self, wait_s: float = 2.0) -> None:
         self._task = asyncio.create_task(self._run(), name="parley-bus")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._in_step.wait(), wait_s)

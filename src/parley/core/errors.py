@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -140,6 +142,20 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(422, f"Invalid request: {summary}", errors=errors)
 
 
+async def _on_dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    """A store we depend on is unreachable: the client may retry; nothing was half-written
+    because each request's transaction is rolled back with its session."""
+    structlog.get_logger("parley.errors").error(
+        "dependency_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"
+    )
+    return problem_response(
+        503,
+        "A storage service is unavailable; try again shortly.",
+        type="dependency-unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     structlog.get_logger("parley.errors").exception("unhandled_error", path=request.url.path)
     return problem_response(500, "An unexpected error occurred; it has been logged.")
@@ -149,4 +165,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(RedisError, _on_dependency_down)
+    app.add_exception_handler(OSError, _on_dependency_down)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _on_dependency_down)
+    app.add_exception_handler(sqlalchemy.exc.InterfaceError, _on_dependency_down)
     app.add_exception_handler(Exception, _on_unexpected)
