@@ -195,3 +195,29 @@ async def fresh_api(backend: Backend) -> AsyncIterator[Api]:
     """An app on an empty database, for tests about first-ever or last-remaining things."""
     async with running_app(backend.settings()) as app, client_for(app) as client:
         yield Api(app, client)
+
+
+@dataclass
+class Cast:
+    """Accounts that play the roles around a meeting (made once per backend)."""
+
+    host: Account
+    participant: Account
+    cohost: Account
+    other: Account
+    admin: Account
+
+
+@pytest_asyncio.fixture(scope="session")
+async def cast(shared_app: tuple[FastAPI, Account]) -> AsyncIterator[Cast]:
+    app, root = shared_app
+    async with client_for(app) as client:
+        api = Api(app, client)
+        api.root = root
+        yield Cast(
+            host=await api.account(unique("host")),
+            participant=await api.account(unique("part")),
+            cohost=await api.account(unique("cohost")),
+            other=await api.account(unique("other")),
+            admin=await api.admin(),
+        )

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     auto_migrate: bool = True
 
+    meeting_idle_end_s: int = 300
+    meeting_sweep_interval_s: float = 30.0
+    signaling_token_ttl_s: int = 120
+    code_lookup_limit: int = 30
+    code_lookup_window_s: int = 60
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

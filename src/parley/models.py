@@ -1,5 +1,6 @@
 """Every service's tables, imported so Alembic sees one metadata."""
 
+from parley.meetings import models as meetings_models
 from parley.users import models as users_models
 
-__all__ = ["users_models"]
+__all__ = ["meetings_models", "users_models"]

@@ -17,6 +17,18 @@ def _users_routers() -> Sequence[APIRouter]:
     return routers
 
 
+def _meetings_routers() -> Sequence[APIRouter]:
+    from parley.meetings.router import routers
+
+    return routers
+
+
+def _meetings_background() -> Sequence[BackgroundTask]:
+    from parley.meetings.tasks import end_idle_meetings
+
+    return [end_idle_meetings]
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -30,4 +42,5 @@ class ServiceSpec:
 
 SERVICES: dict[str, ServiceSpec] = {
     "users": ServiceSpec("users", 8080, _users_routers),
+    "meetings": ServiceSpec("meetings", 8082, _meetings_routers, _meetings_background),
 }

@@ -1,22 +1,11 @@
-"""Password hashing (argon2id) and the password policy.
-
-Hashing is CPU-bound (tens of milliseconds by design), so callers run it in a worker thread and
-never on the event loop.
-"""
+"""Account passwords: the policy, and hashing through :mod:`parley.core.hashing`."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from starlette.concurrency import run_in_threadpool
-
-_hasher = PasswordHasher()
-# Verified when the user does not exist, so that a wrong username costs the same time as a
-# wrong password and the two cannot be told apart.
-_DUMMY_HASH = _hasher.hash("parley-dummy-password-for-timing")
+from parley.core.hashing import hash_secret, verify_secret
 
 
 @lru_cache(maxsize=1)
@@ -42,16 +31,9 @@ def policy_violation(password: str, *, username: str = "", email: str = "") -> s
 
 
 async def hash_password(password: str) -> str:
-    return await run_in_threadpool(_hasher.hash, password)
-
-
-def _verify(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    return await hash_secret(password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Always does the full argon2 work, also for a missing user (``password_hash=None``)."""
-    return await run_in_threadpool(_verify, password_hash, password)
+    return await verify_secret(password_hash, password)

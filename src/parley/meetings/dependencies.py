@@ -1,0 +1,64 @@
+"""Authorization as chained dependencies, so that no route forgets a check:
+
+``valid_meeting`` (exists) → ``meeting_for_participant`` (the caller belongs to it, else 404 —
+never 403, so ids cannot be probed) → ``meeting_for_moderator`` (host or cohost) →
+``meeting_for_host`` (the host). Admins pass every gate.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.core.auth import Principal, current_principal
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.meetings import service
+from parley.meetings.models import Meeting
+from parley.meetings.service import MeetingAccess
+
+
+def _not_found() -> ProblemError:
+    return ProblemError(404, "No such meeting.", type="meeting-not-found")
+
+
+async def valid_meeting(
+    meeting_id: uuid.UUID, session: AsyncSession = Depends(get_session)
+) -> Meeting:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise _not_found()
+    return meeting
+
+
+async def meeting_for_participant(
+    meeting: Meeting = Depends(valid_meeting),
+    principal: Principal = Depends(current_principal),
+    session: AsyncSession = Depends(get_session),
+) -> MeetingAccess:
+    role = await service.role_in(session, meeting, principal)
+    if role is None:
+        raise _not_found()
+    return MeetingAccess(meeting, principal, role)
+
+
+async def meeting_for_moderator(
+    access: MeetingAccess = Depends(meeting_for_participant),
+) -> MeetingAccess:
+    if not access.is_moderator:
+        raise ProblemError(403, "Only the host or a cohost can do this.", type="moderator-required")
+    return access
+
+
+async def meeting_for_host(
+    access: MeetingAccess = Depends(meeting_for_participant),
+) -> MeetingAccess:
+    if not access.is_host:
+        raise ProblemError(403, "Only the host can do this.", type="host-required")
+    return access
+
+
+async def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,271 @@
+"""meeting-service HTTP API: /api/v1/meetings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.core import ratelimit
+from parley.core.auth import (
+    Principal,
+    TokenSigner,
+    current_principal,
+    get_signer,
+    optional_principal,
+)
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.core.kv import get_kv
+from parley.meetings import calendar, service
+from parley.meetings.dependencies import (
+    client_ip,
+    meeting_for_host,
+    meeting_for_moderator,
+    meeting_for_participant,
+    valid_meeting,
+)
+from parley.meetings.models import Meeting
+from parley.meetings.schemas import (
+    JoinIn,
+    JoinOut,
+    LeaveIn,
+    MeetingCreate,
+    MeetingOut,
+    MeetingPage,
+    MeetingStatus,
+    MeetingUpdate,
+    ParticipantOut,
+    ParticipantRoleIn,
+    PublicMeetingOut,
+    RecordingOut,
+    RecordingUpdate,
+    SignalingOut,
+    StatsOut,
+)
+from parley.meetings.service import MeetingAccess
+
+router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+ParticipantAccess = Annotated[MeetingAccess, Depends(meeting_for_participant)]
+ModeratorAccess = Annotated[MeetingAccess, Depends(meeting_for_moderator)]
+HostAccess = Annotated[MeetingAccess, Depends(meeting_for_host)]
+
+
+@router.post("", status_code=201)
+async def create_meeting(
+    body: MeetingCreate, principal: PrincipalDep, session: SessionDep
+) -> MeetingOut:
+    return service.to_out(await service.create_meeting(session, principal, body))
+
+
+@router.get("")
+async def my_meetings(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status: MeetingStatus | None = None,
+    start_from: Annotated[datetime | None, Query(alias="from")] = None,
+    start_to: Annotated[datetime | None, Query(alias="to")] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    role: Literal["host", "attendee"] | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> MeetingPage:
+    """Meetings the caller hosts or attended: live first, then upcoming, then past."""
+    for moment in (start_from, start_to):
+        if moment is not None and moment.tzinfo is None:
+            raise ProblemError(422, "`from` and `to` need a UTC offset (e.g. 2026-01-01T00:00Z).")
+    items, total = await service.list_meetings(
+        session,
+        uuid.UUID(principal.user_id),
+        status=status,
+        start_from=start_from,
+        start_to=start_to,
+        q=q,
+        role=role,
+        page=page,
+        page_size=page_size,
+    )
+    return MeetingPage(
+        items=[service.to_out(m) for m in items], total=total, page=page, page_size=page_size
+    )
+
+
+@router.get("/stats")
+async def stats(
+    principal: PrincipalDep,
+    session: SessionDep,
+    scope: Literal["me", "global"] = "me",
+) -> StatsOut:
+    if scope == "global" and not principal.is_admin:
+        raise ProblemError(403, "Platform statistics are for admins.", type="admin-required")
+    return await service.stats(session, uuid.UUID(principal.user_id), platform=scope == "global")
+
+
+@router.get("/by-code/{code}")
+async def by_code(
+    code: str,
+    session: SessionDep,
+    kv: Annotated[Redis, Depends(get_kv)],
+    request: Request,
+    ip: Annotated[str, Depends(client_ip)],
+) -> PublicMeetingOut:
+    """What the join page shows; open to anyone with the code, rate-limited per address."""
+    settings = request.app.state.settings
+    window = await ratelimit.hit(kv, f"meetings:code-lookup:{ip}", settings.code_lookup_window_s)
+    if window.count > settings.code_lookup_limit:
+        raise ProblemError(
+            429,
+            "Too many meeting-code lookups; try again later.",
+            type="code-lookup-rate-limited",
+            headers={"Retry-After": str(max(window.retry_after_s, 1))},
+        )
+    meeting = await session.scalar(select(Meeting).where(Meeting.code == code.lower()[:32]))
+    if meeting is None:
+        raise ProblemError(404, "No meeting has this code.", type="meeting-not-found")
+    return service.to_public(meeting)
+
+
+@router.get("/{meeting_id}")
+async def get_meeting(access: ParticipantAccess) -> MeetingOut:
+    return service.to_out(access.meeting)
+
+
+@router.patch("/{meeting_id}")
+async def update_meeting(
+    body: MeetingUpdate, access: HostAccess, session: SessionDep
+) -> MeetingOut:
+    return service.to_out(await service.update_meeting(session, access.meeting, body))
+
+
+@router.delete("/{meeting_id}", status_code=204)
+async def delete_meeting(access: HostAccess, session: SessionDep) -> Response:
+    """A live meeting ends; a scheduled one is cancelled."""
+    await service.end_meeting(session, access.meeting)
+    return Response(status_code=204)
+
+
+@router.post("/{meeting_id}/join")
+async def join(
+    body: JoinIn,
+    request: Request,
+    session: SessionDep,
+    kv: Annotated[Redis, Depends(get_kv)],
+    signer: Annotated[TokenSigner, Depends(get_signer)],
+    ip: Annotated[str, Depends(client_ip)],
+    meeting: Annotated[Meeting, Depends(valid_meeting)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> JoinOut:
+    """Signed-in users and (when allowed) guests get a participant and a signaling ticket."""
+    settings = request.app.state.settings
+    participant = await service.join(session, kv, meeting, principal, body, ip)
+    return JoinOut(
+        participant=ParticipantOut.model_validate(participant),
+        signaling=SignalingOut(
+            url=service.SIGNALING_URL,
+            token=service.signaling_token(signer, settings, meeting, participant),
+            expires_in=settings.signaling_token_ttl_s,
+        ),
+    )
+
+
+@router.post("/{meeting_id}/leave", status_code=204)
+async def leave(
+    access: ParticipantAccess, session: SessionDep, body: LeaveIn | None = None
+) -> Response:
+    await service.leave(
+        session,
+        access.meeting,
+        uuid.UUID(access.principal.user_id),
+        body.participant_id if body else None,
+    )
+    return Response(status_code=204)
+
+
+@router.post("/{meeting_id}/end")
+async def end(access: ModeratorAccess, session: SessionDep) -> MeetingOut:
+    return service.to_out(await service.end_meeting(session, access.meeting))
+
+
+@router.get("/{meeting_id}/participants")
+async def participants(access: ParticipantAccess, session: SessionDep) -> list[ParticipantOut]:
+    """Everyone who joined or knocked, present and past."""
+    rows = await service.participants(session, access.meeting)
+    return [ParticipantOut.model_validate(p) for p in rows]
+
+
+@router.post("/{meeting_id}/participants/{participant_id}/admit")
+async def admit(
+    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
+) -> ParticipantOut:
+    target = await service.participant_of(session, access.meeting, participant_id)
+    return ParticipantOut.model_validate(await service.admit(session, access.meeting, target))
+
+
+@router.post("/{meeting_id}/participants/{participant_id}/deny")
+async def deny(
+    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
+) -> ParticipantOut:
+    target = await service.participant_of(session, access.meeting, participant_id)
+    return ParticipantOut.model_validate(await service.deny(session, access.meeting, target))
+
+
+@router.post("/{meeting_id}/participants/{participant_id}/remove")
+async def remove(
+    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
+) -> ParticipantOut:
+    target = await service.participant_of(session, access.meeting, participant_id)
+    return ParticipantOut.model_validate(await service.remove(session, access.meeting, target))
+
+
+@router.patch("/{meeting_id}/participants/{participant_id}")
+async def set_role(
+    participant_id: uuid.UUID, body: ParticipantRoleIn, access: ModeratorAccess, session: SessionDep
+) -> ParticipantOut:
+    target = await service.participant_of(session, access.meeting, participant_id)
+    updated = await service.set_role(session, access.meeting, target, body.role)
+    return ParticipantOut.model_validate(updated)
+
+
+@router.post("/{meeting_id}/recordings", status_code=201)
+async def start_recording(access: ModeratorAccess, session: SessionDep) -> RecordingOut:
+    recording = await service.start_recording(session, access.meeting, access.principal)
+    return RecordingOut.model_validate(recording)
+
+
+@router.patch("/{meeting_id}/recordings/{recording_id}")
+async def update_recording(
+    recording_id: uuid.UUID, body: RecordingUpdate, access: ModeratorAccess, session: SessionDep
+) -> RecordingOut:
+    recording = await service.recording_of(session, access.meeting, recording_id)
+    return RecordingOut.model_validate(await service.update_recording(session, recording, body))
+
+
+@router.get("/{meeting_id}/recordings")
+async def list_recordings(access: ParticipantAccess, session: SessionDep) -> list[RecordingOut]:
+    return [
+        RecordingOut.model_validate(r) for r in await service.recordings(session, access.meeting)
+    ]
+
+
+@router.get("/{meeting_id}/calendar.ics", response_class=Response)
+async def calendar_ics(access: ParticipantAccess, request: Request) -> Response:
+    """An iCalendar invitation (RFC 5545) with the join link."""
+    body = calendar.invitation(access.meeting, str(request.base_url).rstrip("/"))
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="meeting-{access.meeting.code}.ics"'
+        },
+    )
+
+
+routers = [router]

@@ -1,0 +1,699 @@
+"""meeting-service business rules, testable without HTTP.
+
+Joining rule: every ``POST /join`` makes a new participant row (one per browser tab or guest),
+because each connection is its own WebRTC peer. A signed-in user's *role* in a meeting is the
+best role of their rows; promoting or removing a user applies to all their rows, and a removed
+user cannot join again. A signed-in user who was admitted once skips the waiting room later.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.config import Settings
+from parley.core import ratelimit
+from parley.core.auth import Principal, TokenSigner
+from parley.core.db import utcnow
+from parley.core.errors import ProblemError
+from parley.core.hashing import hash_secret, verify_secret
+from parley.meetings.models import Meeting, Participant, Recording
+from parley.meetings.schemas import (
+    JoinIn,
+    MeetingCreate,
+    MeetingOut,
+    MeetingSettings,
+    MeetingUpdate,
+    PlatformStats,
+    PublicMeetingOut,
+    RecordingUpdate,
+    StatsOut,
+)
+
+SIGNALING_AUDIENCE = "signaling"
+SIGNALING_URL = "/ws/signaling"
+ACTIVE = ("scheduled", "live")
+FINISHED = ("ended", "cancelled")
+PRESENT = ("joined", "left")  # admitted at some point
+ROLE_RANK = {"host": 3, "cohost": 2, "participant": 1, "guest": 0}
+CODE_ALPHABET = "bcdfghjkmnpqrstvwxz"  # no vowels (no words), no look-alikes (l)
+MAX_PASSWORD_FAILURES = 10
+PASSWORD_WINDOW_S = 15 * 60
+
+
+def new_code() -> str:
+    """``xkq-mdwp-rtz``: 19^10 ≈ 6e12 codes, looked up under a per-address rate limit."""
+    parts = (3, 4, 3)
+    return "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(n)) for n in parts)
+
+
+def settings_of(meeting: Meeting) -> MeetingSettings:
+    return MeetingSettings.model_validate(meeting.settings or {})
+
+
+def to_out(meeting: Meeting) -> MeetingOut:
+    return MeetingOut(
+        id=meeting.id,
+        code=meeting.code,
+        title=meeting.title,
+        description=meeting.description,
+        host_id=meeting.host_id,
+        host_display_name=meeting.host_display_name,
+        status=meeting.status,  # type: ignore[arg-type]
+        start_time=meeting.start_time,
+        duration_minutes=meeting.duration_minutes,
+        timezone=meeting.timezone,
+        has_password=meeting.password_hash is not None,
+        settings=settings_of(meeting),
+        created_at=meeting.created_at,
+        updated_at=meeting.updated_at,
+        started_at=meeting.started_at,
+        ended_at=meeting.ended_at,
+        join_url=f"/m/{meeting.code}",
+    )
+
+
+def to_public(meeting: Meeting) -> PublicMeetingOut:
+    settings = settings_of(meeting)
+    return PublicMeetingOut(
+        id=meeting.id,
+        title=meeting.title,
+        host_display_name=meeting.host_display_name,
+        status=meeting.status,  # type: ignore[arg-type]
+        has_password=meeting.password_hash is not None,
+        allow_guests=settings.allow_guests,
+        waiting_room=settings.waiting_room,
+    )
+
+
+def in_utc(moment: datetime, timezone: str) -> datetime:
+    """A time without an offset is a wall-clock time in the meeting's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC)
+
+
+async def create_meeting(
+    session: AsyncSession, principal: Principal, data: MeetingCreate
+) -> Meeting:
+    password_hash = await hash_secret(data.password) if data.password else None
+    for _ in range(5):
+        meeting = Meeting(
+            code=new_code(),
+            title=data.title,
+            description=data.description,
+            host_id=uuid.UUID(principal.user_id),
+            host_display_name=principal.display_name or "Host",
+            start_time=in_utc(data.start_time, data.timezone) if data.start_time else None,
+            duration_minutes=data.duration_minutes,
+            timezone=data.timezone,
+            password_hash=password_hash,
+            settings=data.settings.model_dump(),
+        )
+        session.add(meeting)
+        try:
+            await session.commit()
+            return meeting
+        except IntegrityError:  # a code collision: draw again
+            await session.rollback()
+    raise ProblemError(503, "Could not allocate a meeting code; try again.")
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAccess:
+    """A meeting and what the caller may do in it."""
+
+    meeting: Meeting
+    principal: Principal
+    role: str  # host | cohost | participant | guest | admin
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("host", "cohost", "admin")
+
+    @property
+    def is_host(self) -> bool:
+        return self.role in ("host", "admin")
+
+
+async def role_in(session: AsyncSession, meeting: Meeting, principal: Principal) -> str | None:
+    """The caller's role in this meeting, or ``None`` when it is none of their business."""
+    if str(meeting.host_id) == principal.user_id:
+        return "host"
+    rows = (
+        await session.execute(
+            select(Participant.role, Participant.status).where(
+                Participant.meeting_id == meeting.id,
+                Participant.user_id == uuid.UUID(principal.user_id),
+            )
+        )
+    ).all()
+    if any(status == "removed" for _, status in rows):
+        return "admin" if principal.is_admin else None
+    admitted = [role for role, status in rows if status in PRESENT]
+    if admitted:
+        return max(admitted, key=lambda role: ROLE_RANK.get(role, 0))
+    return "admin" if principal.is_admin else None
+
+
+async def list_meetings(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    status: str | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    q: str | None,
+    role: str | None,
+    page: int,
+    page_size: int,
+) -> tuple[list[Meeting], int]:
+    attended = select(Participant.meeting_id).where(
+        Participant.user_id == user_id, Participant.status.in_(PRESENT)
+    )
+    if role == "host":
+        mine = Meeting.host_id == user_id
+    elif role == "attendee":
+        mine = and_(Meeting.host_id != user_id, Meeting.id.in_(attended))
+    else:
+        mine = or_(Meeting.host_id == user_id, Meeting.id.in_(attended))
+    query = select(Meeting).where(mine)
+    start_key = func.coalesce(Meeting.start_time, Meeting.created_at)
+    if status:
+        query = query.where(Meeting.status == status)
+    if start_from:
+        query = query.where(start_key >= start_from)
+    if start_to:
+        query = query.where(start_key < start_to)
+    if q:
+        query = query.where(func.lower(Meeting.title).contains(q.lower(), autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Live first, then upcoming (soonest first), then past (newest first).
+    group = case((Meeting.status == "live", 0), (Meeting.status == "scheduled", 1), else_=2)
+    rows = await session.scalars(
+        query.order_by(
+            group,
+            case((group < 2, start_key)).asc().nulls_last(),
+            case((group == 2, start_key)).desc().nulls_last(),
+            Meeting.id,
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list(rows.all()), total
+
+
+def _ensure_editable(meeting: Meeting) -> None:
+    if meeting.status in FINISHED:
+        raise ProblemError(409, f"The meeting is {meeting.status}.", type="meeting-finished")
+
+
+async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingUpdate) -> Meeting:
+    _ensure_editable(meeting)
+    if data.password is not None and data.clear_password:
+        raise ProblemError(422, "Give either a new password or clear_password, not both.")
+    timezone = data.timezone or meeting.timezone
+    if data.title is not None:
+        meeting.title = data.title
+    if data.description is not None:
+        meeting.description = data.description
+    if data.timezone is not None:
+        meeting.timezone = data.timezone
+    if data.start_time is not None:
+        meeting.start_time = in_utc(data.start_time, timezone)
+    if data.duration_minutes is not None:
+        meeting.duration_minutes = data.duration_minutes
+    if data.password is not None:
+        meeting.password_hash = await hash_secret(data.password)
+    if data.clear_password:
+        meeting.password_hash = None
+    if data.settings is not None:
+        merged = settings_of(meeting).model_dump()
+        merged.update(data.settings.model_dump(exclude_none=True))
+        meeting.settings = MeetingSettings.model_validate(merged).model_dump()
+    await session.commit()
+    return meeting
+
+
+async def _close_meeting(session: AsyncSession, meeting: Meeting, status: str) -> None:
+    now = utcnow()
+    meeting.status = status
+    meeting.ended_at = now
+    meeting.empty_since = None
+    await session.execute(
+        update(Participant)
+        .where(Participant.meeting_id == meeting.id, Participant.status.in_(("joined", "waiting")))
+        .values(status="left", left_at=now)
+    )
+    await session.execute(
+        update(Recording)
+        .where(Recording.meeting_id == meeting.id, Recording.status == "recording")
+        .values(status="processing", ended_at=now)
+    )
+
+
+async def end_meeting(session: AsyncSession, meeting: Meeting) -> Meeting:
+    """Everyone leaves; the meeting is over (a scheduled one that never started is cancelled)."""
+    if meeting.status in FINISHED:
+        return meeting
+    await _close_meeting(session, meeting, "ended" if meeting.status == "live" else "cancelled")
+    await session.commit()
+    return meeting
+
+
+async def _password_gate(kv: Redis, meeting: Meeting, password: str | None, client_ip: str) -> None:
+    key = f"meetings:password-fail:{meeting.id}:{client_ip}"
+    window = await ratelimit.current(kv, key)
+    if window.count >= MAX_PASSWORD_FAILURES:
+        raise ProblemError(
+            429,
+            "Too many wrong meeting passwords; try again later.",
+            type="password-rate-limited",
+            headers={"Retry-After": str(max(window.retry_after_s, 1))},
+        )
+    if not password:
+        raise ProblemError(403, "This meeting needs a password.", type="password-required")
+    if not await verify_secret(meeting.password_hash, password):
+        await ratelimit.hit(kv, key, PASSWORD_WINDOW_S)
+        raise ProblemError(403, "The meeting password is wrong.", type="wrong-password")
+
+
+async def _joined_count(session: AsyncSession, meeting_id: uuid.UUID) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Participant.meeting_id == meeting_id, Participant.status == "joined"
+            )
+        )
+        or 0
+    )
+
+
+async def _lock(session: AsyncSession, meeting: Meeting) -> None:
+    """Serialise joins of one meeting so the capacity check cannot be raced (PostgreSQL row
+    lock; SQLite serialises writers anyway)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+
+
+def _full() -> ProblemError:
+    return ProblemError(409, "The meeting is full.", type="meeting-full")
+
+
+def _mark_joined(meeting: Meeting, participant: Participant, now: datetime) -> None:
+    participant.status = "joined"
+    participant.joined_at = participant.joined_at or now
+    meeting.empty_since = None
+    if meeting.status == "scheduled":
+        meeting.status = "live"
+        meeting.started_at = now
+
+
+def signaling_token(
+    signer: TokenSigner, settings: Settings, meeting: Meeting, participant: Participant
+) -> str:
+    """A short-lived ticket signaling-service verifies on its own: who, where, as what."""
+    return signer.issue(
+        {
+            "sub": str(participant.id),
+            "mid": str(meeting.id),
+            "uid": str(participant.user_id) if participant.user_id else None,
+            "role": participant.role,
+            "name": participant.display_name,
+            "status": participant.status,
+        },
+        SIGNALING_AUDIENCE,
+        settings.signaling_token_ttl_s,
+    )
+
+
+async def join(
+    session: AsyncSession,
+    kv: Redis,
+    meeting: Meeting,
+    principal: Principal | None,
+    data: JoinIn,
+    client_ip: str,
+) -> Participant:
+    if meeting.status in FINISHED:
+        raise ProblemError(
+            410,
+            f"The meeting has {meeting.status.replace('cancelled', 'been cancelled')}.",
+            type="meeting-finished",
+        )
+    settings = settings_of(meeting)
+    rows: list[Participant] = []
+    if principal is None:
+        if not settings.allow_guests:
+            raise ProblemError(401, "Sign in to join this meeting.", type="sign-in-required")
+        if not data.display_name:
+            raise ProblemError(422, "Guests need a display_name.", type="validation")
+    else:
+        rows = list(
+            (
+                await session.scalars(
+                    select(Participant).where(
+                        Participant.meeting_id == meeting.id,
+                        Participant.user_id == uuid.UUID(principal.user_id),
+                    )
+                )
+            ).all()
+        )
+        if any(row.status == "removed" for row in rows):
+            raise ProblemError(403, "You were removed from this meeting.", type="removed")
+    is_host = principal is not None and principal.user_id == str(meeting.host_id)
+    if meeting.password_hash is not None and not is_host:
+        await _password_gate(kv, meeting, data.password, client_ip)
+    if is_host:
+        role = "host"
+    elif principal is None:
+        role = "guest"
+    elif any(row.role == "cohost" for row in rows):
+        role = "cohost"
+    else:
+        role = "participant"
+    admitted_before = any(row.status in PRESENT for row in rows)
+    waits = settings.waiting_room and role in ("participant", "guest") and not admitted_before
+    await _lock(session, meeting)
+    participant = Participant(
+        meeting_id=meeting.id,
+        user_id=uuid.UUID(principal.user_id) if principal else None,
+        display_name=data.display_name
+        or (principal.display_name if principal else "")
+        or "Participant",
+        role=role,
+        status="waiting",
+    )
+    if not waits:
+        if not is_host and await _joined_count(session, meeting.id) >= settings.max_participants:
+            await session.rollback()
+            raise _full()
+        _mark_joined(meeting, participant, utcnow())
+    session.add(participant)
+    await session.commit()
+    return participant
+
+
+async def _emptied(session: AsyncSession, meeting: Meeting) -> None:
+    if meeting.status == "live" and await _joined_count(session, meeting.id) == 0:
+        meeting.empty_since = utcnow()
+
+
+async def leave(
+    session: AsyncSession, meeting: Meeting, user_id: uuid.UUID, participant_id: uuid.UUID | None
+) -> int:
+    """The caller's joins (or the one named) leave; returns how many rows changed."""
+    conditions = [
+        Participant.meeting_id == meeting.id,
+        Participant.user_id == user_id,
+        Participant.status.in_(("joined", "waiting")),
+    ]
+    if participant_id is not None:
+        conditions.append(Participant.id == participant_id)
+    result = await session.execute(
+        update(Participant).where(*conditions).values(status="left", left_at=utcnow())
+    )
+    await _emptied(session, meeting)
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def participant_of(
+    session: AsyncSession, meeting: Meeting, participant_id: uuid.UUID
+) -> Participant:
+    participant = await session.get(Participant, participant_id)
+    if participant is None or participant.meeting_id != meeting.id:
+        raise ProblemError(
+            404, "No such participant in this meeting.", type="participant-not-found"
+        )
+    return participant
+
+
+async def participants(session: AsyncSession, meeting: Meeting) -> list[Participant]:
+    rows = await session.scalars(
+        select(Participant)
+        .where(Participant.meeting_id == meeting.id)
+        .order_by(Participant.created_at, Participant.id)
+    )
+    return list(rows.all())
+
+
+async def admit(session: AsyncSession, meeting: Meeting, participant: Participant) -> Participant:
+    _ensure_editable(meeting)
+    if participant.status != "waiting":
+        raise ProblemError(409, "Only a waiting participant can be admitted.", type="not-waiting")
+    await _lock(session, meeting)
+    if await _joined_count(session, meeting.id) >= settings_of(meeting).max_participants:
+        raise _full()
+    _mark_joined(meeting, participant, utcnow())
+    await session.commit()
+    return participant
+
+
+async def deny(session: AsyncSession, meeting: Meeting, participant: Participant) -> Participant:
+    if participant.status != "waiting":
+        raise ProblemError(409, "Only a waiting participant can be denied.", type="not-waiting")
+    participant.status = "left"
+    participant.left_at = utcnow()
+    await session.commit()
+    return participant
+
+
+async def remove(session: AsyncSession, meeting: Meeting, participant: Participant) -> Participant:
+    """Out, and not back: every row of a signed-in user is marked removed."""
+    if participant.role == "host":
+        raise ProblemError(409, "The host cannot be removed.", type="host-immovable")
+    now = utcnow()
+    same_person = (
+        Participant.user_id == participant.user_id
+        if participant.user_id is not None
+        else Participant.id == participant.id
+    )
+    await session.execute(
+        update(Participant)
+        .where(Participant.meeting_id == meeting.id, same_person)
+        .values(
+            status="removed",
+            left_at=case(
+                (Participant.status.in_(("joined", "waiting")), now), else_=Participant.left_at
+            ),
+        )
+    )
+    await session.refresh(participant)
+    await _emptied(session, meeting)
+    await session.commit()
+    return participant
+
+
+async def set_role(
+    session: AsyncSession, meeting: Meeting, participant: Participant, role: str
+) -> Participant:
+    if participant.role == "host":
+        raise ProblemError(409, "The host's role cannot change.", type="host-immovable")
+    if participant.user_id is None:
+        raise ProblemError(409, "Guests cannot be made cohosts.", type="guest-role")
+    if participant.status == "removed":
+        raise ProblemError(409, "The participant was removed.", type="removed")
+    await session.execute(
+        update(Participant)
+        .where(Participant.meeting_id == meeting.id, Participant.user_id == participant.user_id)
+        .values(role=role)
+    )
+    await session.refresh(participant)
+    await session.commit()
+    return participant
+
+
+RECORDING_TRANSITIONS = {
+    "recording": {"recording", "processing", "ready", "failed"},
+    "processing": {"processing", "ready", "failed"},
+    "ready": {"ready"},
+    "failed": {"failed"},
+}
+
+
+async def start_recording(
+    session: AsyncSession, meeting: Meeting, principal: Principal
+) -> Recording:
+    if meeting.status != "live":
+        raise ProblemError(409, "Only a live meeting can be recorded.", type="meeting-not-live")
+    await _lock(session, meeting)
+    active = await session.scalar(
+        select(Recording.id).where(
+            Recording.meeting_id == meeting.id, Recording.status == "recording"
+        )
+    )
+    if active is not None:
+        raise ProblemError(409, "A recording is already running.", type="recording-active")
+    recording = Recording(meeting_id=meeting.id, started_by=uuid.UUID(principal.user_id))
+    session.add(recording)
+    await session.commit()
+    return recording
+
+
+async def recording_of(
+    session: AsyncSession, meeting: Meeting, recording_id: uuid.UUID
+) -> Recording:
+    recording = await session.get(Recording, recording_id)
+    if recording is None or recording.meeting_id != meeting.id:
+        raise ProblemError(404, "No such recording in this meeting.", type="recording-not-found")
+    return recording
+
+
+async def update_recording(
+    session: AsyncSession, recording: Recording, data: RecordingUpdate
+) -> Recording:
+    if data.status is not None:
+        if data.status not in RECORDING_TRANSITIONS[recording.status]:
+            raise ProblemError(
+                409,
+                f"A recording cannot go from {recording.status} to {data.status}.",
+                type="recording-transition",
+            )
+        if recording.status == "recording" and data.status != "recording":
+            recording.ended_at = utcnow()
+        recording.status = data.status
+    if data.media_id is not None:
+        recording.media_id = data.media_id
+    if data.duration_s is not None:
+        recording.duration_s = data.duration_s
+    if data.size_bytes is not None:
+        recording.size_bytes = data.size_bytes
+    await session.commit()
+    return recording
+
+
+async def recordings(session: AsyncSession, meeting: Meeting) -> list[Recording]:
+    rows = await session.scalars(
+        select(Recording).where(Recording.meeting_id == meeting.id).order_by(Recording.started_at)
+    )
+    return list(rows.all())
+
+
+def _minutes(meeting: Any, now: datetime) -> float:
+    if meeting.started_at is None:
+        return 0.0
+    end = meeting.ended_at or now
+    return max((end - meeting.started_at).total_seconds(), 0.0) / 60
+
+
+async def stats(
+    session: AsyncSession, user_id: uuid.UUID, platform: bool, now: datetime | None = None
+) -> StatsOut:
+    """The caller's figures; ``platform`` adds the whole platform's (admins only)."""
+    now = now or utcnow()
+    attended_ids = select(Participant.meeting_id).where(
+        Participant.user_id == user_id, Participant.joined_at.is_not(None)
+    )
+    mine = (
+        await session.execute(
+            select(
+                Meeting.id,
+                Meeting.host_id,
+                Meeting.status,
+                Meeting.started_at,
+                Meeting.ended_at,
+                func.coalesce(Meeting.started_at, Meeting.start_time, Meeting.created_at),
+            ).where(
+                Meeting.status != "cancelled",
+                or_(Meeting.host_id == user_id, Meeting.id.in_(attended_ids)),
+            )
+        )
+    ).all()
+    hosted = [m for m in mine if m.host_id == user_id]
+    attended = [m for m in mine if m.host_id != user_id]
+    started_hosted = [m.id for m in hosted if m.started_at is not None]
+    average = 0.0
+    if started_hosted:
+        people = func.count(func.distinct(func.coalesce(Participant.user_id, Participant.id)))
+        counts = (
+            await session.execute(
+                select(Participant.meeting_id, people)
+                .where(
+                    Participant.meeting_id.in_(started_hosted), Participant.joined_at.is_not(None)
+                )
+                .group_by(Participant.meeting_id)
+            )
+        ).all()
+        by_meeting = dict((mid, int(n)) for mid, n in counts)
+        average = sum(by_meeting.get(mid, 0) for mid in started_hosted) / len(started_hosted)
+    week_start = (now - timedelta(days=now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    anchors = [m[5] if m[5].tzinfo else m[5].replace(tzinfo=UTC) for m in mine]
+    result = StatsOut(
+        meetings_hosted=len(hosted),
+        meetings_attended=len(attended),
+        total_meeting_minutes=round(sum(_minutes(m, now) for m in mine), 2),
+        average_participants=round(average, 2),
+        meetings_this_week=sum(
+            1 for a in anchors if week_start <= a < week_start + timedelta(days=7)
+        ),
+        meetings_this_month=sum(
+            1
+            for a in anchors
+            if month_start <= a and a.month == month_start.month and a.year == month_start.year
+        ),
+    )
+    if platform:
+        result.platform = await platform_stats(session)
+    return result
+
+
+async def platform_stats(session: AsyncSession) -> PlatformStats:
+    by_status = dict(
+        (status, int(n))
+        for status, n in (
+            await session.execute(select(Meeting.status, func.count()).group_by(Meeting.status))
+        ).all()
+    )
+    live_participants = await session.scalar(
+        select(func.count())
+        .select_from(Participant)
+        .join(Meeting, Meeting.id == Participant.meeting_id)
+        .where(Meeting.status == "live", Participant.status == "joined")
+    )
+    participants_total = await session.scalar(
+        select(func.count()).where(Participant.joined_at.is_not(None))
+    )
+    hosts = await session.scalar(select(func.count(func.distinct(Meeting.host_id))))
+    return PlatformStats(
+        meetings_total=sum(by_status.values()),
+        meetings_by_status=by_status,
+        live_meetings=by_status.get("live", 0),
+        live_participants=int(live_participants or 0),
+        participants_total=int(participants_total or 0),
+        hosts_total=int(hosts or 0),
+    )
+
+
+async def end_idle_meetings(session: AsyncSession, idle_s: int, now: datetime | None = None) -> int:
+    """End live meetings nobody has been in for ``idle_s`` seconds; returns how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=idle_s)
+    someone_in = exists().where(
+        Participant.meeting_id == Meeting.id, Participant.status == "joined"
+    )
+    idle = (
+        await session.scalars(
+            select(Meeting).where(
+                Meeting.status == "live",
+                func.coalesce(Meeting.empty_since, Meeting.started_at) < cutoff,
+                ~someone_in,
+            )
+        )
+    ).all()
+    for meeting in idle:
+        await _close_meeting(session, meeting, "ended")
+    await session.commit()
+    return len(idle)
