@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,18 +165,16 @@ async def role_in(session: AsyncSession, meeting: Meeting, principal: Principal)
     return "admin" if principal.is_admin else None
 
 
-async def list_meetings(
-    session: AsyncSession,
+def meetings_query(
     user_id: uuid.UUID,
     *,
-    status: str | None,
-    start_from: datetime | None,
-    start_to: datetime | None,
-    q: str | None,
-    role: str | None,
-    page: int,
-    page_size: int,
-) -> tuple[list[Meeting], int]:
+    status: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    q: str | None = None,
+    role: str | None = None,
+) -> Select[Meeting]:
+    """The caller's meetings (hosted, or attended when admitted), filtered, unordered."""
     attended = select(Participant.meeting_id).where(
         Participant.user_id == user_id, Participant.status.in_(PRESENT)
     )
@@ -196,19 +194,32 @@ async def list_meetings(
         query = query.where(start_key < start_to)
     if q:
         query = query.where(func.lower(Meeting.title).contains(q.lower(), autoescape=True))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    # Live first, then upcoming (soonest first), then past (newest first).
+    return query
+
+
+def ordered(query: Select[Meeting]) -> Select[Meeting]:
+    """Live first, then upcoming (soonest first), then past (newest first)."""
+    start_key = func.coalesce(Meeting.start_time, Meeting.created_at)
     group = case((Meeting.status == "live", 0), (Meeting.status == "scheduled", 1), else_=2)
-    rows = await session.scalars(
-        query.order_by(
-            group,
-            case((group < 2, start_key)).asc().nulls_last(),
-            case((group == 2, start_key)).desc().nulls_last(),
-            Meeting.id,
-        )
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+    return query.order_by(
+        group,
+        case((group < 2, start_key)).asc().nulls_last(),
+        case((group == 2, start_key)).desc().nulls_last(),
+        Meeting.id,
     )
+
+
+async def list_meetings(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    page: int,
+    page_size: int,
+    **filters: Any,
+) -> tuple[list[Meeting], int]:
+    query = meetings_query(user_id, **filters)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(ordered(query).offset((page - 1) * page_size).limit(page_size))
     return list(rows.all()), total
 
 
