@@ -8,6 +8,7 @@ user cannot join again. A signed-in user who was admitted once skips the waiting
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,14 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
-from sqlalchemy import Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import Select, Uuid, and_, bindparam, case, exists, func, or_, select, union, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.config import Settings
 from parley.core import ratelimit
 from parley.core.auth import Principal, TokenSigner
-from parley.core.db import utcnow
+from parley.core.db import UTCDateTime, utcnow
 from parley.core.errors import ProblemError
 from parley.core.hashing import hash_secret, verify_secret
 from parley.meetings.models import Meeting, Participant, Recording
@@ -56,11 +58,12 @@ def new_code() -> str:
     return "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(n)) for n in parts)
 
 
-def settings_of(meeting: Meeting) -> MeetingSettings:
+def settings_of(meeting: Meeting | Row[Any]) -> MeetingSettings:
     return MeetingSettings.model_validate(meeting.settings or {})
 
 
-def to_out(meeting: Meeting) -> MeetingOut:
+def to_out(meeting: Meeting | Row[Any]) -> MeetingOut:
+    """The API view of a meeting (an ORM object, or a row of the list query)."""
     return MeetingOut(
         id=meeting.id,
         code=meeting.code,
@@ -166,38 +169,48 @@ async def role_in(session: AsyncSession, meeting: Meeting, principal: Principal)
 
 
 def meetings_query(
-    user_id: uuid.UUID,
+    user_id: Any,
     *,
-    status: str | None = None,
-    start_from: datetime | None = None,
-    start_to: datetime | None = None,
-    q: str | None = None,
+    dialect: str = "postgresql",
+    status: Any = None,
+    start_from: Any = None,
+    start_to: Any = None,
+    title_like: Any = None,
     role: str | None = None,
-) -> Select[Meeting]:
-    """The caller's meetings (hosted, or attended when admitted), filtered, unordered."""
+) -> Select[Any]:
+    """The caller's meetings (hosted, or attended once admitted), filtered, unordered, with
+    ``total`` (the count before paging) on every row. Values may be bind parameters, so that
+    :func:`list_statement` can build each shape of the query once."""
+    hosted = select(Meeting.id).where(Meeting.host_id == user_id)
     attended = select(Participant.meeting_id).where(
         Participant.user_id == user_id, Participant.status.in_(PRESENT)
     )
+    # One id set from two index scans. An OR across the two tables, or a plain IN, makes
+    # PostgreSQL scan every meeting; ``= ANY(ARRAY(...))`` makes it fetch the few by primary key.
     if role == "host":
         mine = Meeting.host_id == user_id
-    elif role == "attendee":
-        mine = and_(Meeting.host_id != user_id, Meeting.id.in_(attended))
     else:
-        mine = or_(Meeting.host_id == user_id, Meeting.id.in_(attended))
-    query = select(Meeting).where(mine)
+        ids = union(hosted, attended) if role is None else attended
+        if dialect == "postgresql":
+            mine = Meeting.id == func.any(func.array(ids.scalar_subquery()))
+        else:
+            mine = Meeting.id.in_(ids)
+        if role == "attendee":
+            mine = and_(Meeting.host_id != user_id, mine)
+    query = select(Meeting.__table__, func.count().over().label("total")).where(mine)
     start_key = func.coalesce(Meeting.start_time, Meeting.created_at)
-    if status:
+    if status is not None:
         query = query.where(Meeting.status == status)
-    if start_from:
+    if start_from is not None:
         query = query.where(start_key >= start_from)
-    if start_to:
+    if start_to is not None:
         query = query.where(start_key < start_to)
-    if q:
-        query = query.where(func.lower(Meeting.title).contains(q.lower(), autoescape=True))
+    if title_like is not None:
+        query = query.where(func.lower(Meeting.title).like(title_like, escape="/"))
     return query
 
 
-def ordered(query: Select[Meeting]) -> Select[Meeting]:
+def ordered(query: Select[Any]) -> Select[Any]:
     """Live first, then upcoming (soonest first), then past (newest first)."""
     start_key = func.coalesce(Meeting.start_time, Meeting.created_at)
     group = case((Meeting.status == "live", 0), (Meeting.status == "scheduled", 1), else_=2)
@@ -209,18 +222,64 @@ def ordered(query: Select[Meeting]) -> Select[Meeting]:
     )
 
 
+@functools.lru_cache(maxsize=128)
+def list_statement(
+    dialect: str, role: str | None, status: bool, start_from: bool, start_to: bool, title: bool
+) -> Select[Any]:
+    """The list query for one combination of filters, built once: building a statement costs
+    more than running this one."""
+    stamp = UTCDateTime()
+    query = meetings_query(
+        bindparam("user_id", type_=Uuid()),
+        dialect=dialect,
+        status=bindparam("status") if status else None,
+        start_from=bindparam("start_from", type_=stamp) if start_from else None,
+        start_to=bindparam("start_to", type_=stamp) if start_to else None,
+        title_like=bindparam("title_like") if title else None,
+        role=role,
+    )
+    return ordered(query).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
 async def list_meetings(
     session: AsyncSession,
     user_id: uuid.UUID,
     *,
     page: int,
     page_size: int,
-    **filters: Any,
-) -> tuple[list[Meeting], int]:
-    query = meetings_query(user_id, **filters)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(ordered(query).offset((page - 1) * page_size).limit(page_size))
-    return list(rows.all()), total
+    status: str | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    q: str | None = None,
+    role: str | None = None,
+) -> tuple[list[Any], int]:
+    """One page of the caller's meetings (rows with the meeting's columns) and the total."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    statement = list_statement(
+        dialect, role, status is not None, start_from is not None, start_to is not None, bool(q)
+    )
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "limit": page_size,
+        "offset": (page - 1) * page_size,
+        "status": status,
+        "start_from": start_from,
+        "start_to": start_to,
+        "title_like": _like_pattern(q) if q else None,
+    }
+    rows = list((await session.execute(statement, params)).all())
+    if rows:
+        return rows, int(rows[0].total)
+    if page == 1:
+        return [], 0
+    # Past the last page: the window count came with no row, so count apart.
+    counted = list((await session.execute(statement, {**params, "limit": 1, "offset": 0})).all())
+    return [], int(counted[0].total) if counted else 0
 
 
 def _ensure_editable(meeting: Meeting) -> None:
@@ -347,6 +406,27 @@ def signaling_token(
     )
 
 
+def _count_where(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+_me = bindparam("user_id", type_=Uuid())
+# What a join needs to know, in one round trip (built once: this runs on every join).
+_JOIN_FACTS = select(
+    _count_where(Participant.status == "joined").label("joined"),
+    _count_where(and_(Participant.user_id == _me, Participant.status == "removed")).label(
+        "removed"
+    ),
+    _count_where(and_(Participant.user_id == _me, Participant.status.in_(PRESENT))).label(
+        "admitted"
+    ),
+    _count_where(and_(Participant.user_id == _me, Participant.role == "cohost")).label("cohost"),
+).where(Participant.meeting_id == bindparam("meeting_id", type_=Uuid()))
+_LOCK_MEETING = (
+    select(Meeting.id).where(Meeting.id == bindparam("meeting_id", type_=Uuid())).with_for_update()
+)
+
+
 async def join(
     session: AsyncSession,
     kv: Redis,
@@ -362,42 +442,37 @@ async def join(
             type="meeting-finished",
         )
     settings = settings_of(meeting)
-    rows: list[Participant] = []
     if principal is None:
         if not settings.allow_guests:
             raise ProblemError(401, "Sign in to join this meeting.", type="sign-in-required")
         if not data.display_name:
             raise ProblemError(422, "Guests need a display_name.", type="validation")
-    else:
-        rows = list(
-            (
-                await session.scalars(
-                    select(Participant).where(
-                        Participant.meeting_id == meeting.id,
-                        Participant.user_id == uuid.UUID(principal.user_id),
-                    )
-                )
-            ).all()
-        )
-        if any(row.status == "removed" for row in rows):
-            raise ProblemError(403, "You were removed from this meeting.", type="removed")
     is_host = principal is not None and principal.user_id == str(meeting.host_id)
     if meeting.password_hash is not None and not is_host:
+        # Before taking the lock: argon2 takes tens of milliseconds.
         await _password_gate(kv, meeting, data.password, client_ip)
+    user_id = uuid.UUID(principal.user_id) if principal else None
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Serialise joins of one meeting so that the capacity check cannot be raced.
+        await session.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
+    facts = (
+        await session.execute(_JOIN_FACTS, {"meeting_id": meeting.id, "user_id": user_id})
+    ).one()
+    if facts.removed:
+        await session.rollback()
+        raise ProblemError(403, "You were removed from this meeting.", type="removed")
     if is_host:
         role = "host"
     elif principal is None:
         role = "guest"
-    elif any(row.role == "cohost" for row in rows):
+    elif facts.cohost:
         role = "cohost"
     else:
         role = "participant"
-    admitted_before = any(row.status in PRESENT for row in rows)
-    waits = settings.waiting_room and role in ("participant", "guest") and not admitted_before
-    await _lock(session, meeting)
+    waits = settings.waiting_room and role in ("participant", "guest") and not facts.admitted
     participant = Participant(
         meeting_id=meeting.id,
-        user_id=uuid.UUID(principal.user_id) if principal else None,
+        user_id=user_id,
         display_name=data.display_name
         or (principal.display_name if principal else "")
         or "Participant",
@@ -405,7 +480,7 @@ async def join(
         status="waiting",
     )
     if not waits:
-        if not is_host and await _joined_count(session, meeting.id) >= settings.max_participants:
+        if not is_host and facts.joined >= settings.max_participants:
             await session.rollback()
             raise _full()
         _mark_joined(meeting, participant, utcnow())
