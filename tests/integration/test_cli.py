@@ -91,6 +91,25 @@ def test_parley_serve_users_runs_the_user_service_alone(run_server, tmp_path: Pa
     assert register.status_code == 201
 
 
+def test_parley_serve_meetings_runs_the_meeting_service_alone(run_server, tmp_path: Path) -> None:
+    port = free_port()
+    process = run_server(
+        "serve",
+        "meetings",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path / "d"),
+        JWT_SECRET="s" * 40,
+    )
+    response = _wait_healthy(f"http://127.0.0.1:{port}/health", process)
+    assert response.json()["service"] == "meetings"
+    lookup = httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings/by-code/bbb-bbbb-bbb", timeout=5)
+    assert lookup.status_code == 404
+    assert lookup.headers["content-type"].startswith("application/problem+json")
+    assert httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings", timeout=5).status_code == 401
+
+
 def test_serve_an_unknown_service_fails_with_a_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [*PARLEY, "serve", "nonsense"],
