@@ -25,4 +25,6 @@ format:
 
 bench:
 	./scripts/bootstrap.sh --test
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	.venv/bin/python bench/api.py
+	.venv/bin/python bench/meetings.py

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.core.auth import Principal, current_principal
@@ -58,7 +58,3 @@ async def meeting_for_host(
     if not access.is_host:
         raise ProblemError(403, "Only the host can do this.", type="host-required")
     return access
-
-
-async def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

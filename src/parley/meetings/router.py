@@ -22,9 +22,9 @@ from parley.core.auth import (
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
+from parley.core.requests import client_ip
 from parley.meetings import calendar, service
 from parley.meetings.dependencies import (
-    client_ip,
     meeting_for_host,
     meeting_for_moderator,
     meeting_for_participant,

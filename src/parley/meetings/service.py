@@ -74,7 +74,7 @@ def to_out(meeting: Meeting | Row[Any]) -> MeetingOut:
         description=meeting.description,
         host_id=meeting.host_id,
         host_display_name=meeting.host_display_name,
-        status=meeting.status,  # type: ignore[arg-type]
+        status=meeting.status,
         start_time=meeting.start_time,
         duration_minutes=meeting.duration_minutes,
         timezone=meeting.timezone,
@@ -295,16 +295,12 @@ async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingU
     if data.password is not None and data.clear_password:
         raise ProblemError(422, "Give either a new password or clear_password, not both.")
     timezone = data.timezone or meeting.timezone
-    if data.title is not None:
-        meeting.title = data.title
-    if data.description is not None:
-        meeting.description = data.description
-    if data.timezone is not None:
-        meeting.timezone = data.timezone
+    for name, value in data.model_dump(
+        exclude_none=True, include={"title", "description", "timezone", "duration_minutes"}
+    ).items():
+        setattr(meeting, name, value)
     if data.start_time is not None:
         meeting.start_time = in_utc(data.start_time, timezone)
-    if data.duration_minutes is not None:
-        meeting.duration_minutes = data.duration_minutes
     if data.password is not None:
         meeting.password_hash = await hash_secret(data.password)
     if data.clear_password:
@@ -651,12 +647,10 @@ async def update_recording(
         if recording.status == "recording" and data.status != "recording":
             recording.ended_at = utcnow()
         recording.status = data.status
-    if data.media_id is not None:
-        recording.media_id = data.media_id
-    if data.duration_s is not None:
-        recording.duration_s = data.duration_s
-    if data.size_bytes is not None:
-        recording.size_bytes = data.size_bytes
+    for name, value in data.model_dump(
+        exclude_none=True, include={"media_id", "duration_s", "size_bytes"}
+    ).items():
+        setattr(recording, name, value)
     await session.commit()
     return recording
 

@@ -21,10 +21,6 @@ CSRF_COOKIE = "parley_csrf"
 CSRF_HEADER = "x-csrf-token"
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 async def current_user(
     principal: Principal = Depends(current_principal),
     session: AsyncSession = Depends(get_session),

@@ -25,6 +25,7 @@ from parley.core.auth import (
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
+from parley.core.requests import client_ip, get_settings
 from parley.core.revocation import RevocationList
 from parley.core.storage import LocalStorage, ObjectNotFound, get_storage
 from parley.users import service
@@ -35,7 +36,6 @@ from parley.users.dependencies import (
     REFRESH_COOKIE,
     admin_user,
     check_csrf,
-    client_ip,
     current_user,
     current_user_cached,
     new_csrf_token,
@@ -70,11 +70,6 @@ RevocationsDep = Annotated[RevocationList, Depends(get_revocations)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 UserDep = Annotated[User, Depends(current_user)]
 TargetDep = Annotated[User, Depends(target_user)]
-
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -124,7 +119,7 @@ async def login(
     settings: SettingsDep,
 ) -> TokenPairOut:
     user = await service.authenticate(
-        session, kv, settings, body.username, body.password, client_ip(request)
+        session, kv, settings, body.username, body.password, await client_ip(request)
     )
     return _pair(await service.start_session(session, signer, settings, user), response, settings)
 

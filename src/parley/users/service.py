@@ -344,12 +344,8 @@ async def admin_update(
         raise _last_admin()
     role_changed = data.role is not None and data.role != target.role
     disabled = data.is_active is False and target.is_active
-    if data.role is not None:
-        target.role = data.role
-    if data.is_active is not None:
-        target.is_active = data.is_active
-    if data.display_name is not None:
-        target.display_name = data.display_name
+    for name, value in data.model_dump(exclude_none=True).items():
+        setattr(target, name, value)
     await session.commit()
     if role_changed or disabled:
         # Tokens carry the role: end the sessions so no token keeps powers the user lost.
