@@ -85,7 +85,6 @@ def create_app(
             from parley.migrate import upgrade
 
             await asyncio.to_thread(upgrade, settings.sqlalchemy_url)
-        app.state.settings = settings
         app.state.db = Database(settings.sqlalchemy_url)
         app.state.kv = create_kv(settings.redis_url)
         app.state.bus = Bus(app.state.kv)
@@ -111,6 +110,7 @@ def create_app(
             await app.state.bus.stop()
             await app.state.kv.aclose()
             await app.state.db.dispose()
+            gc.unfreeze()
 
     app = FastAPI(
         title=f"Parley {service}",
