@@ -203,28 +203,20 @@ async def participants(access: ParticipantAccess, session: SessionDep) -> list[P
     return [ParticipantOut.model_validate(p) for p in rows]
 
 
-@router.post("/{meeting_id}/participants/{participant_id}/admit")
-async def admit(
-    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
+_MODERATION = {"admit": service.admit, "deny": service.deny, "remove": service.remove}
+
+
+@router.post("/{meeting_id}/participants/{participant_id}/{action}")
+async def moderate(
+    participant_id: uuid.UUID,
+    action: Literal["admit", "deny", "remove"],
+    access: ModeratorAccess,
+    session: SessionDep,
 ) -> ParticipantOut:
+    """Admit or deny someone waiting in the lobby, or remove someone for good."""
     target = await service.participant_of(session, access.meeting, participant_id)
-    return ParticipantOut.model_validate(await service.admit(session, access.meeting, target))
-
-
-@router.post("/{meeting_id}/participants/{participant_id}/deny")
-async def deny(
-    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
-) -> ParticipantOut:
-    target = await service.participant_of(session, access.meeting, participant_id)
-    return ParticipantOut.model_validate(await service.deny(session, access.meeting, target))
-
-
-@router.post("/{meeting_id}/participants/{participant_id}/remove")
-async def remove(
-    participant_id: uuid.UUID, access: ModeratorAccess, session: SessionDep
-) -> ParticipantOut:
-    target = await service.participant_of(session, access.meeting, participant_id)
-    return ParticipantOut.model_validate(await service.remove(session, access.meeting, target))
+    changed = await _MODERATION[action](session, access.meeting, target)
+    return ParticipantOut.model_validate(changed)
 
 
 @router.patch("/{meeting_id}/participants/{participant_id}")
