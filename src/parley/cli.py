@@ -44,7 +44,7 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _serve(application: object, host: str, port: int) -> None:
+def _serve(application: object, host: str, port: int, settings: Settings) -> None:
     uvicorn.run(
         application,  # type: ignore[arg-type]
         host=host,
@@ -53,7 +53,11 @@ def _serve(application: object, host: str, port: int) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
-        ws_max_size=64 * 1024,
+        # Signaling answers oversized frames (> 64 KiB) with an error frame, so the transport
+        # limit sits above that; pings find dead connections.
+        ws_max_size=1024 * 1024,
+        ws_ping_interval=settings.signaling_ping_interval_s,
+        ws_ping_timeout=settings.signaling_ping_interval_s,
     )
 
 
@@ -68,7 +72,7 @@ def up(
 
     settings = _settings(data_dir=data_dir, host=host, port=port)
     console.print(f"Parley is starting on http://{host}:{port} (data in {settings.data_dir})")
-    _serve(create_gateway_app(settings), host, port)
+    _serve(create_gateway_app(settings), host, port, settings)
 
 
 @app.command()
@@ -88,7 +92,7 @@ def serve(
         console.print(f"[red]Unknown service {service!r}.[/red] Known: {', '.join(SERVICES)}")
         raise typer.Exit(2)
     settings = _settings(data_dir=data_dir)
-    _serve(spec.create_app(settings), host, port or spec.port)
+    _serve(spec.create_app(settings), host, port or spec.port, settings)
 
 
 @app.command()

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     meeting_idle_end_s: int = 300
     meeting_sweep_interval_s: float = 30.0
     signaling_token_ttl_s: int = 120
+    signaling_resume_grace_s: float = 30.0
+    signaling_ping_interval_s: float = 10.0
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     code_lookup_limit: int = 30
     code_lookup_window_s: int = 60
 

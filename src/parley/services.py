@@ -24,9 +24,21 @@ def _meetings_routers() -> Sequence[APIRouter]:
 
 
 def _meetings_background() -> Sequence[BackgroundTask]:
-    from parley.meetings.tasks import end_idle_meetings
+    from parley.meetings.tasks import apply_signaling_commands, end_idle_meetings
 
-    return [end_idle_meetings]
+    return [end_idle_meetings, apply_signaling_commands]
+
+
+def _signaling_routers() -> Sequence[APIRouter]:
+    from parley.signaling.router import routers
+
+    return routers
+
+
+def _signaling_background() -> Sequence[BackgroundTask]:
+    from parley.signaling.tasks import run_signaling
+
+    return [run_signaling]
 
 
 @dataclass(frozen=True)
@@ -42,5 +54,6 @@ class ServiceSpec:
 
 SERVICES: dict[str, ServiceSpec] = {
     "users": ServiceSpec("users", 8080, _users_routers),
+    "signaling": ServiceSpec("signaling", 8081, _signaling_routers, _signaling_background),
     "meetings": ServiceSpec("meetings", 8082, _meetings_routers, _meetings_background),
 }

@@ -33,6 +33,7 @@ from parley.core.storage import LocalStorage
 
 BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
 READY_TIMEOUT_S = 2.0
+STOP_TIMEOUT_S = 5.0
 
 
 async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> str | None:
@@ -92,7 +93,7 @@ def create_app(
         await app.state.bus.start()
         app.state.storage = LocalStorage(settings.data_dir / "objects")
         app.state.signer = TokenSigner(settings.secret(), settings.access_token_ttl_s)
-        tasks = [asyncio.create_task(task(app)) for task in background]
+        tasks = [asyncio.create_task(task(app), name=task.__name__) for task in background]
         # Everything made at start-up lives as long as the process: moving it out of the
         # collector's reach keeps full collections (and the latency spikes they cause) short.
         gc.collect()
@@ -106,7 +107,10 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+                if pending:
+                    log.warning("tasks_did_not_stop", tasks=[t.get_name() for t in pending])
             await app.state.bus.stop()
             await app.state.kv.aclose()
             await app.state.db.dispose()

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
+
+from parley.core.tasks import stopping
 
 Handler = Callable[[str], None]
 Resync = Callable[[], Awaitable[None]]
@@ -38,6 +41,8 @@ class Bus:
         self._subscriptions: dict[str, _Subscription] = {}
         self._in_step = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None
+        self._has_subscriptions = asyncio.Event()
 
     @property
     def in_step(self) -> bool:
@@ -46,6 +51,15 @@ class Bus:
     def subscribe(self, channel: str, handler: Handler, resync: Resync | None = None) -> None:
         """Register before :meth:`start`; ``resync`` reloads what messages may have been missed."""
         self._subscriptions[channel] = _Subscription(handler, resync)
+        self._has_subscriptions.set()
+
+    async def add_subscription(
+        self, channel: str, handler: Handler, resync: Resync | None = None
+    ) -> None:
+        """Subscribe while running (services that set up after start-up)."""
+        self.subscribe(channel, handler, resync)
+        if self._pubsub is not None:
+            await self._pubsub.subscribe(channel)
 
     async def publish(self, channel: str, message: str) -> None:
         await self._kv.publish(channel, message)
@@ -58,14 +72,17 @@ class Bus:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait([self._task], timeout=5)
+            if not done:
+                log.warning("bus_did_not_stop")
 
     async def _run(self) -> None:
         while True:
             try:
                 await self._listen()
             except (RedisError, OSError) as exc:
+                if stopping():  # a cancellation the client library turned into its own error
+                    raise asyncio.CancelledError from None
                 log.warning("bus_disconnected", error=str(exc))
             finally:
                 self._in_step.clear()
@@ -73,10 +90,12 @@ class Bus:
 
     async def _listen(self) -> None:
         pubsub = self._kv.pubsub()
+        self._pubsub = pubsub
         try:
             if not self._subscriptions:
+                # Nothing to listen to yet: idle until a late subscription arrives.
                 self._in_step.set()
-                await asyncio.Event().wait()
+                await self._has_subscriptions.wait()
             await pubsub.subscribe(*self._subscriptions)
             while True:
                 message = await pubsub.get_message(timeout=1.0)
@@ -98,5 +117,6 @@ class Bus:
                 if subscription is not None:
                     subscription.handler(message["data"])
         finally:
+            self._pubsub = None
             with contextlib.suppress(Exception):
                 await pubsub.aclose()

@@ -399,6 +399,7 @@ def signaling_token(
             "role": participant.role,
             "name": participant.display_name,
             "status": participant.status,
+            "settings": meeting.settings,
         },
         SIGNALING_AUDIENCE,
         settings.signaling_token_ttl_s,
@@ -510,6 +511,18 @@ async def leave(
     await _emptied(session, meeting)
     await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def participant_left(
+    session: AsyncSession, meeting: Meeting, participant: Participant
+) -> None:
+    """signaling-service saw this participant go (closed, or never came back in time)."""
+    if participant.status in ("joined", "waiting"):
+        participant.status = "left"
+        participant.left_at = utcnow()
+        await session.flush()
+        await _emptied(session, meeting)
+    await session.commit()
 
 
 async def participant_of(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from redis.exceptions import ResponseError
 
+from parley.core.errors import ProblemError
+from parley.core.tasks import stopping
 from parley.meetings import service
+from parley.meetings.models import Meeting
 
 log = structlog.get_logger("parley.meetings")
 
@@ -24,4 +30,70 @@ async def end_idle_meetings(app: FastAPI) -> None:
                 log.info("idle_meetings_ended", count=ended)
         except Exception:
             log.exception("idle_meeting_sweep_failed")
+            if stopping():
+                raise asyncio.CancelledError from None
         await asyncio.sleep(settings.meeting_sweep_interval_s)
+
+
+COMMANDS = "parley:meetings:commands"
+GROUP = "meeting-service"
+POLL_S = 0.1
+
+
+async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
+    command = fields.get("cmd")
+    async with app.state.db.sessionmaker() as session:
+        meeting = await session.get(Meeting, uuid.UUID(fields["meeting_id"]))
+        if meeting is None:
+            return
+        if command == "end":
+            await service.end_meeting(session, meeting)
+            return
+        participant = await service.participant_of(
+            session, meeting, uuid.UUID(fields["participant_id"])
+        )
+        try:
+            if command == "left":
+                await service.participant_left(session, meeting, participant)
+            elif command == "remove":
+                await service.remove(session, meeting, participant)
+            elif command == "admit":
+                await service.admit(session, meeting, participant)
+            elif command == "deny":
+                await service.deny(session, meeting, participant)
+        except ProblemError as exc:  # already in that state, or no longer possible
+            log.info("signaling_command_skipped", command=command, reason=exc.detail)
+
+
+async def apply_signaling_commands(app: FastAPI) -> None:
+    """What happens in the signaling rooms (leaving, removal, admission, the end) is recorded
+    here, from a Redis stream read as a consumer group: each command is applied once, and
+    commands sent while meeting-service was down wait for it."""
+    kv = app.state.kv
+    consumer = uuid.uuid4().hex[:12]
+    while True:
+        try:
+            try:
+                await kv.xgroup_create(COMMANDS, GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            while True:
+                # Polled rather than BLOCKed: the embedded store would block the event loop.
+                batches = await kv.xreadgroup(GROUP, consumer, {COMMANDS: ">"}, count=50)
+                if not batches:
+                    await asyncio.sleep(POLL_S)
+                for _, entries in batches or []:
+                    for entry_id, fields in entries:
+                        try:
+                            await _apply(app, fields)
+                        except (ProblemError, ValueError, KeyError) as exc:
+                            log.warning("signaling_command_dropped", fields=fields, error=str(exc))
+                        await kv.xack(COMMANDS, GROUP, entry_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("signaling_commands_failed")
+            if stopping():
+                raise asyncio.CancelledError from None
+            await asyncio.sleep(1)

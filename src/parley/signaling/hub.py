@@ -1,0 +1,176 @@
+"""One signaling node: its live connections and the delivery of frames to any peer.
+
+A frame for a peer held by this node goes straight into that connection's queue; a frame for a
+peer on another node is published once per node on ``sig:node:<node id>``, which only that node
+listens to. Each connection has a bounded send queue drained by its own writer task, so one slow
+client never stalls the others (when its queue is full it is dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.websockets import WebSocket
+
+from parley.core.bus import Bus
+from parley.signaling.state import RoomState
+
+log = structlog.get_logger("parley.signaling")
+
+CONNECTIONS = Gauge("parley_signaling_connections", "Open signaling WebSockets on this node.")
+ROOMS = Gauge("parley_signaling_rooms", "Rooms with a connection on this node.")
+MESSAGES = Counter("parley_signaling_messages_total", "Signaling frames.", ["direction"])
+RELAY_LATENCY = Histogram(
+    "parley_signaling_relay_seconds",
+    "From receiving a relayed frame to queueing it for its target.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+SEND_QUEUE = 1000
+
+
+class Connection:
+    """A WebSocket held by this node, with its own writer task."""
+
+    def __init__(self, websocket: WebSocket, meeting_id: str, peer_id: str) -> None:
+        self.websocket = websocket
+        self.meeting_id = meeting_id
+        self.peer_id = peer_id
+        self.queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(SEND_QUEUE)
+        self.writer = asyncio.create_task(self._write())
+        self.closed = False
+
+    def send(self, frame: dict[str, Any] | str) -> None:
+        if self.closed:
+            return
+        text = frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("slow_client_dropped", peer=self.peer_id)
+            self.close(1008, "too slow")
+
+    def close(self, code: int, reason: str) -> None:
+        """Send what is queued, then close with this code."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait((code, reason))
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                item = await self.queue.get()
+                if isinstance(item, tuple):
+                    await self.websocket.close(item[0], item[1])
+                    return
+                await self.websocket.send_text(item)
+                MESSAGES.labels("out").inc()
+        except Exception:  # the socket went away; the reader notices and cleans up
+            self.closed = True
+
+
+class Hub:
+    def __init__(self, state: RoomState, bus: Bus) -> None:
+        self.state = state
+        self.bus = bus
+        self.node_id = uuid.uuid4().hex[:12]
+        self.local: dict[str, Connection] = {}
+        self.messages_in = 0
+        self.messages_out = 0
+        self.relay_ms: deque[float] = deque(maxlen=1000)
+
+    @property
+    def channel(self) -> str:
+        return f"sig:node:{self.node_id}"
+
+    async def start(self) -> None:
+        await self.bus.add_subscription(self.channel, self._on_node_message)
+
+    def attach(self, connection: Connection) -> None:
+        old = self.local.get(connection.peer_id)
+        if old is not None and old is not connection:
+            old.close(4409, "replaced by a newer connection")
+        self.local[connection.peer_id] = connection
+        self._gauges()
+
+    def detach(self, connection: Connection) -> None:
+        if self.local.get(connection.peer_id) is connection:
+            del self.local[connection.peer_id]
+        self._gauges()
+
+    def _gauges(self) -> None:
+        CONNECTIONS.set(len(self.local))
+        ROOMS.set(len({c.meeting_id for c in self.local.values()}))
+
+    async def deliver(
+        self,
+        meeting_id: str,
+        frame: dict[str, Any],
+        *,
+        to: Iterable[str] | None = None,
+        exclude: str | None = None,
+        peers: dict[str, dict[str, Any]] | None = None,
+        close: tuple[int, str] | None = None,
+    ) -> int:
+        """Send ``frame`` to these peers (default: everyone in the room); returns how many."""
+        if peers is None:
+            peers = await self.state.peers(meeting_id)
+        targets = list(to) if to is not None else list(peers)
+        by_node: dict[str, list[str]] = {}
+        text = json.dumps(frame, ensure_ascii=False)
+        count = 0
+        for peer_id in targets:
+            if peer_id == exclude:
+                continue
+            peer = peers.get(peer_id)
+            node = peer.get("node") if peer else self.node_id
+            if node == self.node_id:
+                count += self._deliver_local(peer_id, text, close)
+            elif node:
+                by_node.setdefault(node, []).append(peer_id)
+                count += 1
+        for node, peer_ids in by_node.items():
+            message = {"to": peer_ids, "frame": text, "close": close}
+            await self.bus.publish(f"sig:node:{node}", json.dumps(message))
+        return count
+
+    def _deliver_local(self, peer_id: str, text: str, close: tuple[int, str] | None) -> int:
+        connection = self.local.get(peer_id)
+        if connection is None:
+            return 0
+        connection.send(text)
+        self.messages_out += 1
+        if close is not None:
+            connection.close(*close)
+        return 1
+
+    def _on_node_message(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+            close = tuple(message["close"]) if message.get("close") else None
+            for peer_id in message["to"]:
+                self._deliver_local(peer_id, message["frame"], close)
+        except (ValueError, KeyError, TypeError):
+            log.warning("bad_node_message", data=data[:200])
+
+    def stats(self) -> dict[str, Any]:
+        ordered = sorted(self.relay_ms)
+        return {
+            "node": self.node_id,
+            "connections": len(self.local),
+            "rooms": len({c.meeting_id for c in self.local.values()}),
+            "messages_in": self.messages_in,
+            "messages_out": self.messages_out,
+            "relay_latency_ms_p50": ordered[len(ordered) // 2] if ordered else None,
+            "updated_at": time.time(),
+        }

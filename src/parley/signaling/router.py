@@ -1,0 +1,68 @@
+"""signaling-service endpoints: the WebSocket, chat history, node statistics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, WebSocket
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.core.auth import Principal, admin_principal, current_principal
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.core.kv import get_kv
+from parley.signaling import service
+from parley.signaling.schemas import MessageOut, MessagePage, NodeStats, StatsOut
+from parley.signaling.session import SignalingSession
+from parley.signaling.tasks import NODES_KEY, STALE_AFTER_S
+
+ws_router = APIRouter(tags=["signaling"])
+router = APIRouter(prefix="/api/v1/signaling", tags=["signaling"])
+
+
+@ws_router.websocket("/ws/signaling")
+async def signaling(websocket: WebSocket) -> None:
+    """The signaling WebSocket; see docs/signaling.md."""
+    if getattr(websocket.app.state, "signaling", None) is None:
+        await websocket.close(1013, "signaling is starting; try again")
+        return
+    await SignalingSession(websocket.app, websocket).run()
+
+
+@router.get("/meetings/{meeting_id}/messages")
+async def messages(
+    meeting_id: uuid.UUID,
+    principal: Annotated[Principal, Depends(current_principal)],
+    session: Annotated[AsyncSession, Depends(get_session)],
+    before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    """Chat history for people who were in the room (others get 404), newest page first,
+    each page oldest-first; private messages only for their two ends."""
+    user_id = uuid.UUID(principal.user_id)
+    if not principal.is_admin and not await service.is_member(session, meeting_id, user_id):
+        raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+    if before is not None and before.tzinfo is None:
+        raise ProblemError(422, "`before` needs a UTC offset.")
+    rows, has_more = await service.history(
+        session, meeting_id, user_id=user_id, before=before, limit=limit
+    )
+    return MessagePage(items=[MessageOut.model_validate(r) for r in rows], has_more=has_more)
+
+
+@router.get("/stats")
+async def stats(
+    _: Annotated[Principal, Depends(admin_principal)],
+    kv: Annotated[Redis, Depends(get_kv)],
+) -> StatsOut:
+    """Every live signaling node's figures, as each last reported them."""
+    now = time.time()
+    nodes = [NodeStats.model_validate_json(raw) for raw in (await kv.hgetall(NODES_KEY)).values()]
+    return StatsOut(nodes=[n for n in nodes if now - n.updated_at < STALE_AFTER_S])
+
+
+routers = [ws_router, router]

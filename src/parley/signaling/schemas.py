@@ -1,0 +1,130 @@
+"""Frames a client may send, validated before anything acts on them.
+
+Server-to-client frames are plain dicts built in :mod:`parley.signaling.session`; the whole
+protocol is written down in ``docs/signaling.md``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+MAX_TEXT = 4000
+REACTIONS = ("👍", "👏", "😂", "😮", "❤️", "🎉", "🤔", "👎")
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Auth(Frame):
+    type: Literal["auth"]
+    token: str = Field(max_length=4096)
+
+
+class Resume(Frame):
+    type: Literal["resume"]
+    resume_token: str = Field(max_length=200)
+
+
+class Relay(Frame):
+    type: Literal["offer", "answer", "candidate", "renegotiate"]
+    to: str = Field(max_length=64)
+    sdp: Any = None
+    candidate: Any = None
+
+
+class Chat(Frame):
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    to: str | None = Field(default=None, max_length=64)
+
+
+class Reaction(Frame):
+    type: Literal["reaction"]
+    emoji: Literal[REACTIONS]  # type: ignore[valid-type]
+
+
+class Hand(Frame):
+    type: Literal["hand"]
+    raised: bool
+
+
+class MediaState(Frame):
+    type: Literal["media-state"]
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
+class PeerCommand(Frame):
+    type: Literal["mute", "remove", "admit", "deny"]
+    peer: str = Field(max_length=64)
+
+
+class Lock(Frame):
+    type: Literal["lock"]
+    locked: bool
+
+
+class Simple(Frame):
+    type: Literal["end", "ping"]
+
+
+Inbound = Annotated[
+    Auth | Resume | Relay | Chat | Reaction | Hand | MediaState | PeerCommand | Lock | Simple,
+    Field(discriminator="type"),
+]
+inbound = TypeAdapter(Inbound)
+KNOWN_TYPES = {
+    "auth",
+    "resume",
+    "offer",
+    "answer",
+    "candidate",
+    "renegotiate",
+    "chat",
+    "reaction",
+    "hand",
+    "media-state",
+    "mute",
+    "remove",
+    "admit",
+    "deny",
+    "lock",
+    "end",
+    "ping",
+}
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    sender_name: str
+    recipient_id: uuid.UUID | None
+    text: str
+    created_at: datetime
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    has_more: bool
+
+
+class NodeStats(BaseModel):
+    node: str
+    connections: int
+    rooms: int
+    messages_in_per_s: float
+    messages_out_per_s: float
+    relay_latency_ms_p50: float | None
+    updated_at: float
+
+
+class StatsOut(BaseModel):
+    nodes: list[NodeStats]

@@ -1,0 +1,549 @@
+"""One client's WebSocket: authentication, the lobby, the room, and every frame it sends.
+
+The protocol is written down in ``docs/signaling.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from typing import Any, NoReturn
+
+import jwt
+import structlog
+from fastapi import FastAPI
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from parley.signaling import service
+from parley.signaling.hub import MESSAGES, RELAY_LATENCY, Connection, Hub
+from parley.signaling.schemas import (
+    KNOWN_TYPES,
+    Chat,
+    Hand,
+    Lock,
+    MediaState,
+    PeerCommand,
+    Reaction,
+    Relay,
+    inbound,
+)
+from parley.signaling.state import RoomState
+
+log = structlog.get_logger("parley.signaling")
+
+SIGNALING_AUDIENCE = "signaling"
+AUTH_TIMEOUT_S = 5.0
+MAX_FRAME_BYTES = 64 * 1024
+RATE_PER_S = 50.0
+BURST = 100.0
+ABUSE_LIMIT = 200  # over-limit frames in a row before the connection is closed (1008)
+MODERATORS = ("host", "cohost")
+
+
+class Closed(Exception):
+    """Stop serving this connection (it was closed on purpose)."""
+
+
+def public(peer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": peer["id"],
+        "display_name": peer["display_name"],
+        "role": peer["role"],
+        "media": peer["media"],
+        "hand": peer["hand"],
+        "connected": peer.get("connected", True),
+    }
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}
+
+
+class SignalingSession:
+    def __init__(self, app: FastAPI, websocket: WebSocket) -> None:
+        self.app = app
+        self.websocket = websocket
+        self.hub: Hub = app.state.signaling
+        self.state: RoomState = self.hub.state
+        self.settings = app.state.settings
+        self.connection: Connection | None = None
+        self.meeting_id = ""
+        self.peer: dict[str, Any] = {}
+        self.room_settings: dict[str, Any] = {}
+        self.in_lobby = False
+        self.in_room = False
+        self.gone = False  # left, removed, denied or ended: no grace period
+        self.tokens = BURST
+        self.last_refill = time.monotonic()
+        self.over_limit = 0
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.peer.get("id", ""))
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.peer.get("role") in MODERATORS
+
+    async def run(self) -> None:
+        await self.websocket.accept()
+        close_code = 1000
+        try:
+            await self._authenticate()
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    close_code = int(message.get("code") or 1000)
+                    break
+                await self._on_frame(message.get("text"), message.get("bytes"))
+        except WebSocketDisconnect as exc:
+            close_code = exc.code
+        except Closed:
+            pass
+        finally:
+            await self._on_disconnect(close_code)
+
+    # --- entry -----------------------------------------------------------------------------
+
+    async def _close(self, code: int, reason: str) -> NoReturn:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code, reason)
+        raise Closed
+
+    async def _authenticate(self) -> None:
+        token = self.websocket.query_params.get("token")
+        if token:
+            await self._enter(token)
+            return
+        try:
+            raw = await asyncio.wait_for(self.websocket.receive_text(), AUTH_TIMEOUT_S)
+            first = json.loads(raw)
+        except TimeoutError:
+            await self._close(4401, "authentication timed out")
+        except (ValueError, KeyError, RuntimeError):
+            await self._close(4401, "the first frame must be auth or resume")
+        if isinstance(first, dict) and first.get("type") == "auth":
+            await self._enter(str(first.get("token", "")))
+        elif isinstance(first, dict) and first.get("type") == "resume":
+            await self._resume(str(first.get("resume_token", "")))
+        else:
+            await self._close(4401, "the first frame must be auth or resume")
+
+    async def _enter(self, token: str) -> None:
+        try:
+            claims = self.app.state.signer.verify(token, SIGNALING_AUDIENCE)
+        except jwt.ExpiredSignatureError:
+            await self._close(4401, "token expired")
+        except jwt.InvalidTokenError:
+            await self._close(4401, "invalid token")
+        self.meeting_id = str(claims["mid"])
+        user_id = claims.get("uid")
+        self.room_settings = dict(claims.get("settings") or {})
+        self.peer = {
+            "id": str(claims["sub"]),
+            "user_id": user_id,
+            "display_name": str(claims.get("name") or "Participant"),
+            "role": str(claims.get("role") or "participant"),
+            "media": {"audio": False, "video": False, "screen": False},
+            "hand": False,
+            "node": self.hub.node_id,
+            "connected": True,
+            "settings": self.room_settings,
+        }
+        room = await self.state.room(self.meeting_id)
+        if room["ended"]:
+            await self._close(4410, "the meeting has ended")
+        if await self.state.is_removed(self.meeting_id, self.peer_id, user_id):
+            await self._close(4403, "removed from this meeting")
+        async with self.app.state.db.sessionmaker() as session:
+            await service.remember_member(session, self.meeting_id, user_id)
+        self._attach()
+        waits = claims.get("status") == "waiting" or (room["locked"] and not self.is_moderator)
+        if waits:
+            await self._wait_in_lobby()
+        else:
+            await self._join_room()
+
+    def _attach(self) -> None:
+        self.connection = Connection(self.websocket, self.meeting_id, self.peer_id)
+        self.hub.attach(self.connection)
+
+    def send(self, frame: dict[str, Any]) -> None:
+        if self.connection is not None:
+            self.connection.send(frame)
+
+    async def _wait_in_lobby(self) -> None:
+        self.in_lobby = True
+        await self.state.wait_in_lobby(self.meeting_id, self.peer)
+        self.send({"type": "lobby-wait"})
+        await self._to_moderators({"type": "lobby-request", "participant": public(self.peer)})
+
+    async def _to_moderators(self, frame: dict[str, Any]) -> None:
+        peers = await self.state.peers(self.meeting_id)
+        moderators = [pid for pid, p in peers.items() if p["role"] in MODERATORS]
+        await self.hub.deliver(self.meeting_id, frame, to=moderators, peers=peers)
+
+    async def _welcome(self, resume_token: str) -> dict[str, Any]:
+        return await build_welcome(self.app, self.meeting_id, self.peer, resume_token)
+
+    async def _join_room(self) -> None:
+        self.in_lobby = False
+        self.in_room = True
+        await self.state.put_peer(self.meeting_id, self.peer)
+        token = await self.state.new_resume_token(self.meeting_id, self.peer_id)
+        self.send(await self._welcome(token))
+        await self.hub.deliver(
+            self.meeting_id,
+            {"type": "peer-joined", "peer": public(self.peer)},
+            exclude=self.peer_id,
+        )
+
+    async def _resume(self, token: str) -> None:
+        target = await self.state.resume_target(token)
+        if target is None:
+            await self._close(4401, "unknown resume token")
+        self.meeting_id, peer_id = target
+        peer = await self.state.peer(self.meeting_id, peer_id)
+        if peer is None:
+            await self._close(4401, "the session has expired; join again")
+        await self.state.cancel_leave(self.meeting_id, peer_id)
+        self.peer = (
+            await self.state.update_peer(
+                self.meeting_id, peer_id, node=self.hub.node_id, connected=True
+            )
+            or peer
+        )
+        self.room_settings = dict(self.peer.get("settings") or {})
+        self.in_room = True
+        self._attach()
+        self.send(await self._welcome(token))
+        await self.hub.deliver(
+            self.meeting_id,
+            {"type": "peer-updated", "peer": public(self.peer), "reconnected": True},
+            exclude=self.peer_id,
+        )
+
+    # --- frames ----------------------------------------------------------------------------
+
+    def _allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.last_refill) * RATE_PER_S)
+        self.last_refill = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.over_limit = 0
+            return True
+        self.over_limit += 1
+        return False
+
+    async def _on_frame(self, text: str | None, data: bytes | None) -> None:
+        MESSAGES.labels("in").inc()
+        self.hub.messages_in += 1
+        if not self._allow():
+            if self.over_limit > ABUSE_LIMIT:
+                await self._close(1008, "rate limit exceeded")
+            if self.over_limit == 1 or self.over_limit % 50 == 0:
+                self.send(error("rate-limited", "Slow down: at most 50 messages per second."))
+            return
+        if text is None:
+            self.send(error("invalid-json", "Frames are JSON text, not binary."))
+            return
+        if len(text) > MAX_FRAME_BYTES or len(text.encode()) > MAX_FRAME_BYTES:
+            self.send(error("too-large", "Frames are limited to 64 KiB."))
+            return
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            self.send(error("invalid-json", "The frame is not valid JSON."))
+            return
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind not in KNOWN_TYPES:
+            self.send(error("unknown-type", f"Unknown message type {kind!r}."))
+            return
+        try:
+            frame = inbound.validate_python(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()[:3]
+            )
+            code = (
+                "too-long"
+                if any(e["type"] == "string_too_long" for e in exc.errors())
+                else "invalid-message"
+            )
+            self.send(error(code, f"Invalid {kind}: {problems}"))
+            return
+        if kind == "ping":
+            self.send({"type": "pong"})
+            return
+        if kind in ("auth", "resume"):
+            self.send(error("invalid-message", "Already authenticated."))
+            return
+        if self.in_lobby and not await self._admitted_meanwhile():
+            self.send(error("in-lobby", "Wait until a host lets you in."))
+            return
+        await self._dispatch(frame)
+
+    async def _admitted_meanwhile(self) -> bool:
+        """A host on any node may have admitted us; the room state says so."""
+        peer = await self.state.peer(self.meeting_id, self.peer_id)
+        if peer is None:
+            return False
+        self.peer, self.in_lobby, self.in_room = peer, False, True
+        return True
+
+    async def _dispatch(self, frame: Any) -> None:
+        if isinstance(frame, Relay):
+            await self._relay(frame)
+        elif isinstance(frame, Chat):
+            await self._chat(frame)
+        elif isinstance(frame, Reaction):
+            await self.hub.deliver(
+                self.meeting_id, {"type": "reaction", "from": self.peer_id, "emoji": frame.emoji}
+            )
+        elif isinstance(frame, Hand):
+            await self._update_self(hand=frame.raised)
+        elif isinstance(frame, MediaState):
+            if (
+                frame.screen
+                and not self.room_settings.get("allow_screen_share", True)
+                and not self.is_moderator
+            ):
+                self.send(error("forbidden", "Screen sharing is off in this meeting."))
+                return
+            media = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
+            await self._update_self(media=media)
+        elif not self.is_moderator:
+            self.send(error("forbidden", "Only the host or a cohost can do this."))
+        elif isinstance(frame, PeerCommand):
+            await self._moderate(frame)
+        elif isinstance(frame, Lock):
+            await self.state.set_room(self.meeting_id, locked=frame.locked)
+            await self.hub.deliver(
+                self.meeting_id, {"type": "room-updated", "locked": frame.locked}
+            )
+        else:  # end
+            await self._end()
+
+    async def _relay(self, frame: Relay) -> None:
+        started = time.perf_counter()
+        peers = await self.state.peers(self.meeting_id)
+        if frame.to not in peers or frame.to == self.peer_id:
+            self.send(error("unknown-peer", f"No peer {frame.to!r} in this room."))
+            return
+        out: dict[str, Any] = {"type": frame.type, "from": self.peer_id}
+        if frame.sdp is not None:
+            out["sdp"] = frame.sdp
+        if frame.candidate is not None:
+            out["candidate"] = frame.candidate
+        await self.hub.deliver(self.meeting_id, out, to=[frame.to], peers=peers)
+        elapsed = time.perf_counter() - started
+        RELAY_LATENCY.observe(elapsed)
+        self.hub.relay_ms.append(elapsed * 1000)
+
+    async def _chat(self, frame: Chat) -> None:
+        if not self.room_settings.get("allow_chat", True) and not self.is_moderator:
+            self.send(error("forbidden", "Chat is off in this meeting."))
+            return
+        peers = await self.state.peers(self.meeting_id)
+        recipient = None
+        if frame.to is not None:
+            recipient = peers.get(frame.to)
+            if recipient is None or frame.to == self.peer_id:
+                self.send(error("unknown-peer", f"No peer {frame.to!r} in this room."))
+                return
+        async with self.app.state.db.sessionmaker() as session:
+            message = await service.save_chat(
+                session, self.meeting_id, self.peer, frame.text, recipient
+            )
+        to = [self.peer_id, recipient["id"]] if recipient else None
+        await self.hub.deliver(self.meeting_id, service.chat_frame(message), to=to, peers=peers)
+
+    async def _update_self(self, **changes: Any) -> None:
+        peer = await self.state.update_peer(self.meeting_id, self.peer_id, **changes)
+        if peer is None:
+            return
+        self.peer = peer
+        await self.hub.deliver(self.meeting_id, {"type": "peer-updated", "peer": public(peer)})
+
+    async def _moderate(self, frame: PeerCommand) -> None:
+        peers = await self.state.peers(self.meeting_id)
+        if frame.type == "mute":
+            if frame.peer not in peers:
+                self.send(error("unknown-peer", f"No peer {frame.peer!r} in this room."))
+                return
+            await self.hub.deliver(
+                self.meeting_id,
+                {"type": "mute", "from": self.peer_id},
+                to=[frame.peer],
+                peers=peers,
+            )
+        elif frame.type == "remove":
+            await self._remove(frame.peer, peers)
+        elif frame.type == "admit":
+            await self._admit(frame.peer)
+        else:
+            waiting = await self.state.leave_lobby(self.meeting_id, frame.peer)
+            if waiting is None:
+                self.send(error("unknown-peer", f"No one called {frame.peer!r} is waiting."))
+                return
+            await self.hub.deliver(
+                self.meeting_id,
+                {"type": "denied"},
+                to=[frame.peer],
+                peers={frame.peer: waiting},
+                close=(4403, "denied"),
+            )
+            await service.tell_meetings(self.state.kv, "deny", self.meeting_id, frame.peer)
+
+    async def _remove(self, target_id: str, peers: dict[str, dict[str, Any]]) -> None:
+        target = peers.get(target_id)
+        lobby = None if target else await self.state.leave_lobby(self.meeting_id, target_id)
+        target = target or lobby
+        if target is None:
+            self.send(error("unknown-peer", f"No peer {target_id!r} in this room."))
+            return
+        if target["role"] == "host":
+            self.send(error("forbidden", "The host cannot be removed."))
+            return
+        await self.state.mark_removed(self.meeting_id, target_id, target.get("user_id"))
+        await self.state.drop_peer(self.meeting_id, target_id)
+        await self.hub.deliver(
+            self.meeting_id,
+            {"type": "removed"},
+            to=[target_id],
+            peers={target_id: target},
+            close=(4403, "removed"),
+        )
+        if lobby is None:
+            await self.hub.deliver(
+                self.meeting_id,
+                {"type": "peer-left", "peer": target_id, "reason": "removed"},
+                exclude=target_id,
+            )
+        await service.tell_meetings(self.state.kv, "remove", self.meeting_id, target_id)
+
+    async def _admit(self, target_id: str) -> None:
+        waiting = await self.state.leave_lobby(self.meeting_id, target_id)
+        if waiting is None:
+            self.send(error("unknown-peer", f"No one called {target_id!r} is waiting."))
+            return
+        await self.state.put_peer(self.meeting_id, waiting)
+        token = await self.state.new_resume_token(self.meeting_id, target_id)
+        # Built here for the admitted peer and sent to whichever node holds its connection.
+        welcome = await build_welcome(self.app, self.meeting_id, waiting, token)
+        peers = await self.state.peers(self.meeting_id)
+        await self.hub.deliver(self.meeting_id, welcome, to=[target_id], peers=peers)
+        await self.hub.deliver(
+            self.meeting_id,
+            {"type": "peer-joined", "peer": public(waiting)},
+            exclude=target_id,
+            peers=peers,
+        )
+        await service.tell_meetings(self.state.kv, "admit", self.meeting_id, target_id)
+
+    async def _end(self) -> None:
+        await self.state.set_room(self.meeting_id, ended=True)
+        peers = await self.state.peers(self.meeting_id)
+        lobby = await self.state.lobby(self.meeting_id)
+        everyone = {**peers, **lobby}
+        self.gone = True
+        await self.hub.deliver(
+            self.meeting_id,
+            {"type": "meeting-ended"},
+            to=list(everyone),
+            peers=everyone,
+            close=(1000, "meeting ended"),
+        )
+        await service.tell_meetings(self.state.kv, "end", self.meeting_id)
+
+    # --- leaving ---------------------------------------------------------------------------
+
+    async def _on_disconnect(self, code: int) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        connection.closed = True
+        connection.writer.cancel()
+        self.hub.detach(connection)
+        if self.hub.local.get(self.peer_id) is not None:
+            return  # replaced by a newer connection of the same participant
+        try:
+            if self.in_lobby:
+                if await self.state.leave_lobby(self.meeting_id, self.peer_id) is not None:
+                    await self._to_moderators({"type": "lobby-left", "peer": self.peer_id})
+                return
+            if not self.in_room:
+                return
+            peer = await self.state.peer(self.meeting_id, self.peer_id)
+            if peer is None or peer.get("node") != self.hub.node_id:
+                return  # removed, ended, or resumed on another node
+            if code == 1000 and not self.gone:
+                await leave_now(self.hub, self.meeting_id, self.peer_id)
+            else:
+                await self.state.update_peer(self.meeting_id, self.peer_id, connected=False)
+                await self.state.schedule_leave(
+                    self.meeting_id, self.peer_id, self.settings.signaling_resume_grace_s
+                )
+        except Exception:
+            log.exception("disconnect_cleanup_failed", peer=self.peer_id)
+
+
+async def leave_now(hub: Hub, meeting_id: str, peer_id: str) -> None:
+    """The participant is gone: out of the room, peers told, meeting-service told."""
+    if await hub.state.drop_peer(meeting_id, peer_id):
+        await hub.deliver(meeting_id, {"type": "peer-left", "peer": peer_id})
+        await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
+
+
+async def end_expired_sessions(hub: Hub) -> int:
+    """Dropped connections whose resume window ran out leave (any node may do it)."""
+    gone = 0
+    for meeting_id, peer_id in await hub.state.due_leaves():
+        peer = await hub.state.peer(meeting_id, peer_id)
+        if peer is not None and not peer.get("connected", True):
+            await leave_now(hub, meeting_id, peer_id)
+            gone += 1
+    return gone
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+async def build_welcome(
+    app: FastAPI, meeting_id: str, peer: dict[str, Any], resume_token: str
+) -> dict[str, Any]:
+    """What a participant learns on entering the room (also after admission or a resume)."""
+    state: RoomState = app.state.signaling.state
+    peers = await state.peers(meeting_id)
+    room = await state.room(meeting_id)
+    async with app.state.db.sessionmaker() as session:
+        messages, _ = await service.history(
+            session,
+            uuid.UUID(meeting_id),
+            participant_id=_uuid(peer["id"]),
+            user_id=_uuid(peer.get("user_id")),
+        )
+    frame: dict[str, Any] = {
+        "type": "welcome",
+        "self": {k: peer[k] for k in ("id", "display_name", "role")},
+        "peers": [public(p) for pid, p in peers.items() if pid != peer["id"]],
+        "room": {
+            "meeting_id": meeting_id,
+            "settings": peer.get("settings") or {},
+            "recording": False,
+            "locked": room["locked"],
+        },
+        "chat_history": [service.chat_frame(m) for m in messages],
+        "ice_servers": app.state.settings.ice_servers,
+        "resume_token": resume_token,
+    }
+    if peer["role"] in MODERATORS:
+        lobby = await state.lobby(meeting_id)
+        frame["lobby"] = [public(p) for p in lobby.values()]
+    return frame
