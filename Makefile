@@ -28,3 +28,4 @@ bench:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	.venv/bin/python bench/api.py
 	.venv/bin/python bench/meetings.py
+	.venv/bin/python bench/signaling.py

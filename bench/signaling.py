@@ -1,0 +1,299 @@
+"""Benchmark: the signaling WebSocket (`parley serve signaling`, one process), clients in another.
+
+- fan-out: a room of 50 clients; one of them chats at increasing rates; every client measures
+  end-to-end latency (send → receive, same clock). Prints delivered messages/s and p50/p99.
+  The same harness against a bare broadcast WebSocket endpoint on the same stack (Starlette on
+  uvicorn) gives the ceiling; our figure is quoted as a fraction of it.
+- relay: offer → target latency p50/p99, one node, and two nodes through Redis.
+- idle: N connected clients held by one process; server memory (RSS) per connection.
+
+    python bench/signaling.py [--rates 20,100,200] [--seconds 5] [--idle 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import jwt
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import JWT_SECRET, pinned
+from tests.servers import free_port, redis_server
+
+ROOM = 50
+
+BARE_APP = """
+import asyncio, json
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+clients = set()
+async def endpoint(ws):
+    await ws.accept()
+    clients.add(ws)
+    try:
+        while True:
+            text = await ws.receive_text()
+            for c in list(clients):
+                await c.send_text(text)
+    except Exception:
+        pass
+    finally:
+        clients.discard(ws)
+app = Starlette(routes=[WebSocketRoute("/ws/signaling", endpoint)])
+"""
+
+
+def ticket(meeting: str, name: str, role: str = "participant") -> str:
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "mid": meeting,
+        "uid": None,
+        "role": role,
+        "name": name,
+        "status": "joined",
+        "settings": {},
+        "aud": "signaling",
+        "iat": now,
+        "exp": now + 3600,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [*pinned(1), *command],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return process
+
+
+def parley(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    data = tempfile.mkdtemp(prefix="parley-bench-")
+    return start(
+        [
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            "signaling",
+            "--port",
+            str(port),
+            "--data-dir",
+            data,
+        ],
+        {"JWT_SECRET": JWT_SECRET, "PARLEY_LOG_LEVEL": "warning", **env},
+        port,
+    )
+
+
+def bare(port: int) -> subprocess.Popen[bytes]:
+    script = Path(tempfile.mkdtemp()) / "bare.py"
+    script.write_text(BARE_APP + "\nasync def health(r):\n    pass\n")
+    process = subprocess.Popen(
+        [
+            *pinned(1),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(script.parent),
+            "bare:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.5)
+    return process
+
+
+async def fanout(url: str, rate: int, seconds: float, parley_mode: bool) -> dict[str, float]:
+    meeting = str(uuid.uuid4())
+    clients = []
+    for i in range(ROOM):
+        target = f"{url}?token={ticket(meeting, f'c{i}')}" if parley_mode else url
+        clients.append(await connect(target, max_size=2**20))
+    if parley_mode:
+        for ws in clients:
+            while json.loads(await ws.recv())["type"] != "welcome":
+                pass
+    latencies: list[float] = []
+    received = 0
+
+    async def reader(ws) -> None:  # type: ignore[no-untyped-def]
+        nonlocal received
+        async for raw in ws:
+            frame = json.loads(raw)
+            text = frame.get("text") if parley_mode else frame.get("t")
+            if text and text.startswith("bench:"):
+                latencies.append((time.perf_counter() - float(text[6:])) * 1000)
+                received += 1
+
+    readers = [asyncio.create_task(reader(ws)) for ws in clients]
+    await asyncio.sleep(0.5)
+    received = 0
+    latencies.clear()
+    sender = clients[0]
+    started = time.perf_counter()
+    sent = 0
+    while time.perf_counter() - started < seconds:
+        stamp = f"bench:{time.perf_counter()}"
+        frame = {"type": "chat", "text": stamp} if parley_mode else {"t": stamp}
+        await sender.send(json.dumps(frame))
+        sent += 1
+        await asyncio.sleep(max(0.0, started + sent / rate - time.perf_counter()))
+    await asyncio.sleep(1.0)
+    elapsed = time.perf_counter() - started
+    for task in readers:
+        task.cancel()
+    for ws in clients:
+        await ws.close()
+    ordered = sorted(latencies) or [float("nan")]
+    return {
+        "sent_per_s": sent / seconds,
+        "delivered_per_s": received / elapsed,
+        "p50_ms": ordered[len(ordered) // 2],
+        "p99_ms": ordered[int(len(ordered) * 0.99)],
+        "expected": sent * ROOM,
+        "received": received,
+    }
+
+
+async def relay(url_a: str, url_b: str, samples: int = 500) -> dict[str, float]:
+    meeting = str(uuid.uuid4())
+    a = await connect(f"{url_a}?token={ticket(meeting, 'a')}")
+    welcome_a = json.loads(await a.recv())
+    b = await connect(f"{url_b}?token={ticket(meeting, 'b')}")
+    welcome_b = json.loads(await b.recv())
+    target = welcome_b["self"]["id"]
+    del welcome_a
+    latencies = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await a.send(json.dumps({"type": "offer", "to": target, "sdp": {"sdp": "v=0"}}))
+        while json.loads(await b.recv())["type"] != "offer":
+            pass
+        latencies.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.002)
+    await a.close()
+    await b.close()
+    ordered = sorted(latencies)
+    return {"p50_ms": statistics.median(ordered), "p99_ms": ordered[int(len(ordered) * 0.99)]}
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def idle(url: str, pid: int, count: int) -> dict[str, float]:
+    meeting = str(uuid.uuid4())
+    host = await connect(f"{url}?token={ticket(meeting, 'h', 'host')}")
+    await host.recv()
+    await asyncio.sleep(1)
+    before = rss_kib(pid)
+    clients = []
+    for i in range(count):
+        room = str(uuid.uuid4()) if i % 10 else meeting  # many small rooms
+        ws = await connect(f"{url}?token={ticket(room, f'i{i}')}", max_queue=1)
+        clients.append(ws)
+    await asyncio.sleep(2)
+    after = rss_kib(pid)
+    for ws in clients:
+        await ws.close()
+    await host.close()
+    return {
+        "connections": count,
+        "rss_before_mib": before / 1024,
+        "rss_after_mib": after / 1024,
+        "kib_per_connection": (after - before) / count,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rates", default="20,100,200")
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--idle", type=int, default=2000)
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    with redis_server() as redis:
+        port = free_port()
+        server = parley(port, {"REDIS_URL": redis.url(0)})
+        url = f"ws://127.0.0.1:{port}/ws/signaling"
+        try:
+            for rate in rates:
+                r = asyncio.run(fanout(url, rate, args.seconds, True))
+                print(
+                    f"fan-out parley  {rate:4d} msg/s x {ROOM}: "
+                    f"delivered {r['delivered_per_s']:8.0f}/s"
+                    f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+                    f"  ({r['received']}/{r['expected']})",
+                    flush=True,
+                )
+            r = asyncio.run(relay(url, url))
+            print(f"relay one node: p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms", flush=True)
+            port_b = free_port()
+            second = parley(port_b, {"REDIS_URL": redis.url(0)})
+            try:
+                r = asyncio.run(relay(url, f"ws://127.0.0.1:{port_b}/ws/signaling"))
+                print(
+                    f"relay two nodes (Redis): p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
+                    flush=True,
+                )
+            finally:
+                second.terminate()
+            r = asyncio.run(idle(url, server.pid, args.idle))
+            print(
+                f"idle: {r['connections']} connections, RSS {r['rss_before_mib']:.1f} → "
+                f"{r['rss_after_mib']:.1f} MiB, {r['kib_per_connection']:.1f} KiB each",
+                flush=True,
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    port = free_port()
+    ceiling = bare(port)
+    try:
+        for rate in rates:
+            r = asyncio.run(
+                fanout(f"ws://127.0.0.1:{port}/ws/signaling", rate, args.seconds, False)
+            )
+            print(
+                f"fan-out bare    {rate:4d} msg/s x {ROOM}: delivered {r['delivered_per_s']:8.0f}/s"
+                f"  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
+                flush=True,
+            )
+    finally:
+        ceiling.terminate()
+
+
+if __name__ == "__main__":
+    main()
