@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, WebSocket
+from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,7 @@ async def signaling(websocket: WebSocket) -> None:
 @router.get("/meetings/{meeting_id}/messages")
 async def messages(
     meeting_id: uuid.UUID,
+    request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     session: Annotated[AsyncSession, Depends(get_session)],
     before: datetime | None = None,
@@ -48,6 +49,9 @@ async def messages(
         raise ProblemError(404, "No such meeting.", type="meeting-not-found")
     if before is not None and before.tzinfo is None:
         raise ProblemError(422, "`before` needs a UTC offset.")
+    chat_log = getattr(request.app.state, "chat_log", None)
+    if chat_log is not None:
+        await chat_log.flush()
     rows, has_more = await service.history(
         session, meeting_id, user_id=user_id, before=before, limit=limit
     )

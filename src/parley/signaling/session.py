@@ -356,10 +356,8 @@ class SignalingSession:
             if recipient is None or frame.to == self.peer_id:
                 self.send(error("unknown-peer", f"No peer {frame.to!r} in this room."))
                 return
-        async with self.app.state.db.sessionmaker() as session:
-            message = await service.save_chat(
-                session, self.meeting_id, self.peer, frame.text, recipient
-            )
+        message = service.new_chat(self.meeting_id, self.peer, frame.text, recipient)
+        self.app.state.chat_log.add(message)
         to = [self.peer_id, recipient["id"]] if recipient else None
         await self.hub.deliver(self.meeting_id, service.chat_frame(message), to=to, peers=peers)
 
@@ -522,6 +520,7 @@ async def build_welcome(
     state: RoomState = app.state.signaling.state
     peers = await state.peers(meeting_id)
     room = await state.room(meeting_id)
+    await app.state.chat_log.flush()
     async with app.state.db.sessionmaker() as session:
         messages, _ = await service.history(
             session,

@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core.tasks import stopping
+from parley.signaling import service
 from parley.signaling.hub import Hub
 from parley.signaling.session import end_expired_sessions
 from parley.signaling.state import RoomState
@@ -25,7 +26,10 @@ async def run_signaling(app: FastAPI) -> None:
     """Sets up this node's hub, then ends dropped sessions whose resume window has run out and
     reports the node's figures for ``GET /api/v1/signaling/stats``."""
     hub = Hub(RoomState(app.state.kv), app.state.bus)
+    chat_log = service.ChatLog(app.state.db.sessionmaker)
+    app.state.chat_log = chat_log
     app.state.signaling = hub
+    writer = asyncio.create_task(chat_log.run(), name="chat_log")
     await hub.start()
     last = (time.monotonic(), 0, 0)
     next_stats = 0.0
@@ -48,6 +52,8 @@ async def run_signaling(app: FastAPI) -> None:
                     raise asyncio.CancelledError from None
             await asyncio.sleep(TICK_S)
     finally:
+        writer.cancel()
+        await asyncio.wait([writer], timeout=5)
         app.state.signaling = None
         for connection in list(hub.local.values()):
             connection.close(1001, "server shutting down")
