@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import JWT_SECRET, Backend, unique
-from tests.integration.signaling_helpers import Client, Site, live_server, open_client, ws_url
+from tests.integration.signaling_helpers import Client, Site, live_server, open_client
 
 GRACE_S = 1.5
 
@@ -438,7 +438,3 @@ async def test_two_nodes_share_rooms_through_redis(backend: Backend) -> None:
             await client.close()
         await site_a.aclose()
         await site_b.aclose()
-
-
-def test_the_signaling_url_is_the_seed_path() -> None:
-    assert ws_url("http://127.0.0.1:1").endswith("/ws/signaling")
