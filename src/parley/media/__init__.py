@@ -1,0 +1,1 @@
+"""media-service: uploads (tus and multipart), downloads, thumbnails, recordings, ICE servers."""
