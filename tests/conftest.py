@@ -22,11 +22,19 @@ from fastapi import FastAPI
 
 from parley.config import Settings
 from parley.gateway import create_gateway_app
+from tests import netns
 from tests.servers import PostgresServer, RedisServer, postgres_server, redis_server
 
 PASSWORD = "tangerine-Sky-42"
 JWT_SECRET = "test-secret-" + "x" * 40
 _numbers = itertools.count(1)
+NETNS_PROBLEM: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before anything starts: move the session into a loopback-only network namespace."""
+    global NETNS_PROBLEM
+    NETNS_PROBLEM = netns.isolate()
 
 
 @pytest.fixture(scope="session")

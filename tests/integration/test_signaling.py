@@ -202,6 +202,37 @@ async def test_mute_tells_the_target(room) -> None:
     assert (await room["alice_client"].expect("mute"))["from"] == room["host_row"]["id"]
 
 
+async def test_a_host_makes_a_participant_cohost_who_may_then_moderate(room) -> None:
+    site, alice_id = room["site"], room["alice_row"]["id"]
+    await room["host_client"].send({"type": "role", "peer": alice_id, "role": "cohost"})
+    updated = await room["alice_client"].expect("peer-updated")
+    assert updated["peer"]["id"] == alice_id and updated["peer"]["role"] == "cohost"
+    await room["alice_client"].expect("lobby")
+    await room["alice_client"].send({"type": "lock", "locked": True})
+    assert (await room["host_client"].expect("room-updated"))["locked"] is True
+    roles: list[str] = []
+    for _ in range(50):  # meeting-service records the role from the command stream
+        listed = await site.http.get(
+            f"/api/v1/meetings/{room['meeting']['id']}/participants", headers=room["host"]
+        )
+        roles = [p["role"] for p in listed.json() if p["id"] == alice_id]
+        if roles == ["cohost"]:
+            break
+        await asyncio.sleep(0.1)
+    assert roles == ["cohost"]
+
+
+async def test_the_host_role_cannot_be_given_away_by_a_frame(room) -> None:
+    await room["alice_client"].send(
+        {"type": "role", "peer": room["alice_row"]["id"], "role": "cohost"}
+    )
+    assert (await room["alice_client"].expect("error"))["code"] == "forbidden"
+    await room["host_client"].send(
+        {"type": "role", "peer": room["host_row"]["id"], "role": "participant"}
+    )
+    assert (await room["host_client"].expect("error"))["code"] == "forbidden"
+
+
 async def test_removed_participant_is_closed_and_cannot_come_back(room) -> None:
     site, alice_id = room["site"], room["alice_row"]["id"]
     await room["host_client"].send({"type": "remove", "peer": alice_id})

@@ -61,6 +61,8 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
                 await service.admit(session, meeting, participant)
             elif command == "deny":
                 await service.deny(session, meeting, participant)
+            elif command == "role" and fields.get("role") in ("cohost", "participant"):
+                await service.set_role(session, meeting, participant, fields["role"])
         except ProblemError as exc:  # already in that state, or no longer possible
             log.info("signaling_command_skipped", command=command, reason=exc.detail)
 

@@ -65,6 +65,12 @@ class PeerCommand(Frame):
     peer: str = Field(max_length=64)
 
 
+class RoleChange(Frame):
+    type: Literal["role"]
+    peer: str = Field(max_length=64)
+    role: Literal["cohost", "participant"]
+
+
 class Lock(Frame):
     type: Literal["lock"]
     locked: bool
@@ -75,7 +81,17 @@ class Simple(Frame):
 
 
 Inbound = Annotated[
-    Auth | Resume | Relay | Chat | Reaction | Hand | MediaState | PeerCommand | Lock | Simple,
+    Auth
+    | Resume
+    | Relay
+    | Chat
+    | Reaction
+    | Hand
+    | MediaState
+    | PeerCommand
+    | RoleChange
+    | Lock
+    | Simple,
     Field(discriminator="type"),
 ]
 inbound = TypeAdapter(Inbound)
@@ -94,6 +110,7 @@ KNOWN_TYPES = {
     "remove",
     "admit",
     "deny",
+    "role",
     "lock",
     "end",
     "ping",

@@ -29,10 +29,12 @@ def _uuid(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
 
 
-async def tell_meetings(kv: Redis, command: str, meeting_id: str, participant_id: str = "") -> None:
+async def tell_meetings(
+    kv: Redis, command: str, meeting_id: str, participant_id: str = "", **extra: str
+) -> None:
     await kv.xadd(
         MEETING_COMMANDS,
-        {"cmd": command, "meeting_id": meeting_id, "participant_id": participant_id},
+        {"cmd": command, "meeting_id": meeting_id, "participant_id": participant_id, **extra},
         maxlen=100_000,
         approximate=True,
     )

@@ -29,6 +29,7 @@ from parley.signaling.schemas import (
     PeerCommand,
     Reaction,
     Relay,
+    RoleChange,
     inbound,
 )
 from parley.signaling.state import RoomState
@@ -317,10 +318,12 @@ class SignalingSession:
                 return
             media = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
             await self._update_self(media=media)
-        elif not self.is_moderator:
+        elif not await self._may_moderate():
             self.send(error("forbidden", "Only the host or a cohost can do this."))
         elif isinstance(frame, PeerCommand):
             await self._moderate(frame)
+        elif isinstance(frame, RoleChange):
+            await self._set_role(frame)
         elif isinstance(frame, Lock):
             await self.state.set_room(self.meeting_id, locked=frame.locked)
             await self.hub.deliver(
@@ -367,6 +370,39 @@ class SignalingSession:
             return
         self.peer = peer
         await self.hub.deliver(self.meeting_id, {"type": "peer-updated", "peer": public(peer)})
+
+    async def _may_moderate(self) -> bool:
+        """Read the role afresh: a host may have made us cohost (or taken it back) meanwhile."""
+        current = await self.state.peer(self.meeting_id, self.peer_id)
+        if current is not None:
+            self.peer = current
+        return self.is_moderator
+
+    async def _set_role(self, frame: RoleChange) -> None:
+        target = await self.state.peer(self.meeting_id, frame.peer)
+        if target is None:
+            self.send(error("unknown-peer", f"No peer {frame.peer!r} in this room."))
+            return
+        if target["role"] == "host":
+            self.send(error("forbidden", "The host's role cannot change."))
+            return
+        if not target.get("user_id"):
+            self.send(error("forbidden", "Guests cannot be made cohosts."))
+            return
+        peer = await self.state.update_peer(self.meeting_id, frame.peer, role=frame.role)
+        if peer is None:
+            return
+        await self.hub.deliver(self.meeting_id, {"type": "peer-updated", "peer": public(peer)})
+        if frame.role == "cohost":
+            lobby = await self.state.lobby(self.meeting_id)
+            await self.hub.deliver(
+                self.meeting_id,
+                {"type": "lobby", "lobby": [public(p) for p in lobby.values()]},
+                to=[frame.peer],
+            )
+        await service.tell_meetings(
+            self.state.kv, "role", self.meeting_id, frame.peer, role=frame.role
+        )
 
     async def _moderate(self, frame: PeerCommand) -> None:
         peers = await self.state.peers(self.meeting_id)
