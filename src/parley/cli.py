@@ -77,7 +77,9 @@ def up(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="users, meetings, signaling, media or ai.")],
+    service: Annotated[
+        str, typer.Argument(help="users, meetings, signaling, media, ai or ai-worker.")
+    ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int | None, typer.Option(help="Port (default: the service's seed port).")
@@ -87,6 +89,17 @@ def serve(
     """Run one service alone, as in the split (nginx) deployment."""
     from parley.services import SERVICES
 
+    if service == "ai-worker":
+        from parley.ai.jobs import run_standalone_workers
+        from parley.core.app import create_app
+
+        settings = _settings(data_dir=data_dir)
+        if not settings.redis_url:
+            console.print("[red]ai-worker needs REDIS_URL[/red] (the queue it shares with ai).")
+            raise typer.Exit(2)
+        worker = create_app("ai-worker", settings, [], [run_standalone_workers])
+        _serve(worker, host, port or 8086, settings)
+        return
     spec = SERVICES.get(service)
     if spec is None:
         console.print(f"[red]Unknown service {service!r}.[/red] Known: {', '.join(SERVICES)}")
@@ -162,3 +175,7 @@ async def _create_user(
             return user
     finally:
         await database.dispose()
+
+
+if __name__ == "__main__":
+    app()

@@ -75,7 +75,51 @@ class Settings(BaseSettings):
     code_lookup_limit: int = 30
     code_lookup_window_s: int = 60
 
-    @field_validator("allowed_origins", mode="before")
+    # media-service (issue 6): object storage, upload limits, recordings, TURN credentials.
+    # S3-compatible storage is used when a bucket is set; otherwise <data_dir>/objects.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_create_bucket: bool = True
+    s3_presign_downloads: bool = False
+    media_max_file_bytes: int = 2 * 1024**3
+    media_user_quota_bytes: int = 10 * 1024**3
+    media_upload_expiry_s: int = 24 * 3600
+    media_worker_interval_s: float = 5.0
+    # meeting-service's base URL when split; None: the same app (all-in-one), called in-process.
+    media_meetings_url: str | None = None
+    recording_retention_days: int | None = None
+    stun_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    turn_credential_ttl_s: int = 24 * 3600
+
+    # ai-inference-service (issue 7): engines, limits, batch workers, Triton endpoints.
+    ai_model_dir: Path | None = None  # user-placed weights (whisper/<name>/model.bin ...)
+    ai_asr_engine: str = "local"
+    ai_tts_engine: str = "local"
+    ai_emotion_engine: str = "local"
+    ai_workers: int = 1  # in-process batch workers (0: only `parley serve ai-worker` runs jobs)
+    ai_max_sync_audio_s: float = 600.0
+    ai_max_upload_bytes: int = 200 * 1024**2
+    ai_decoders: int = 2  # PocketSphinx decoders kept (one per concurrent transcription)
+    # meeting-service's base URL when split; None: the same app (all-in-one), called in-process.
+    ai_meetings_url: str | None = None
+    triton_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("PARLEY_TRITON_URLS", "TRITON_URLS", "triton_urls"),
+    )
+
+    @field_validator("triton_urls", mode="before")
+    @classmethod
+    def _split_triton_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("allowed_origins", "stun_urls", "turn_urls", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -41,6 +41,30 @@ def _signaling_background() -> Sequence[BackgroundTask]:
     return [run_signaling]
 
 
+def _ai_routers() -> Sequence[APIRouter]:
+    from parley.ai.router import routers
+
+    return routers
+
+
+def _ai_background() -> Sequence[BackgroundTask]:
+    from parley.ai.jobs import run_ai_workers
+
+    return [run_ai_workers]
+
+
+def _media_routers() -> Sequence[APIRouter]:
+    from parley.media.router import routers
+
+    return routers
+
+
+def _media_background() -> Sequence[BackgroundTask]:
+    from parley.media.worker import run_media_worker
+
+    return [run_media_worker]
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -56,4 +80,6 @@ SERVICES: dict[str, ServiceSpec] = {
     "users": ServiceSpec("users", 8080, _users_routers),
     "signaling": ServiceSpec("signaling", 8081, _signaling_routers, _signaling_background),
     "meetings": ServiceSpec("meetings", 8082, _meetings_routers, _meetings_background),
+    "media": ServiceSpec("media", 8083, _media_routers, _media_background),
+    "ai": ServiceSpec("ai", 8085, _ai_routers, _ai_background),
 }

@@ -1,0 +1,1 @@
+"""ai-inference-service: speech to text, emotion, speech synthesis, batch jobs, analysis."""

@@ -1,0 +1,352 @@
+"""ai-inference-service HTTP and WebSocket API: /api/v1/ai."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Annotated, Any
+
+import structlog
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Query,
+    Request,
+    UploadFile,
+    WebSocket,
+    WebSocketDisconnect,
+)
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley import __version__
+from parley.ai import jobs, service
+from parley.ai.dependencies import RuntimeDep, ensure_participant, ensure_scope
+from parley.ai.models import AiJob
+from parley.ai.schemas import (
+    AnalyzeIn,
+    AsrIn,
+    AsrOut,
+    AudioFormat,
+    BatchIn,
+    EmotionIn,
+    EmotionOut,
+    JobAccepted,
+    JobOut,
+    ResultOut,
+    SetupIn,
+    SynthesisIn,
+    SynthesisOut,
+    VoiceOut,
+)
+from parley.core.auth import Principal, admin_principal, current_principal, principal_from_token
+from parley.core.db import get_session
+from parley.core.errors import ProblemError
+from parley.core.kv import get_kv
+
+router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
+log = structlog.get_logger("parley.ai")
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AdminDep = Annotated[Principal, Depends(admin_principal)]
+KvDep = Annotated[Redis, Depends(get_kv)]
+UPLOAD_CHUNK = 1024 * 1024
+
+
+async def _keep(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    task: str,
+    data: dict[str, Any],
+    meeting_id: uuid.UUID | None,
+    recording_id: uuid.UUID | None,
+) -> uuid.UUID | None:
+    """Store the result when it names a meeting or recording (access checked beforehand)."""
+    if meeting_id is None:
+        return None
+    row = await service.store_result(
+        session, task, principal.user_id, data, meeting_id, recording_id
+    )
+    return row.id
+
+
+@router.post("/asr")
+async def asr(
+    body: AsrIn, request: Request, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
+) -> AsrOut:
+    """Speech to text from base64 audio in JSON (any container/codec FFmpeg decodes)."""
+    await ensure_scope(request, body.meeting_id, body.recording_id)
+    data = service.decode_base64(body.audio)
+    result = await service.asr(
+        runtime,
+        data,
+        body.format,
+        body.language,
+        body.engine,
+        body.model,
+        runtime.settings.ai_max_sync_audio_s,
+    )
+    result["result_id"] = await _keep(
+        request, session, principal, "asr", result, body.meeting_id, body.recording_id
+    )
+    return AsrOut(**result)
+
+
+@router.post("/asr/upload")
+async def asr_upload(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The audio file.")],
+    format: Annotated[AudioFormat | None, Form()] = None,
+    language: Annotated[str, Form(max_length=16)] = "en",
+    engine: Annotated[str | None, Form()] = None,
+    model: Annotated[str | None, Form()] = None,
+    meeting_id: Annotated[uuid.UUID | None, Form()] = None,
+    recording_id: Annotated[uuid.UUID | None, Form()] = None,
+) -> AsrOut:
+    """Speech to text from a multipart upload (``file``), for files too large for JSON."""
+    await ensure_scope(request, meeting_id, recording_id)
+    limit = runtime.settings.ai_max_upload_bytes
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, f"The file is over {limit} bytes.", type="too-large")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data:
+        raise ProblemError(400, "The uploaded file is empty.", type="empty-audio")
+    result = await service.asr(
+        runtime, data, format, language, engine, model, runtime.settings.ai_max_sync_audio_s
+    )
+    result["result_id"] = await _keep(
+        request, session, principal, "asr", result, meeting_id, recording_id
+    )
+    return AsrOut(**result)
+
+
+@router.post("/emotion")
+async def emotion(
+    body: EmotionIn,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> EmotionOut:
+    """Emotion of a text, of speech (transcribed first, plus the voice's prosody), or both."""
+    await ensure_scope(request, body.meeting_id, body.recording_id)
+    data = service.decode_base64(body.audio) if body.audio is not None else None
+    result = await service.emotion(
+        runtime, body.text, data, body.format, body.engine, runtime.settings.ai_max_sync_audio_s
+    )
+    result["result_id"] = await _keep(
+        request, session, principal, "emotion", result, body.meeting_id, body.recording_id
+    )
+    return EmotionOut(**result)
+
+
+@router.post("/synthesis")
+async def synthesis(
+    body: SynthesisIn, principal: PrincipalDep, runtime: RuntimeDep
+) -> SynthesisOut:
+    """Text to speech (WAV, or Ogg/Opus for the browser)."""
+    result = await service.synthesize(
+        runtime, body.text, body.voice, body.rate, body.format, body.engine
+    )
+    return SynthesisOut(**result)
+
+
+@router.get("/voices")
+async def voices(principal: PrincipalDep, runtime: RuntimeDep) -> list[VoiceOut]:
+    return [VoiceOut(**voice) for voice in await service.voices(runtime)]
+
+
+@router.post("/analyze")
+async def analyze(
+    body: AnalyzeIn,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
+    """Extractive summary, key phrases, action items, questions, talk time, sentiment."""
+    await ensure_scope(request, body.meeting_id, body.recording_id)
+    segments = [segment.model_dump() for segment in body.segments]
+    result = await service.analyze(runtime, segments)
+    result_id = await _keep(
+        request, session, principal, "analyze", result, body.meeting_id, body.recording_id
+    )
+    return {**result, "result_id": result_id}
+
+
+@router.get("/results")
+async def results(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    meeting_id: uuid.UUID | None = None,
+    recording_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ResultOut]:
+    """Stored results of a meeting or a recording, for that meeting's participants only."""
+    if meeting_id is None and recording_id is None:
+        raise ProblemError(422, "Give `meeting_id` or `recording_id`.", type="validation")
+    if meeting_id is not None:
+        await ensure_participant(request, meeting_id)
+    rows = await service.list_results(session, meeting_id, recording_id, limit)
+    allowed: dict[uuid.UUID, bool] = {}
+    visible = []
+    for row in rows:
+        if row.meeting_id is None:
+            continue
+        if row.meeting_id not in allowed:
+            try:
+                await ensure_participant(request, row.meeting_id)
+                allowed[row.meeting_id] = True
+            except ProblemError as exc:
+                if exc.status != 404:
+                    raise
+                allowed[row.meeting_id] = False
+        if allowed[row.meeting_id]:
+            visible.append(ResultOut(**service.result_out(row)))
+    return visible
+
+
+@router.post("/batch", status_code=202)
+async def submit_batch(
+    body: BatchIn, request: Request, principal: PrincipalDep, session: SessionDep, kv: KvDep
+) -> JobAccepted:
+    """Queue items for the workers; poll ``GET /batch/{job_id}`` for progress and results."""
+    items = [item.model_dump() for item in body.items]
+    checked: set[uuid.UUID] = set()
+    for index, item in enumerate(items):
+        scope = item["input"]
+        try:
+            meeting = uuid.UUID(str(scope["meeting_id"])) if scope.get("meeting_id") else None
+            recording = uuid.UUID(str(scope["recording_id"])) if scope.get("recording_id") else None
+        except ValueError as exc:
+            raise ProblemError(
+                422, f"items[{index}]: meeting_id/recording_id must be UUIDs.", type="validation"
+            ) from exc
+        if meeting is not None and meeting not in checked:
+            await ensure_scope(request, meeting, recording)
+            checked.add(meeting)
+        elif recording is not None and meeting is None:
+            await ensure_scope(request, None, recording)
+    callback = str(body.callback_url) if body.callback_url else None
+    job = await jobs.submit(session, kv, principal.user_id, items, callback)
+    return JobAccepted(job_id=job.id, status=job.status)
+
+
+@router.get("/batch/{job_id}")
+async def batch_status(job_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> JobOut:
+    job = await session.get(AiJob, job_id)
+    if job is None or (str(job.owner_id) != principal.user_id and not principal.is_admin):
+        raise ProblemError(404, "No such job.", type="job-not-found")
+    return JobOut(**jobs.job_out(job))
+
+
+@router.post("/setup")
+async def setup(body: SetupIn, admin: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Switch default engines and load, warm up or unload models at run time (admin)."""
+    changes = await service.setup(runtime, body.model_dump(exclude_none=True))
+    return {"changes": changes, "defaults": dict(runtime.registry.defaults)}
+
+
+@router.get("/info")
+async def info(runtime: RuntimeDep) -> dict[str, Any]:
+    """Engines (available or why not), loaded models, Triton endpoints and their health."""
+    triton: list[dict[str, Any]] = []
+    if runtime.settings.triton_urls:
+        triton = await runtime.registry.triton_pool().check()
+    from parley.ai.engines.vad import VAD_MODEL
+
+    return {
+        "version": __version__,
+        "defaults": dict(runtime.registry.defaults),
+        "engines": runtime.registry.availability(),
+        "models": runtime.registry.models(),
+        "vad": VAD_MODEL,
+        "triton": triton,
+        "limits": {
+            "max_sync_audio_s": runtime.settings.ai_max_sync_audio_s,
+            "max_text_chars": 2000,
+            "max_upload_bytes": runtime.settings.ai_max_upload_bytes,
+        },
+    }
+
+
+@router.get("/health")
+async def health(runtime: RuntimeDep) -> dict[str, Any]:
+    """Whether the default engine of each task can run here."""
+    available = runtime.registry.availability()
+    checks = {
+        task: available[task][runtime.registry.defaults[task]]["available"] for task in available
+    }
+    return {"status": "ok" if all(checks.values()) else "degraded", "engines": checks}
+
+
+@router.websocket("/asr/stream")
+async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
+    """Live captions: binary frames of 16 kHz mono s16 PCM in; ``partial``/``final`` out.
+
+    Send the text frame ``{"type": "end"}`` to close the utterance and the stream. The access
+    token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as a header.
+    """
+    state = websocket.app.state
+    header = websocket.headers.get("authorization", "")
+    token = token or (header[7:] if header.lower().startswith("bearer ") else None)
+    try:
+        if not token:
+            raise ProblemError(401, "A token is required.", type="invalid-token")
+        await principal_from_token(token, state.signer, state.revocations)
+    except ProblemError as exc:
+        await websocket.close(code=4401, reason=exc.detail[:120])
+        return
+    runtime = service.runtime_of(state)
+    try:
+        engine = service.engine_for(runtime, "asr", "local")
+    except ProblemError as exc:
+        await websocket.close(code=1011, reason=exc.detail[:120])
+        return
+    from parley.ai.engines.local_asr import StreamingSession
+
+    await websocket.accept()
+    stream = await asyncio.to_thread(StreamingSession, engine)
+    try:
+        await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": "s16le"})
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes"):
+                events = await asyncio.to_thread(stream.feed, message["bytes"])
+            elif message.get("text"):
+                with contextlib.suppress(ValueError):
+                    if json.loads(message["text"]).get("type") == "end":
+                        for event in await asyncio.to_thread(stream.finish):
+                            await websocket.send_json(event)
+                        await websocket.send_json({"type": "end"})
+                        await websocket.close()
+                        return
+                continue
+            else:
+                continue
+            for event in events:
+                await websocket.send_json(event)
+    except WebSocketDisconnect:
+        return
+    finally:
+        stream.close()
+
+
+routers = [router]

@@ -1,0 +1,163 @@
+"""Request and response bodies of the AI API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+MAX_TEXT_CHARS = 2_000
+AudioFormat = Literal["wav", "webm", "ogg", "mp3", "flac"]
+
+
+class AsrIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audio: str = Field(description="The audio file, base64-encoded.")
+    format: AudioFormat | None = Field(default=None, description="Sniffed when absent.")
+    language: str = Field(default="en", max_length=16)
+    engine: str | None = None
+    model: str | None = None
+    meeting_id: uuid.UUID | None = None
+    recording_id: uuid.UUID | None = None
+
+
+class SegmentOut(BaseModel):
+    start: float
+    end: float
+    text: str
+    confidence: float
+
+
+class AsrOut(BaseModel):
+    text: str
+    segments: list[SegmentOut]
+    language: str
+    duration_s: float
+    engine: str
+    model: str
+    processing_ms: float
+    result_id: uuid.UUID | None = None
+
+
+class EmotionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The length limit is checked in the service so that it answers 413, as the issue asks.
+    text: str | None = None
+    audio: str | None = Field(default=None, description="base64 audio; transcribed first.")
+    format: AudioFormat | None = None
+    engine: str | None = None
+    meeting_id: uuid.UUID | None = None
+    recording_id: uuid.UUID | None = None
+
+
+class EmotionOut(BaseModel):
+    label: str
+    scores: dict[str, float]
+    valence: float
+    arousal: float
+    engine: str
+    transcript: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    result_id: uuid.UUID | None = None
+
+
+class SynthesisIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+    voice: str | None = None
+    rate: float = Field(default=1.0, ge=0.5, le=2.0)
+    format: Literal["wav", "ogg"] = "wav"
+    engine: str | None = None
+
+
+class SynthesisOut(BaseModel):
+    audio: str
+    format: str
+    sample_rate: int
+    duration_s: float
+    voice: str
+    engine: str
+
+
+class VoiceOut(BaseModel):
+    id: str
+    name: str
+    language: str
+    engine: str
+    gender: str | None
+    default: bool
+
+
+class TaskSetup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: str
+    model: str | None = None
+    unload: bool = False
+
+
+class SetupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asr: TaskSetup | None = None
+    tts: TaskSetup | None = None
+    emotion: TaskSetup | None = None
+    warmup: bool = False
+
+
+class AnalyzeSegment(BaseModel):
+    speaker: str = Field(min_length=1, max_length=200)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    text: str = Field(max_length=20_000)
+
+
+class AnalyzeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meeting_id: uuid.UUID | None = None
+    recording_id: uuid.UUID | None = None
+    segments: list[AnalyzeSegment] = Field(min_length=1, max_length=20_000)
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["asr", "emotion", "synthesis", "analyze"]
+    input: dict[str, Any]
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[BatchItem] = Field(min_length=1, max_length=1_000)
+    callback_url: HttpUrl | None = None
+
+
+class JobAccepted(BaseModel):
+    job_id: uuid.UUID
+    status: str
+
+
+class JobOut(BaseModel):
+    job_id: uuid.UUID
+    status: str
+    progress: dict[str, int]
+    results: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    created_at: str
+    finished_at: str | None
+
+
+class ResultOut(BaseModel):
+    id: uuid.UUID
+    task: str
+    meeting_id: uuid.UUID | None
+    recording_id: uuid.UUID | None
+    job_id: uuid.UUID | None
+    data: dict[str, Any]
+    created_at: str
