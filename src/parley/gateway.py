@@ -2,6 +2,7 @@
 
 Routers are included rather than sub-apps mounted, so that each request passes the shared
 middleware once and the services share one database pool and one key-value client.
+The web client is served from here too.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from fastapi import FastAPI
 from parley.config import Settings
 from parley.core.app import create_app
 from parley.services import SERVICES
+from parley.web import add_web_client
 
 
 def create_gateway_app(settings: Settings) -> FastAPI:
     routers = [router for spec in SERVICES.values() for router in spec.routers()]
     background = [task for spec in SERVICES.values() for task in spec.background()]
-    return create_app("gateway", settings, routers, background)
+    app = create_app("gateway", settings, routers, background)
+    add_web_client(app)
+    return app

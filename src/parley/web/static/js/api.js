@@ -1,0 +1,146 @@
+// @ts-check
+/**
+ * HTTP client for Parley's REST API: JSON in and out, bearer token from the session, and
+ * problem+json errors turned into {@link ApiError}s whose `message` a person can read.
+ * @module api
+ */
+
+/** Problem types whose server wording we replace with plainer words. */
+const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
+  "invalid-credentials": "Wrong username or password.",
+  "login-rate-limited": "Too many failed sign-ins. Wait a few minutes and try again.",
+  "wrong-password": "The meeting password is wrong.",
+  "password-required": "This meeting needs a password.",
+  "meeting-full": "The meeting is full.",
+  "meeting-finished": "This meeting has ended.",
+  "meeting-not-found": "There is no meeting with this code. Check the link.",
+  "removed": "You were removed from this meeting and cannot rejoin.",
+  "sign-in-required": "Sign in to join this meeting: guests are not allowed.",
+  "account-disabled": "This account is disabled. Ask an administrator.",
+  "dependency-unavailable": "The service is busy or restarting. Try again in a moment.",
+  "csrf-failed": "Your session expired. Sign in again.",
+});
+
+/** An API call that did not succeed. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the server could not be reached)
+   * @param {string} type the problem type's last segment, e.g. `wrong-password`
+   * @param {string} message words for a person
+   * @param {Array<{loc: Array<string|number>, msg: string}>} [fields] validation errors
+   */
+  constructor(status, type, message, fields = []) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.type = type;
+    this.fields = fields;
+  }
+}
+
+/**
+ * Turn a failed response into an ApiError.
+ * @param {Response} response
+ * @returns {Promise<ApiError>}
+ */
+export async function errorFrom(response) {
+  /** @type {any} */
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const type = typeof body?.type === "string" ? body.type.split(/[:/]/).pop() || "error" : "error";
+  /** @type {Array<{loc: Array<string|number>, msg: string}>} */
+  const fields = Array.isArray(body?.errors) ? body.errors : [];
+  let message = PLAIN_WORDS[type] || (typeof body?.detail === "string" ? body.detail : "");
+  if (fields.length > 0) {
+    message = fields
+      .map((e) => `${String(e.loc?.[e.loc.length - 1] ?? "field").replace(/_/g, " ")}: ${e.msg}`)
+      .join(" ");
+  }
+  if (!message) message = `Something went wrong (HTTP ${response.status}). Try again.`;
+  return new ApiError(response.status, type, message, fields);
+}
+
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [json] body sent as JSON
+ * @property {BodyInit} [body] raw body (e.g. an image)
+ * @property {Record<string, string>} [headers]
+ * @property {Record<string, string|number|boolean|undefined|null>} [query]
+ * @property {boolean} [auth] send the bearer token (default true)
+ */
+
+/** The API as seen by one signed-in (or anonymous) browser tab. */
+export class ApiClient {
+  /**
+   * @param {() => string | null} token returns the current access token
+   * @param {() => Promise<boolean>} renew gets a fresh access token; false if signed out
+   */
+  constructor(token, renew) {
+    this.token = token;
+    this.renew = renew;
+  }
+
+  /**
+   * @param {string} path e.g. `/api/v1/meetings`
+   * @param {RequestOptions} [options]
+   * @returns {Promise<any>} the parsed JSON body (null for 204)
+   */
+  async request(path, options = {}) {
+    const response = await this.raw(path, options);
+    if (response.status === 204) return null;
+    const type = response.headers.get("content-type") || "";
+    return type.includes("json") ? response.json() : response.text();
+  }
+
+  /**
+   * Like {@link request} but returns the Response (for files); throws ApiError on failure.
+   * @param {string} path
+   * @param {RequestOptions} [options]
+   * @returns {Promise<Response>}
+   */
+  async raw(path, options = {}) {
+    let response = await this.send(path, options);
+    if (response.status === 401 && options.auth !== false && this.token()) {
+      if (await this.renew()) response = await this.send(path, options);
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  /**
+   * @param {string} path
+   * @param {RequestOptions} options
+   * @returns {Promise<Response>}
+   */
+  async send(path, options) {
+    const url = new URL(path, location.origin);
+    for (const [key, value] of Object.entries(options.query || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
+    }
+    /** @type {Record<string, string>} */
+    const headers = { Accept: "application/json", ...(options.headers || {}) };
+    const token = options.auth === false ? null : this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    /** @type {BodyInit | undefined} */
+    let body = options.body;
+    if (options.json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(options.json);
+    }
+    try {
+      return await fetch(url, {
+        method: options.method || (body === undefined ? "GET" : "POST"),
+        headers,
+        body,
+        credentials: "same-origin",
+      });
+    } catch {
+      throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
+    }
+  }
+}

@@ -1,0 +1,216 @@
+// @ts-check
+/**
+ * `/m/{code}`: the join page (preview, devices, name, password), the waiting room, and the
+ * room itself (in room.js), without reloading between them so the camera stays on.
+ * @module pages/meeting
+ */
+import { ApiError } from "../api.js";
+import { LocalMedia, watchLevel } from "../media.js";
+import { SignalingConnection } from "../protocol.js";
+import { session } from "../session.js";
+import { errorLine, field, h, render, showError } from "../ui.js";
+import { Room } from "./room.js";
+
+/**
+ * @typedef {object} PublicMeeting
+ * @property {string} id
+ * @property {string} title
+ * @property {string} host_display_name
+ * @property {"scheduled"|"live"|"ended"|"cancelled"} status
+ * @property {boolean} has_password
+ * @property {boolean} allow_guests
+ * @property {boolean} waiting_room
+ */
+
+/** Words for the ways a stay in a meeting can end. */
+const ENDINGS = /** @type {Record<string, [string, string]>} */ ({
+  "meeting-ended": ["The meeting has ended", "The host ended this meeting for everyone."],
+  removed: ["You were removed", "A host removed you from this meeting. You cannot rejoin it."],
+  denied: ["You were not let in", "A host declined your request to join."],
+  replaced: ["Opened elsewhere", "You joined this meeting from another tab or device."],
+  "invalid-token": ["Could not connect", "Your invitation to the room expired. Try joining again."],
+  lost: ["Connection lost", "The connection to the meeting was lost and could not be restored."],
+  flooding: ["Disconnected", "Too many messages were sent too quickly."],
+  left: ["You left the meeting", ""],
+});
+
+/**
+ * A full-page message with a way on.
+ * @param {string} title
+ * @param {string} text
+ * @param {string | null} code rejoin link target, if rejoining makes sense
+ */
+function message(title, text, code = null) {
+  render(
+    h(
+      "section",
+      { class: "card narrow stack", "data-state": "message" },
+      h("h1", {}, title),
+      text && h("p", {}, text),
+      h("p", { class: "row-actions" },
+        code && h("a", { class: "button primary", href: `/m/${code}` }, "Rejoin"),
+        h("a", { class: "button", href: session.signedIn ? "/" : "/signin" }, session.signedIn ? "Back to your meetings" : "Sign in")),
+    ),
+  );
+}
+
+/**
+ * @param {HTMLSelectElement} select
+ * @param {MediaDeviceInfo[]} devices
+ * @param {string | undefined} current
+ */
+function fillDevices(select, devices, current) {
+  select.replaceChildren(
+    ...devices.map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === current }, d.label || `Device ${i + 1}`)),
+  );
+  select.disabled = devices.length === 0;
+}
+
+/** @param {Record<string, string>} params */
+export async function show(params) {
+  const code = params.code.toLowerCase();
+  /** @type {PublicMeeting} */
+  let meeting;
+  try {
+    meeting = await session.api.request(`/api/v1/meetings/by-code/${encodeURIComponent(code)}`);
+  } catch (error) {
+    message("Cannot open this meeting", error instanceof Error ? error.message : String(error));
+    return;
+  }
+  document.title = `${meeting.title} · Parley`;
+  if (meeting.status === "ended" || meeting.status === "cancelled") {
+    message(meeting.status === "ended" ? "This meeting has ended" : "This meeting was cancelled", `“${meeting.title}” is over.`);
+    return;
+  }
+
+  const media = new LocalMedia();
+  /** @type {Room | null} */
+  let room = null;
+  /** @type {SignalingConnection | null} */
+  let connection = null;
+  let stopMeter = () => {};
+  let finished = false;
+
+  const cleanup = () => {
+    finished = true;
+    stopMeter();
+    room?.close();
+    connection?.close();
+    media.stop();
+  };
+
+  // --- the join page ---------------------------------------------------------------------
+  const preview = h("video", { class: "preview", autoplay: true, muted: true, playsinline: true, "aria-label": "Your camera preview" });
+  const camera = h("select", { id: "camera", name: "camera" });
+  const microphone = h("select", { id: "microphone", name: "microphone" });
+  const meter = h("meter", { id: "mic-level", min: 0, max: 1, value: 0, "aria-label": "Microphone level" });
+  const mediaProblem = h("p", { class: "warning", role: "alert", hidden: true });
+  const micOn = h("input", { type: "checkbox", name: "mic_on", checked: true });
+  const camOn = h("input", { type: "checkbox", name: "cam_on", checked: true });
+  const error = errorLine();
+  const guest = !session.signedIn;
+  const blocked = guest && !meeting.allow_guests;
+
+  const showPreview = async () => {
+    preview.srcObject = media.stream;
+    stopMeter();
+    stopMeter = watchLevel(media.stream, (level) => {
+      meter.value = level;
+    });
+    showError(mediaProblem, media.problem);
+    const devices = await media.devices();
+    fillDevices(camera, devices.video, media.videoTrack?.getSettings().deviceId);
+    fillDevices(microphone, devices.audio, media.audioTrack?.getSettings().deviceId);
+  };
+  const switchDevices = async () => {
+    await media.start({ audioDeviceId: microphone.value || undefined, videoDeviceId: camera.value || undefined });
+    await showPreview();
+  };
+  camera.addEventListener("change", () => void switchDevices());
+  microphone.addEventListener("change", () => void switchDevices());
+
+  const form = h(
+    "form",
+    { class: "stack", id: "join-form", "aria-label": "Join the meeting" },
+    guest && !blocked && field("Your name", { name: "display_name", required: true, maxlength: 64, autocomplete: "name" }),
+    meeting.has_password && field("Meeting password", { name: "password", type: "password", required: true, autocomplete: "off" }),
+    h("label", { class: "field", for: "camera" }, h("span", {}, "Camera"), camera),
+    h("label", { class: "field", for: "microphone" }, h("span", {}, "Microphone"), microphone),
+    h("div", { class: "inline" }, h("label", { class: "check" }, micOn, "Microphone on"), h("label", { class: "check" }, camOn, "Camera on")),
+    error,
+    blocked
+      ? h("p", {}, "Guests cannot join this meeting. ", h("a", { href: `/signin?next=/m/${code}` }, "Sign in"), " first.")
+      : h("button", { type: "submit", class: "primary big", id: "join" }, meeting.waiting_room ? "Ask to join" : "Join"),
+  );
+
+  render(
+    h(
+      "section",
+      { class: "join", "data-state": "join" },
+      h("div", { class: "card" }, preview, h("div", { class: "meter-row" }, h("span", { "aria-hidden": "true" }, "🎤"), meter), mediaProblem),
+      h("div", { class: "card stack" },
+        h("h1", {}, meeting.title),
+        h("p", { class: "muted" }, `Hosted by ${meeting.host_display_name}`, meeting.status === "scheduled" ? " · not started yet" : " · in progress"),
+        form),
+    ),
+  );
+  await media.start();
+  if (finished) {
+    media.stop();
+    return cleanup;
+  }
+  await showPreview();
+
+  // --- joining ---------------------------------------------------------------------------
+  /** @param {SignalingConnection} conn */
+  const waitForEntry = (conn) => {
+    conn.on("lobby-wait", () => {
+      render(
+        h("section", { class: "card narrow stack", "data-state": "lobby" },
+          h("h1", {}, "Waiting for the host"),
+          h("p", {}, `The host of “${meeting.title}” will let you in soon.`),
+          h("p", { class: "muted" }, "Keep this page open."),
+          h("button", { type: "button", onclick: () => { cleanup(); message("You left the meeting", "", code); } }, "Leave")),
+      );
+    });
+    conn.on("welcome", (welcome) => {
+      if (room) return; // a resume's or re-admission's welcome: the room handles it
+      stopMeter();
+      room = new Room({ meeting, code, connection: conn, media, welcome, onLeave: () => { cleanup(); message("You left the meeting", "", code); } });
+      room.mount();
+    });
+    conn.on("ended", (ended) => {
+      if (finished) return;
+      cleanup();
+      const [title, text] = ENDINGS[ended.reason] || ENDINGS.lost;
+      message(title, text, ended.reason === "lost" || ended.reason === "replaced" || ended.reason === "invalid-token" ? code : null);
+    });
+  };
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+    button.disabled = true;
+    showError(error, null);
+    try {
+      const joined = await session.api.request(`/api/v1/meetings/${meeting.id}/join`, {
+        json: {
+          display_name: guest ? String(data.get("display_name") || "").trim() : undefined,
+          password: meeting.has_password ? String(data.get("password") || "") : undefined,
+        },
+      });
+      media.setAudio(micOn.checked);
+      media.setVideo(camOn.checked);
+      connection = new SignalingConnection(joined.signaling.url, joined.signaling.token);
+      waitForEntry(connection);
+      connection.open();
+      button.textContent = "Connecting…";
+    } catch (failure) {
+      showError(error, failure);
+      button.disabled = false;
+      if (failure instanceof ApiError && failure.type === "removed") button.disabled = true;
+    }
+  });
+  return cleanup;
+}

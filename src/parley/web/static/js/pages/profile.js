@@ -1,0 +1,74 @@
+// @ts-check
+/**
+ * Profile: display name and email, avatar, password.
+ * @module pages/profile
+ */
+import { session } from "../session.js";
+import { errorLine, field, h, render, showError, toast } from "../ui.js";
+
+/** @param {HTMLFormElement} form @param {HTMLElement} error @param {(data: FormData) => Promise<void>} action */
+function onSubmit(form, error, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showError(error, null);
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+    button.disabled = true;
+    try {
+      await action(new FormData(form));
+    } catch (failure) {
+      showError(error, failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+export async function show() {
+  const user = session.user;
+  if (!user) return;
+  const avatar = h("img", { class: "avatar", alt: "Your avatar", width: 96, height: 96, hidden: !user.has_avatar, src: user.has_avatar ? `/api/v1/users/${user.id}/avatar?${Date.now()}` : false });
+
+  const profileError = errorLine();
+  const profile = h("form", { class: "card stack", "aria-labelledby": "profile-title" },
+    h("h2", { id: "profile-title" }, "Profile"),
+    field("Display name", { name: "display_name", required: true, maxlength: 64, value: user.display_name }),
+    field("Email", { name: "email", type: "email", required: true, value: user.email }),
+    profileError,
+    h("button", { type: "submit", class: "primary" }, "Save"));
+  onSubmit(profile, profileError, async (data) => {
+    await session.api.request("/api/v1/users/me", { method: "PATCH", json: { display_name: String(data.get("display_name")).trim(), email: String(data.get("email")).trim() } });
+    await session.reloadUser();
+    toast("Profile saved.");
+  });
+
+  const avatarError = errorLine();
+  const avatarForm = h("form", { class: "card stack", "aria-labelledby": "avatar-title" },
+    h("h2", { id: "avatar-title" }, "Avatar"), avatar,
+    field("Image (PNG, JPEG or WebP, up to 5 MB)", { name: "file", type: "file", accept: "image/png,image/jpeg,image/webp", required: true }),
+    avatarError,
+    h("button", { type: "submit", class: "primary" }, "Upload"));
+  onSubmit(avatarForm, avatarError, async (data) => {
+    const file = data.get("file");
+    if (!(file instanceof File) || file.size === 0) throw new Error("Choose an image first.");
+    await session.api.request("/api/v1/users/me/avatar", { method: "PUT", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
+    await session.reloadUser();
+    avatar.src = `/api/v1/users/${user.id}/avatar?${Date.now()}`;
+    avatar.hidden = false;
+    toast("Avatar updated.");
+  });
+
+  const passwordError = errorLine();
+  const password = h("form", { class: "card stack", "aria-labelledby": "password-title" },
+    h("h2", { id: "password-title" }, "Password"),
+    field("Current password", { name: "current_password", type: "password", required: true, autocomplete: "current-password" }),
+    field("New password (at least 8 characters)", { name: "new_password", type: "password", required: true, minlength: 8, autocomplete: "new-password" }),
+    passwordError,
+    h("button", { type: "submit", class: "primary" }, "Change password"));
+  onSubmit(password, passwordError, async (data) => {
+    await session.api.request("/api/v1/users/me/password", { json: { current_password: data.get("current_password"), new_password: data.get("new_password") } });
+    password.reset();
+    toast("Password changed. Your other sessions were signed out.");
+  });
+
+  render(h("h1", {}, "Your profile"), h("div", { class: "grid-2" }, profile, avatarForm, password));
+}

@@ -1,0 +1,266 @@
+// @ts-check
+/**
+ * The signaling protocol (docs/signaling.md) as a library apart from any UI: one
+ * {@link SignalingConnection} per meeting, which authenticates, keeps itself alive, resumes
+ * after a dropped connection and dispatches every server frame as an event named after its type.
+ * @module protocol
+ */
+
+/**
+ * @typedef {object} MediaState
+ * @property {boolean} audio
+ * @property {boolean} video
+ * @property {boolean} screen
+ */
+
+/**
+ * @typedef {object} Peer
+ * @property {string} id participant id
+ * @property {string} display_name
+ * @property {"host"|"cohost"|"participant"|"guest"} role
+ * @property {MediaState} media
+ * @property {boolean} hand
+ * @property {boolean} [connected]
+ */
+
+/**
+ * @typedef {object} ChatMessage
+ * @property {"chat"} type
+ * @property {string} id
+ * @property {string} from sender's participant id
+ * @property {string} from_name
+ * @property {string} text
+ * @property {string} [to] recipient (private message)
+ * @property {string} ts ISO-8601
+ */
+
+/**
+ * @typedef {object} RoomInfo
+ * @property {string} meeting_id
+ * @property {Record<string, unknown>} settings
+ * @property {boolean} recording
+ * @property {boolean} locked
+ */
+
+/**
+ * @typedef {object} Welcome
+ * @property {"welcome"} type
+ * @property {{id: string, display_name: string, role: Peer["role"]}} self
+ * @property {Peer[]} peers
+ * @property {RoomInfo} room
+ * @property {ChatMessage[]} chat_history
+ * @property {RTCIceServer[]} ice_servers
+ * @property {string} resume_token
+ * @property {Peer[]} [lobby] hosts and cohosts only
+ */
+
+/**
+ * Frames the client sends.
+ * @typedef {{type: "offer"|"answer", to: string, sdp: RTCSessionDescriptionInit}
+ *   | {type: "candidate", to: string, candidate: RTCIceCandidateInit | null}
+ *   | {type: "renegotiate", to: string}
+ *   | {type: "chat", text: string, to?: string}
+ *   | {type: "reaction", emoji: string}
+ *   | {type: "hand", raised: boolean}
+ *   | {type: "media-state", audio: boolean, video: boolean, screen: boolean}
+ *   | {type: "mute"|"remove"|"admit"|"deny", peer: string}
+ *   | {type: "lock", locked: boolean}
+ *   | {type: "end"}
+ *   | {type: "ping"}} ClientFrame
+ */
+
+/** Reactions the server accepts. */
+export const REACTIONS = ["👍", "👏", "😂", "😮", "❤️", "🎉", "🤔", "👎"];
+
+/** Close codes after which coming back makes no sense. */
+const FINAL_CODES = new Set([4401, 4403, 4409, 4410, 1008]);
+
+/** How long the server keeps a dropped participant (seconds): resume only within it. */
+const RESUME_WINDOW_MS = 30_000;
+
+/** Client heartbeat: a frame every 5 s; no answer within 5 s more means the link is dead. */
+const HEARTBEAT_MS = 5_000;
+
+/**
+ * Why the connection ended for good.
+ * @typedef {object} Ended
+ * @property {number} code the WebSocket close code
+ * @property {"invalid-token"|"removed"|"denied"|"replaced"|"meeting-ended"|"flooding"|"lost"|"left"} reason
+ */
+
+/**
+ * One participant's signaling connection.
+ *
+ * Events: one per server frame type (`welcome`, `peer-joined`, `offer`, `chat`, …) as a
+ * CustomEvent whose `detail` is the frame; plus `reconnecting`, `reconnected` and `ended`
+ * (detail: {@link Ended}).
+ */
+export class SignalingConnection extends EventTarget {
+  /**
+   * @param {string} path the `signaling.url` from the join response, e.g. `/ws/signaling`
+   * @param {string} token the signaling ticket from the join response
+   */
+  constructor(path, token) {
+    super();
+    const url = new URL(path, location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    /** @type {string} */
+    this.url = url.href;
+    /** @type {string} */
+    this.token = token;
+    /** @type {string | null} */
+    this.resumeToken = null;
+    /** @type {WebSocket | null} */
+    this.socket = null;
+    /** @type {ClientFrame[]} frames waiting for the connection to come back */
+    this.backlog = [];
+    /** @type {number | null} when the link was lost (ms since epoch) */
+    this.lostAt = null;
+    this.closedByUs = false;
+    this.lastHeard = Date.now();
+    /** @type {number | undefined} */
+    this.heartbeat = undefined;
+    /** @type {string | null} "removed" / "denied" / "meeting-ended", told before the close */
+    this.farewell = null;
+  }
+
+  /** Open the connection (first entry). */
+  open() {
+    this.closedByUs = false;
+    this.connect(false);
+  }
+
+  /** @param {boolean} resuming */
+  connect(resuming) {
+    const socket = new WebSocket(resuming ? this.url : `${this.url}?token=${encodeURIComponent(this.token)}`);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.lastHeard = Date.now();
+      if (resuming && this.resumeToken) socket.send(JSON.stringify({ type: "resume", resume_token: this.resumeToken }));
+      clearInterval(this.heartbeat);
+      this.heartbeat = window.setInterval(() => this.beat(), HEARTBEAT_MS);
+    });
+    socket.addEventListener("message", (event) => {
+      this.lastHeard = Date.now();
+      /** @type {any} */
+      let frame;
+      try {
+        frame = JSON.parse(String(event.data));
+      } catch {
+        return;
+      }
+      if (!frame || typeof frame.type !== "string") return;
+      if (frame.type === "welcome") {
+        this.resumeToken = frame.resume_token;
+        if (this.lostAt !== null) {
+          this.lostAt = null;
+          this.flush();
+          this.emit("reconnected", frame);
+        } else {
+          this.flush();
+        }
+      }
+      if (frame.type === "removed" || frame.type === "denied" || frame.type === "meeting-ended") this.farewell = frame.type;
+      this.emit(frame.type, frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.socket) return;
+      clearInterval(this.heartbeat);
+      this.onClose(event.code);
+    });
+  }
+
+  /** @param {number} code */
+  onClose(code) {
+    if (this.closedByUs) {
+      this.emit("ended", { code, reason: "left" });
+      return;
+    }
+    if (this.farewell || FINAL_CODES.has(code) || (code === 1000 && this.farewell)) {
+      /** @type {Ended["reason"]} */
+      let reason = "lost";
+      if (this.farewell === "meeting-ended" || code === 4410) reason = "meeting-ended";
+      else if (this.farewell === "removed" || (code === 4403 && this.farewell !== "denied")) reason = "removed";
+      else if (this.farewell === "denied") reason = "denied";
+      else if (code === 4401) reason = this.lostAt !== null ? "lost" : "invalid-token";
+      else if (code === 4409) reason = "replaced";
+      else if (code === 1008) reason = "flooding";
+      this.emit("ended", { code, reason });
+      return;
+    }
+    if (!this.resumeToken) {
+      this.emit("ended", { code, reason: "lost" });
+      return;
+    }
+    if (this.lostAt === null) {
+      this.lostAt = Date.now();
+      this.emit("reconnecting", { code });
+    }
+    const elapsed = Date.now() - this.lostAt;
+    if (elapsed > RESUME_WINDOW_MS - 1000) {
+      this.emit("ended", { code, reason: "lost" });
+      return;
+    }
+    const attempt = Math.min(Math.round(elapsed / 1000), 4);
+    setTimeout(() => {
+      if (!this.closedByUs) this.connect(true);
+    }, 250 * 2 ** attempt);
+  }
+
+  /** Keep-alive: notices a dead link long before TCP does. */
+  beat() {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.lastHeard > 2 * HEARTBEAT_MS) {
+      // No frame (not even a pong) for two beats: treat the link as lost and resume.
+      this.socket = null;
+      clearInterval(this.heartbeat);
+      socket.close();
+      this.onClose(1006);
+      return;
+    }
+    socket.send(JSON.stringify({ type: "ping" }));
+  }
+
+  flush() {
+    const waiting = this.backlog.splice(0);
+    for (const frame of waiting) this.send(frame);
+  }
+
+  /**
+   * Send a frame; while the link is down it waits (bounded) to go out after the resume.
+   * @param {ClientFrame} frame
+   */
+  send(frame) {
+    const socket = this.socket;
+    if (socket && socket.readyState === WebSocket.OPEN && this.lostAt === null) {
+      socket.send(JSON.stringify(frame));
+    } else if (this.backlog.length < 200) {
+      this.backlog.push(frame);
+    }
+  }
+
+  /** Leave for good (close code 1000: the server lets the others know at once). */
+  close() {
+    this.closedByUs = true;
+    clearInterval(this.heartbeat);
+    this.socket?.close(1000, "left");
+  }
+
+  /**
+   * @param {string} type
+   * @param {unknown} detail
+   */
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /**
+   * Listen to one frame type.
+   * @param {string} type
+   * @param {(frame: any) => void} handler
+   */
+  on(type, handler) {
+    this.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+  }
+}

@@ -1,0 +1,127 @@
+// @ts-check
+/**
+ * Small DOM helpers shared by the pages: element building, messages, dates.
+ * @module ui
+ */
+
+/**
+ * @typedef {Record<string, string | number | boolean | null | undefined | EventListener>} Attrs
+ * Keys starting with `on` add listeners; `class`, `for`, `aria-*`, `data-*` set attributes;
+ * `false`/`null`/`undefined` leave an attribute out.
+ */
+
+/**
+ * Build an element.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      element.addEventListener(key.slice(2), value);
+    } else if (key === "value" && "value" in element) {
+      /** @type {any} */ (element).value = String(value);
+    } else {
+      element.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child);
+  }
+  return element;
+}
+
+/**
+ * Replace the page's content.
+ * @param {...(Node | string)} nodes
+ */
+export function render(...nodes) {
+  const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+  main.replaceChildren(...nodes);
+  main.focus({ preventScroll: true });
+}
+
+/**
+ * Show a short message that goes away by itself.
+ * @param {string} text
+ * @param {"info" | "error"} [kind]
+ */
+export function toast(text, kind = "info") {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+  box.append(item);
+  setTimeout(() => item.remove(), 5000);
+}
+
+/**
+ * A form's error line: shows the error's message (or clears it).
+ * @param {HTMLElement} line
+ * @param {unknown} error
+ */
+export function showError(line, error) {
+  line.textContent = error ? (error instanceof Error ? error.message : String(error)) : "";
+  line.hidden = !error;
+}
+
+/** @returns {HTMLParagraphElement} an empty error line, announced when it changes */
+export function errorLine() {
+  return h("p", { class: "error", role: "alert", hidden: true });
+}
+
+/**
+ * A labelled input.
+ * @param {string} label
+ * @param {Attrs} attrs attributes of the input (give it a `name`)
+ */
+export function field(label, attrs) {
+  const id = `f-${String(attrs.name)}-${Math.random().toString(36).slice(2, 7)}`;
+  return h("label", { class: "field", for: id }, h("span", {}, label), h("input", { id, ...attrs }));
+}
+
+/**
+ * A labelled checkbox.
+ * @param {string} label
+ * @param {string} name
+ * @param {boolean} checked
+ */
+export function checkbox(label, name, checked = false) {
+  return h("label", { class: "check" }, h("input", { type: "checkbox", name, checked }), label);
+}
+
+/**
+ * Date and time in the browser's time zone.
+ * @param {string | null | undefined} iso
+ */
+export function when(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/**
+ * Go to another page of the client without reloading.
+ * @param {string} path
+ */
+export function go(path) {
+  history.pushState(null, "", path);
+  window.dispatchEvent(new PopStateEvent("popstate"));
+}
+
+/**
+ * Copy text, telling the person it worked.
+ * @param {string} text
+ */
+export async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast("Copied to the clipboard.");
+  } catch {
+    window.prompt("Copy this:", text);
+  }
+}

@@ -1,0 +1,190 @@
+"""Browser tests: the real web client in Debian's Chromium, driven by Playwright.
+
+One ``parley up`` (embedded default: SQLite, in-process store) and one Chromium serve the whole
+session; each participant is a fresh browser context (its own cookies and fake camera). Chromium
+runs with fake media devices and, as the whole suite, inside a loopback-only network namespace,
+with loopback allowed for WebRTC so every packet stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
+
+from tests import conftest as root
+from tests.conftest import JWT_SECRET, PASSWORD, unique
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--enable-usermedia-screen-capturing",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``parley up`` on a free port with a temporary data directory, for the whole session."""
+    if root.NETNS_PROBLEM is not None:
+        pytest.skip(f"browser tests need a loopback-only network namespace: {root.NETNS_PROBLEM}")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (apt chromium)")
+    data = tmp_path_factory.mktemp("web")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PARLEY_ENV": "test",
+        "JWT_SECRET": JWT_SECRET,
+        "PARLEY_LOG_LEVEL": "warning",
+        "PARLEY_CODE_LOOKUP_LIMIT": "10000",
+    }
+    log = (data / "server.log").open("wb")
+    command = [sys.executable, "-m", "parley.cli", "up", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(data / "data")], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(
+                    "parley up did not start:\n" + (data / "server.log").read_text()[-3000:]
+                )
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser(web_url: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+class Person:
+    """One person in their own browser context, with helpers that use the UI as they would."""
+
+    def __init__(self, context: BrowserContext, page: Page, base: str) -> None:
+        self.context = context
+        self.page = page
+        self.base = base
+        self.username = ""
+
+    async def goto(self, path: str) -> None:
+        await self.page.goto(self.base + path)
+
+    async def sign_up(self, name: str | None = None) -> None:
+        self.username = unique("web")
+        await self.goto("/signup")
+        page = self.page
+        await page.get_by_label("Your name").fill(name or self.username.title())
+        await page.get_by_label("Username").fill(self.username)
+        await page.get_by_label("Email").fill(f"{self.username}@example.org")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign up").click()
+        await page.get_by_role("heading", name="Hello,", exact=False).wait_for()
+
+    async def new_meeting(self, **settings: object) -> dict:
+        """Create a meeting through the API as this (signed-in) person."""
+        return await self.page.evaluate(
+            """async (settings) => {
+                const { session } = await import('/static/js/session.js');
+                return session.api.request('/api/v1/meetings', {json: settings});
+            }""",
+            {"title": unique("Meeting "), **settings},
+        )
+
+    async def join(
+        self, code: str, *, name: str | None = None, password: str | None = None
+    ) -> None:
+        await self.goto(f"/m/{code}")
+        page = self.page
+        await page.locator("#join").wait_for()
+        if name is not None:
+            await page.get_by_label("Your name").fill(name)
+        if password is not None:
+            await page.get_by_label("Meeting password").fill(password)
+        await page.locator("#join").click()
+
+    async def in_room(self) -> None:
+        await self.page.locator("[data-state=room]").wait_for()
+
+    def tile(self, name: str) -> Locator:
+        return self.page.locator(f'.tile[data-peer-name="{name}"]')
+
+    async def remote_names(self) -> list[str]:
+        return await self.page.eval_on_selector_all(
+            ".tile:not(.self)", "tiles => tiles.map(t => t.dataset.peerName)"
+        )
+
+    async def stat(self, name: str, key: str) -> int:
+        value = await self.tile(name).get_attribute(f"data-{key}")
+        return int(value or 0)
+
+
+@pytest_asyncio.fixture
+async def people(browser: Browser, web_url: str) -> AsyncIterator[object]:
+    """A factory of people (browser contexts), all closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    async def make() -> Person:
+        context = await browser.new_context(
+            permissions=["camera", "microphone", "clipboard-read", "clipboard-write"],
+            viewport={"width": 1100, "height": 750},
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = await context.new_page()
+        return Person(context, page, web_url)
+
+    yield make
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
