@@ -1,0 +1,106 @@
+"""The tus 1.0 resumable-upload protocol's wire details (https://tus.io/protocols/resumable-upload).
+
+Extensions offered: creation, creation-with-upload, termination, checksum, expiration.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import datetime
+from email.utils import format_datetime
+
+from parley.core.errors import ProblemError
+
+VERSION = "1.0.0"
+EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
+CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+MAX_METADATA_BYTES = 4096
+
+
+def headers(**extra: str) -> dict[str, str]:
+    """Headers every tus response carries, plus ``extra``."""
+    return {"Tus-Resumable": VERSION, "Cache-Control": "no-store", **extra}
+
+
+def problem(status: int, detail: str, type: str, title: str | None = None) -> ProblemError:
+    return ProblemError(status, detail, type=type, title=title, headers=headers())
+
+
+def require_version(value: str | None) -> None:
+    if value != VERSION:
+        raise ProblemError(
+            412,
+            f"This server speaks tus {VERSION}; send `Tus-Resumable: {VERSION}`.",
+            type="tus-version",
+            title="Precondition Failed",
+            headers=headers(**{"Tus-Version": VERSION}),
+        )
+
+
+def parse_int_header(name: str, value: str | None) -> int:
+    if value is None or not value.strip().isdigit():
+        raise problem(400, f"The {name} header must be a non-negative integer.", "tus-header")
+    return int(value)
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata: key base64,key2 base64`` → ``{key: decoded text}``."""
+    if not header:
+        return {}
+    if len(header) > MAX_METADATA_BYTES:
+        raise problem(400, "Upload-Metadata is too long.", "tus-metadata")
+    result: dict[str, str] = {}
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        if not key or key in result:
+            raise problem(400, "Upload-Metadata has an empty or repeated key.", "tus-metadata")
+        try:
+            result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise problem(
+                400, f"Upload-Metadata value of {key!r} is not base64 UTF-8.", "tus-metadata"
+            ) from exc
+    return result
+
+
+def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
+    """``Upload-Checksum: sha1 <base64>`` → ``("sha1", digest)``."""
+    if header is None:
+        return None
+    algorithm, _, value = header.strip().partition(" ")
+    algorithm = algorithm.lower()
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise problem(
+            400,
+            f"Checksum algorithm {algorithm!r} is not supported; "
+            f"use one of {', '.join(CHECKSUM_ALGORITHMS)}.",
+            "tus-checksum-algorithm",
+        )
+    try:
+        return algorithm, base64.b64decode(value.strip(), validate=True)
+    except binascii.Error as exc:
+        raise problem(400, "Upload-Checksum is not base64.", "tus-checksum") from exc
+
+
+def hasher(algorithm: str) -> hashlib._Hash:
+    return hashlib.new(algorithm)
+
+
+def checksum_mismatch() -> ProblemError:
+    return ProblemError(
+        460,
+        "The chunk's checksum does not match Upload-Checksum; it was discarded.",
+        type="tus-checksum-mismatch",
+        title="Checksum Mismatch",
+        headers=headers(),
+    )
+
+
+def http_date(value: datetime) -> str:
+    return format_datetime(value, usegmt=True)

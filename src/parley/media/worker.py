@@ -1,0 +1,162 @@
+"""media-service's background work: probe + thumbnail new files, expire uploads, retention.
+
+Jobs are rows with ``thumbnail_status = "pending"``: each worker claims one with a conditional
+UPDATE (so several processes can run workers without doing a file twice), decodes it in a
+worker thread (PyAV/Pillow release the GIL; the event loop keeps serving), and records the
+result. A file that cannot be decoded ends ``failed`` with the reason, never an error loop.
+Recordings are then reported to meeting-service (duration, ``ready``/``failed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from starlette.concurrency import run_in_threadpool
+
+from parley.core.auth import TokenSigner
+from parley.core.storage import Storage, StorageUnavailable
+from parley.core.tasks import stopping
+from parley.media import service, sniffing
+from parley.media.models import MediaFile
+
+log = structlog.get_logger("parley.media.worker")
+MAX_ATTEMPTS = 3
+HOUSEKEEPING_INTERVAL_S = 60.0
+WORKER_TOKEN_TTL_S = 120
+
+
+def _probe_key(storage: Storage, key: str, content_type: str) -> sniffing.Probe:
+    with storage.open_reader(key) as reader:
+        return sniffing.probe(reader, content_type)
+
+
+async def _claim(app: FastAPI) -> MediaFile | None:
+    async with service.db(app).sessionmaker() as session:
+        candidates = (
+            await session.scalars(
+                select(MediaFile.id)
+                .where(MediaFile.thumbnail_status == "pending")
+                .order_by(MediaFile.created_at)
+                .limit(5)
+            )
+        ).all()
+        for media_id in candidates:
+            result = await session.execute(
+                update(MediaFile)
+                .where(MediaFile.id == media_id, MediaFile.thumbnail_status == "pending")
+                .values(
+                    thumbnail_status="processing",
+                    processing_attempts=MediaFile.processing_attempts + 1,
+                )
+            )
+            await session.commit()
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                return await session.get(MediaFile, media_id)
+    return None
+
+
+def _service_auth(app: FastAPI, media: MediaFile) -> dict[str, str]:
+    """A short-lived access token of the file's owner, so that meeting-service applies its
+    usual rules to the update the owner's upload started (the worker has no request)."""
+    signer: TokenSigner = app.state.signer
+    token = signer.issue(
+        {
+            "sub": str(media.owner_id),
+            "role": "user",
+            "sid": f"media-worker-{uuid.uuid4().hex}",
+            "name": "media-worker",
+        },
+        "parley",
+        WORKER_TOKEN_TTL_S,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def process_one(app: FastAPI) -> bool:
+    """Probe and thumbnail one pending file; ``False`` when there was none."""
+    media = await _claim(app)
+    if media is None:
+        return False
+    media_runtime = service.runtime(app)
+    storage = media_runtime.storage
+    values: dict[str, object]
+    try:
+        probe = await run_in_threadpool(_probe_key, storage, media.storage_key, media.content_type)
+    except StorageUnavailable as exc:
+        status = "pending" if media.processing_attempts < MAX_ATTEMPTS else "failed"
+        values = {"thumbnail_status": status, "thumbnail_error": f"storage unavailable: {exc}"}
+        probe = None
+    except sniffing.SniffError as exc:
+        values = {"thumbnail_status": "failed", "thumbnail_error": str(exc)}
+        probe = None
+    except Exception as exc:  # a decoder bug must not kill the worker or loop on one file
+        log.exception("probe_crashed", media_id=str(media.id))
+        values = {"thumbnail_status": "failed", "thumbnail_error": f"{type(exc).__name__}"}
+        probe = None
+    if probe is not None:
+        values = {
+            "duration_s": probe.duration_s,
+            "width": probe.width,
+            "height": probe.height,
+            "codecs": probe.codecs,
+            "thumbnail_status": "none",
+            "thumbnail_error": None,
+        }
+        if probe.thumbnail is not None:
+            key = service.thumbnail_key(media.id)
+            try:
+                await storage.put(key, probe.thumbnail)
+                values.update(thumbnail_status="ready", thumbnail_key=key)
+            except StorageUnavailable as exc:
+                retry = media.processing_attempts < MAX_ATTEMPTS
+                values.update(
+                    thumbnail_status="pending" if retry else "failed",
+                    thumbnail_error=f"storage unavailable: {exc}",
+                )
+    async with service.db(app).sessionmaker() as session:
+        await session.execute(update(MediaFile).where(MediaFile.id == media.id).values(**values))
+        await session.commit()
+    log.info("media_processed", media_id=str(media.id), status=values["thumbnail_status"])
+    if media.kind == "recording" and media.meeting_id and media.recording_id:
+        final = values["thumbnail_status"]
+        if final != "pending":
+            body: dict[str, object] = {"status": "failed" if final == "failed" else "ready"}
+            if values.get("duration_s") is not None:
+                body["duration_s"] = values["duration_s"]
+            await media_runtime.meetings.update_recording(
+                media.meeting_id, media.recording_id, body, _service_auth(app, media)
+            )
+    return True
+
+
+async def run_media_worker(app: FastAPI) -> None:
+    """Background task: process files as they arrive, clean up now and then."""
+    settings = app.state.settings
+    media_runtime = service.runtime(app)
+    last_housekeeping = 0.0
+    while not stopping():
+        media_runtime.wakeup.clear()
+        try:
+            while await process_one(app):
+                if stopping():
+                    return
+            if time.monotonic() - last_housekeeping > HOUSEKEEPING_INTERVAL_S:
+                last_housekeeping = time.monotonic()
+                await service.expire_uploads(app)
+                await service.apply_retention(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if stopping():
+                return
+            log.exception("media_worker_error")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                media_runtime.wakeup.wait(), timeout=settings.media_worker_interval_s
+            )
