@@ -111,6 +111,9 @@ class Person:
         self.page = page
         self.base = base
         self.username = ""
+        self.log: list[str] = []
+        page.on("console", lambda m: self.log.append(f"console.{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.log.append(f"pageerror: {e}"))
 
     async def goto(self, path: str) -> None:
         await self.page.goto(self.base + path)
@@ -168,6 +171,7 @@ class Person:
 async def people(browser: Browser, web_url: str) -> AsyncIterator[object]:
     """A factory of people (browser contexts), all closed after the test."""
     contexts: list[BrowserContext] = []
+    made: list[Person] = []
 
     async def make() -> Person:
         context = await browser.new_context(
@@ -177,9 +181,14 @@ async def people(browser: Browser, web_url: str) -> AsyncIterator[object]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = await context.new_page()
-        return Person(context, page, web_url)
+        person = Person(context, page, web_url)
+        made.append(person)
+        return person
 
     yield make
+    for number, person in enumerate(made):  # shown by pytest when the test failed
+        print(f"--- browser {number} ({person.username or 'guest'}) at {person.page.url}")
+        print("\n".join(person.log[-40:]))
     for context in contexts:
         await context.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jwt
 
-from tests.conftest import JWT_SECRET, Api, Cast
+from tests.conftest import JWT_SECRET, Api, Cast, client_for
 from tests.integration.meetings_helpers import MEETINGS, create_meeting, join, joined
 from tests.integration.test_auth import assert_problem
 
@@ -236,3 +236,21 @@ async def test_wrong_meeting_passwords_are_rate_limited(fresh_api: Api) -> None:
         await join(fresh_api, meeting["id"], password="wrong")
     response = await join(fresh_api, meeting["id"], password="right-one")
     assert_problem(response, 429, "password-rate-limited")
+
+
+async def test_a_removed_guest_cannot_rejoin_from_the_same_browser(api: Api, cast: Cast) -> None:
+    meeting = await create_meeting(api, cast.host)
+    url = f"{MEETINGS}/{meeting['id']}"
+    async with client_for(api.app) as browser, client_for(api.app) as other_browser:
+        first = await browser.post(f"{url}/join", json={"display_name": "Gina"})
+        assert first.status_code == 200 and browser.cookies.get("parley_guest")
+        guest = first.json()["participant"]
+        removed = await api.http.post(
+            f"{url}/participants/{guest['id']}/remove", headers=cast.host.headers
+        )
+        assert removed.status_code == 200
+        again = await browser.post(f"{url}/join", json={"display_name": "Gina again"})
+        assert_problem(again, 403)
+        assert again.json()["type"].endswith(":removed")
+        elsewhere = await other_browser.post(f"{url}/join", json={"display_name": "Hugo"})
+        assert elsewhere.status_code == 200

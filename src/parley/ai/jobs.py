@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import fakeredis
 import httpx
 import structlog
 from fastapi import FastAPI
@@ -41,6 +42,7 @@ STREAM = "parley:ai:jobs"
 GROUP = "ai-workers"
 CLAIM_IDLE_MS = 5 * 60 * 1000
 BLOCK_MS = 1000
+POLL_S = 0.2
 UNFINISHED = ("queued", "running")
 
 log = structlog.get_logger("parley.ai.jobs")
@@ -246,10 +248,19 @@ class Worker:
             try:
                 await ensure_group(self.kv)
                 await self._backlog()
+                # The embedded store (fakeredis) runs in this event loop: a BLOCKing read
+                # would stall every other user of it, so it is polled instead.
+                embedded = isinstance(self.kv, fakeredis.FakeAsyncRedis)
                 while True:
                     batch: Any = await self.kv.xreadgroup(
-                        GROUP, self.name, {STREAM: ">"}, count=1, block=BLOCK_MS
+                        GROUP,
+                        self.name,
+                        {STREAM: ">"},
+                        count=1,
+                        block=None if embedded else BLOCK_MS,
                     )
+                    if embedded and not batch:
+                        await asyncio.sleep(POLL_S)
                     for _, entries in batch or []:
                         for entry_id, fields in entries:
                             await self._handle(entry_id, fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -164,10 +165,28 @@ async def join(
     ip: Annotated[str, Depends(client_ip)],
     meeting: Annotated[Meeting, Depends(valid_meeting)],
     principal: Annotated[Principal | None, Depends(optional_principal)],
+    response: Response,
 ) -> JoinOut:
-    """Signed-in users and (when allowed) guests get a participant and a signaling ticket."""
+    """Signed-in users and (when allowed) guests get a participant and a signaling ticket.
+
+    A guest's browser keeps a random key (HttpOnly cookie) so that a removed guest stays out.
+    """
     settings = request.app.state.settings
-    participant = await service.join(session, kv, meeting, principal, body, ip)
+    guest_key = None
+    if principal is None:
+        guest_key = request.cookies.get(service.GUEST_COOKIE) or ""
+        if not 16 <= len(guest_key) <= 64:
+            guest_key = secrets.token_urlsafe(24)
+            response.set_cookie(
+                service.GUEST_COOKIE,
+                guest_key,
+                max_age=service.GUEST_MEMORY_S,
+                path="/api/v1/meetings",
+                httponly=True,
+                secure=settings.secure_cookies,
+                samesite="strict",
+            )
+    participant = await service.join(session, kv, meeting, principal, body, ip, guest_key)
     return JoinOut(
         participant=ParticipantOut.model_validate(participant),
         signaling=SignalingOut(
@@ -212,10 +231,13 @@ async def moderate(
     action: Literal["admit", "deny", "remove"],
     access: ModeratorAccess,
     session: SessionDep,
+    kv: Annotated[Redis, Depends(get_kv)],
 ) -> ParticipantOut:
     """Admit or deny someone waiting in the lobby, or remove someone for good."""
     target = await service.participant_of(session, access.meeting, participant_id)
     changed = await _MODERATION[action](session, access.meeting, target)
+    if action == "remove":
+        await service.forget_removed_guest(kv, access.meeting, target)
     return ParticipantOut.model_validate(changed)
 
 

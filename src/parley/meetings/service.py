@@ -427,6 +427,33 @@ _LOCK_MEETING = (
 )
 
 
+GUEST_COOKIE = "parley_guest"
+GUEST_MEMORY_S = 30 * 24 * 3600
+
+
+def _removed_guests_key(meeting_id: uuid.UUID) -> str:
+    return f"meetings:{meeting_id}:removed-guests"
+
+
+def _guest_of_key(participant_id: uuid.UUID) -> str:
+    return f"meetings:guest-of:{participant_id}"
+
+
+async def forget_removed_guest(kv: Redis, meeting: Meeting, participant: Participant) -> None:
+    """A removed guest's browser key goes on the meeting's deny list.
+
+    Guests have no account, so "cannot come back" is kept by the key their browser got on
+    joining (an HttpOnly cookie). Someone who clears cookies gets a new key: hosts who need a
+    firm door use a password, the waiting room or sign-in only.
+    """
+    if participant.user_id is not None:
+        return
+    guest_key = await kv.get(_guest_of_key(participant.id))
+    if guest_key:
+        await kv.sadd(_removed_guests_key(meeting.id), guest_key)
+        await kv.expire(_removed_guests_key(meeting.id), GUEST_MEMORY_S)
+
+
 async def join(
     session: AsyncSession,
     kv: Redis,
@@ -434,6 +461,7 @@ async def join(
     principal: Principal | None,
     data: JoinIn,
     client_ip: str,
+    guest_key: str | None = None,
 ) -> Participant:
     if meeting.status in FINISHED:
         raise ProblemError(
@@ -447,6 +475,8 @@ async def join(
             raise ProblemError(401, "Sign in to join this meeting.", type="sign-in-required")
         if not data.display_name:
             raise ProblemError(422, "Guests need a display_name.", type="validation")
+        if guest_key and await kv.sismember(_removed_guests_key(meeting.id), guest_key):
+            raise ProblemError(403, "You were removed from this meeting.", type="removed")
     is_host = principal is not None and principal.user_id == str(meeting.host_id)
     if meeting.password_hash is not None and not is_host:
         # Before taking the lock: argon2 takes tens of milliseconds.
@@ -486,6 +516,8 @@ async def join(
         _mark_joined(meeting, participant, utcnow())
     session.add(participant)
     await session.commit()
+    if principal is None and guest_key:
+        await kv.set(_guest_of_key(participant.id), guest_key, ex=GUEST_MEMORY_S)
     return participant
 
 

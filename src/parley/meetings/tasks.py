@@ -57,6 +57,7 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
                 await service.participant_left(session, meeting, participant)
             elif command == "remove":
                 await service.remove(session, meeting, participant)
+                await service.forget_removed_guest(app.state.kv, meeting, participant)
             elif command == "admit":
                 await service.admit(session, meeting, participant)
             elif command == "deny":

@@ -155,7 +155,10 @@ export function watchLevel(stream, onLevel) {
     for (const s of samples) sum += s * s;
     onLevel(Math.min(1, Math.sqrt(sum / samples.length) * 4));
   }, 100);
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
     clearInterval(timer);
     source.disconnect();
     void context.close();

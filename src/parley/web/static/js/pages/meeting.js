@@ -133,7 +133,7 @@ export async function show(params) {
     "form",
     { class: "stack", id: "join-form", "aria-label": "Join the meeting" },
     guest && !blocked && field("Your name", { name: "display_name", required: true, maxlength: 64, autocomplete: "name" }),
-    meeting.has_password && field("Meeting password", { name: "password", type: "password", required: true, autocomplete: "off" }),
+    meeting.has_password && field("Meeting password", { name: "password", type: "password", required: guest, autocomplete: "off" }),
     h("label", { class: "field", for: "camera" }, h("span", {}, "Camera"), camera),
     h("label", { class: "field", for: "microphone" }, h("span", {}, "Microphone"), microphone),
     h("div", { class: "inline" }, h("label", { class: "check" }, micOn, "Microphone on"), h("label", { class: "check" }, camOn, "Camera on")),
@@ -154,12 +154,8 @@ export async function show(params) {
         form),
     ),
   );
-  await media.start();
-  if (finished) {
-    media.stop();
-    return cleanup;
-  }
-  await showPreview();
+  // The camera starts while the person reads the page; joining waits for it.
+  const mediaReady = media.start().then(() => (finished ? media.stop() : showPreview()));
 
   // --- joining ---------------------------------------------------------------------------
   /** @param {SignalingConnection} conn */
@@ -194,6 +190,7 @@ export async function show(params) {
     button.disabled = true;
     showError(error, null);
     try {
+      await mediaReady;
       const joined = await session.api.request(`/api/v1/meetings/${meeting.id}/join`, {
         json: {
           display_name: guest ? String(data.get("display_name") || "").trim() : undefined,

@@ -370,7 +370,7 @@ export class Room {
   addChat(message, fresh) {
     const mine = message.from === this.self.id;
     const privateTo = message.to ? (message.to === this.self.id ? "to you" : `to ${this.peers.get(message.to)?.display_name || "someone"}`) : "";
-    this.chatLog.append(h("li", { class: mine ? "mine" : "", "data-private": Boolean(message.to), "data-from": message.from },
+    this.chatLog.append(h("li", { class: mine ? "mine" : "", "data-private": String(Boolean(message.to)), "data-from": message.from },
       h("span", { class: "from" }, mine ? "You" : message.from_name, privateTo ? ` (private, ${privateTo})` : ""),
       h("time", { datetime: message.ts }, new Date(message.ts).toLocaleTimeString(undefined, { timeStyle: "short" })),
       h("p", { class: "text" }, message.text)));

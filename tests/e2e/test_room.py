@@ -1,0 +1,138 @@
+"""The meeting room over real WebRTC: media, mesh, chat, screen share, moderation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from playwright.async_api import expect
+
+ROUNDS = 100  # bounded waits: 100 x 0.2 s
+
+
+async def wait_until(check, rounds: int = ROUNDS) -> None:
+    for _ in range(rounds):
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"never true: {check.__name__}")
+
+
+async def host_and_meeting(people, **settings):
+    host = await people()
+    await host.sign_up("Hana Host")
+    meeting = await host.new_meeting(**settings)
+    return host, meeting
+
+
+async def test_two_participants_receive_each_others_video_and_audio(people) -> None:
+    host, meeting = await host_and_meeting(people)
+    guest = await people()
+    await host.join(meeting["code"])
+    await host.in_room()
+    await guest.join(meeting["code"], name="Gus Guest")
+    await guest.in_room()
+
+    async def video_both_ways() -> bool:
+        return (
+            await host.stat("Gus Guest", "frames-decoded") > 0
+            and await guest.stat("Hana Host", "frames-decoded") > 0
+        )
+
+    await wait_until(video_both_ways)
+    first = await guest.stat("Hana Host", "audio-bytes")
+
+    async def audio_grows() -> bool:
+        return (
+            await guest.stat("Hana Host", "audio-bytes") > first
+            and await host.stat("Gus Guest", "audio-bytes") > 0
+        )
+
+    await wait_until(audio_grows)
+
+
+async def test_three_participants_form_a_mesh_and_a_leaver_s_tile_goes(
+    people, artifacts: Path
+) -> None:
+    host, meeting = await host_and_meeting(people)
+    ben, cy = await people(), await people()
+    await host.join(meeting["code"])
+    await host.in_room()
+    await ben.join(meeting["code"], name="Ben")
+    await ben.in_room()
+    await cy.join(meeting["code"], name="Cy")
+    await cy.in_room()
+
+    async def everyone_sees_two_videos() -> bool:
+        for person, others in (
+            (host, ("Ben", "Cy")),
+            (ben, ("Hana Host", "Cy")),
+            (cy, ("Hana Host", "Ben")),
+        ):
+            for name in others:
+                if await person.stat(name, "frames-decoded") == 0:
+                    return False
+        return True
+
+    await wait_until(everyone_sees_two_videos)
+    assert sorted(await host.remote_names()) == ["Ben", "Cy"]
+    await asyncio.sleep(1)  # let a few more frames paint before the picture is taken
+    await host.page.screenshot(path=str(artifacts / "meeting-room-three-participants.png"))
+
+    await cy.page.locator("#leave").click()
+    await cy.page.get_by_role("heading", name="You left the meeting").wait_for()
+    await expect(host.tile("Cy")).to_have_count(0)
+    await expect(ben.tile("Cy")).to_have_count(0)
+    assert await host.remote_names() == ["Ben"]
+
+
+async def test_chat_public_and_private_reach_the_right_people(people) -> None:
+    host, meeting = await host_and_meeting(people)
+    ben, cy = await people(), await people()
+    for person, name in ((host, None), (ben, "Ben"), (cy, "Cy")):
+        await person.join(meeting["code"], name=name)
+        await person.in_room()
+    await expect(host.page.locator(".tile:not(.self)")).to_have_count(2)
+
+    await ben.page.locator("#control-chat").click()
+    await ben.page.locator("#chat-text").fill("Hello everyone")
+    await ben.page.locator("#chat-text").press("Enter")
+    for person in (host, cy):
+        await expect(person.page.locator("#control-chat .badge")).to_have_text("1")
+        await expect(person.page.locator("#chat-log")).to_contain_text("Hello everyone")
+
+    await ben.page.locator("#chat-to").select_option(label="Hana Host (private)")
+    await ben.page.locator("#chat-text").fill("Just for the host")
+    await ben.page.locator("#chat-text").press("Enter")
+    await expect(host.page.locator("#chat-log li[data-private=true]")).to_contain_text(
+        "Just for the host"
+    )
+    await expect(ben.page.locator("#chat-log")).to_contain_text("Just for the host")
+    await cy.page.locator("#control-chat").click()  # Cy reads the chat: only the public line
+    await expect(cy.page.locator("#chat-log li")).to_have_count(1)
+    await asyncio.sleep(0.5)
+    await expect(cy.page.locator("#chat-log")).not_to_contain_text("Just for the host")
+
+
+async def test_a_shared_screen_appears_large_at_the_others(people) -> None:
+    host, meeting = await host_and_meeting(people)
+    ben = await people()
+    await host.join(meeting["code"])
+    await host.in_room()
+    await ben.join(meeting["code"], name="Ben")
+    await ben.in_room()
+    await expect(host.page.locator(".tile:not(.self)")).to_have_count(1)
+
+    await host.page.locator("#control-screen").click()
+    stage = ben.page.locator("#stage")
+    await expect(stage).to_be_visible()
+    await expect(ben.page.locator(".stage-label")).to_have_text("Hana Host is presenting")
+
+    async def screen_frames() -> bool:
+        return await ben.page.eval_on_selector(
+            "#stage-video", "v => v.videoWidth > 0 && v.readyState >= 2"
+        )
+
+    await wait_until(screen_frames)
+    await host.page.locator("#control-screen").click()
+    await expect(stage).to_be_hidden()
