@@ -39,6 +39,7 @@ if [ "$want_test" = 1 ]; then
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v npm >/dev/null || missing+=(nodejs npm)
   command -v turnserver >/dev/null || [ -x /usr/bin/turnserver ] || missing+=(coturn)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
@@ -53,4 +54,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q -e .
   fi
   touch "$stamp"
+fi
+
+if [ "$want_test" = 1 ] && { [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.bin/tsc ]; }; then
+  # tsc --checkJs checks the web client's JSDoc types (dev tooling; nothing is built).
+  npm ci --silent --no-audit --no-fund
+  touch node_modules/.bin/tsc
 fi

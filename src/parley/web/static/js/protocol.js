@@ -64,6 +64,7 @@
  *   | {type: "hand", raised: boolean}
  *   | {type: "media-state", audio: boolean, video: boolean, screen: boolean}
  *   | {type: "mute"|"remove"|"admit"|"deny", peer: string}
+ *   | {type: "role", peer: string, role: "cohost"|"participant"}
  *   | {type: "lock", locked: boolean}
  *   | {type: "end"}
  *   | {type: "ping"}} ClientFrame

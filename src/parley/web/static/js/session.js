@@ -102,8 +102,9 @@ export class Session extends EventTarget {
           return false;
         }
       };
+      /** @type {Promise<boolean>} */
       const locked = navigator.locks
-        ? navigator.locks.request("parley-refresh", attempt)
+        ? navigator.locks.request("parley-refresh", attempt).then((ok) => Boolean(ok))
         : attempt();
       this.renewing = locked.finally(() => {
         this.renewing = null;

@@ -92,17 +92,7 @@ export class Room {
     /** @type {Array<() => void>} */
     this.stops = [];
     this.mesh = new PeerMesh(welcome.self.id, this.connection, this.media, welcome.ice_servers || []);
-    this.build();
-    for (const message of welcome.chat_history || []) this.addChat(message, false);
-    this.listen();
-  }
-
-  /** @returns {boolean} */
-  get moderator() {
-    return MODERATORS.has(this.self.role);
-  }
-
-  build() {
+    // --- the page's elements ---
     this.grid = h("div", { class: "grid", id: "grid", "aria-label": "Participants' videos" });
     this.stageVideo = h("video", { autoplay: true, playsinline: true, muted: true, id: "stage-video" });
     this.stageLabel = h("p", { class: "stage-label" });
@@ -147,6 +137,13 @@ export class Room {
       h("header", { class: "room-top" }, h("h1", {}, this.options.meeting.title), this.lockBadge, this.banner),
       h("div", { class: "room-body" }, h("div", { class: "videos" }, this.stage, this.grid), this.chatPanel, this.peoplePanel),
       this.controls);
+    for (const message of welcome.chat_history || []) this.addChat(message, false);
+    this.listen();
+  }
+
+  /** @returns {boolean} */
+  get moderator() {
+    return MODERATORS.has(this.self.role);
   }
 
   /**
