@@ -30,14 +30,14 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
-from tests.conftest import JWT_SECRET, PASSWORD, Account, Api, unique
-from tests.servers import PostgresServer, RedisServer
 
 from parley.config import Settings
 from parley.gateway import create_gateway_app
+from tests.conftest import JWT_SECRET, PASSWORD, Account, Api, unique
+from tests.servers import PostgresServer, RedisServer
 
 MAX_FILE = 24 * 1024 * 1024
-QUOTA = 40 * 1024 * 1024
+QUOTA = 160 * 1024 * 1024
 S3_KEY = "parley-test"
 S3_SECRET = "parley-test-secret"
 

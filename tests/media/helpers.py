@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 import httpx
+
 from tests.conftest import Account, Api
 
 MEDIA = "/api/v1/media"

@@ -457,6 +457,7 @@ class _S3Appender(Appender):
                     Body=bytes(self._buffer),
                 )
                 self.state["parts"].append([number, response["ETag"], len(self._buffer)])
+                self._buffer.clear()
             await s3.call(
                 "complete_multipart_upload",
                 Bucket=s3.bucket,
