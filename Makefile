@@ -29,3 +29,4 @@ bench:
 	.venv/bin/python bench/api.py
 	.venv/bin/python bench/meetings.py
 	.venv/bin/python bench/signaling.py
+	.venv/bin/python bench/join_time.py
