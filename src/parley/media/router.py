@@ -105,6 +105,11 @@ async def _patch_body(
     )
 
 
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield
+
+
 @router.post(UPLOADS, status_code=201, include_in_schema=False)
 @router.post(UPLOADS + "/", status_code=201)
 async def tus_create(
@@ -122,10 +127,21 @@ async def tus_create(
     )
     location = f"{request.scope.get('root_path', '')}/api/v1/media/uploads/{upload.id}"
     has_body = (_content_length(request) or 0) > 0 or "transfer-encoding" in request.headers
-    if length == 0 or (
-        has_body and request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE)
-    ):
+    if has_body and request.headers.get("content-type", "").startswith(tus.OFFSET_CONTENT_TYPE):
         upload, _ = await _patch_body(request, app_runtime, upload.id, principal, auth, 0)
+    elif length == 0:
+        # Nothing to wait for: complete (and judge) the empty upload at once.
+        upload, _ = await service.append(
+            request.app,
+            upload.id,
+            principal,
+            auth,
+            offset=0,
+            content_length=0,
+            chunks=_no_chunks(),
+            checksum=None,
+            disconnect=ClientDisconnect,
+        )
     return Response(status_code=201, headers=_tus_headers(upload, Location=location))
 
 
