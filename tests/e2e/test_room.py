@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from playwright.async_api import expect
@@ -136,3 +137,27 @@ async def test_a_shared_screen_appears_large_at_the_others(people) -> None:
     await wait_until(screen_frames)
     await host.page.locator("#control-screen").click()
     await expect(stage).to_be_hidden()
+
+
+async def test_after_a_network_drop_the_client_resumes_its_place(people) -> None:
+    host, meeting = await host_and_meeting(people)
+    ben = await people()
+    await host.join(meeting["code"])
+    await host.in_room()
+    await ben.join(meeting["code"], name="Ben")
+    await ben.in_room()
+    await expect(host.tile("Ben")).to_have_count(1)
+
+    await ben.context.set_offline(True)
+    await expect(ben.page.locator(".banner")).to_be_visible(timeout=20_000)
+    ben_id = await host.tile("Ben").get_attribute("data-peer-id")
+    await ben.context.set_offline(False)
+    await expect(ben.page.locator(".banner")).to_be_hidden(timeout=20_000)
+    await expect(host.tile("Ben")).not_to_have_class(re.compile(r"\baway\b"))
+    assert await host.tile("Ben").get_attribute("data-peer-id") == ben_id  # same participant
+
+    await ben.page.locator("#control-chat").click()
+    await ben.page.locator("#chat-text").fill("back again")
+    await ben.page.locator("#chat-text").press("Enter")
+    await expect(host.page.locator("#chat-log")).to_contain_text("back again")
+    assert await host.remote_names() == ["Ben"]
