@@ -73,7 +73,24 @@ def zip_archive() -> bytes:
     return out.getvalue()
 
 
-def corrupt_webm() -> bytes:
-    """A WebM header that promises video, followed by garbage."""
-    good = webm(1.0)
-    return good[:400] + bytes(range(256)) * 40
+def undecodable_mp4() -> bytes:
+    """An MP4 whose index (moov) is fine, so it sniffs as video/mp4, but whose media data
+    (mdat) is noise: no frame can be decoded."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        for i in range(20):
+            array = np.full((120, 160, 3), i * 10, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, 10)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    good = out.getvalue()
+    mdat = good.index(b"mdat")
+    size = int.from_bytes(good[mdat - 4 : mdat], "big")
+    noise = bytes((k * 37 + 11) % 251 for k in range(size - 8))
+    return good[: mdat + 4] + noise + good[mdat - 4 + size :]

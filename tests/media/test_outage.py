@@ -1,0 +1,75 @@
+"""The S3 server goes away in the middle of an upload: a clear 503, nothing half-visible, and
+the upload resumes once the store is back."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from parley.core.storage import S3_PART_SIZE
+from tests.conftest import Api
+from tests.media.conftest import MediaEnv, People
+from tests.media.helpers import MEDIA, media_id_of, tus_create, tus_head, tus_patch
+
+
+@pytest.fixture
+def s3_env(media_env: MediaEnv) -> MediaEnv:
+    if media_env.relay is None:
+        pytest.skip("only the S3 deployment has an object store to lose")
+    return media_env
+
+
+async def test_s3_down_mid_upload_is_503_and_the_upload_resumes_later(
+    s3_env: MediaEnv, media_api: Api, people: People
+) -> None:
+    assert s3_env.relay is not None
+    data = b"%PDF-1.5\n" + os.urandom(S3_PART_SIZE * 2)
+    created = await tus_create(
+        media_api, people.owner, len(data), filename="report.pdf", content_type="application/pdf"
+    )
+    location = created.headers["location"]
+    media_id = media_id_of(created)
+    first = S3_PART_SIZE + 1000
+    response = await tus_patch(media_api, people.owner, location, 0, data[:first])
+    assert response.status_code == 204
+
+    s3_env.relay.down()
+    try:
+        response = await tus_patch(media_api, people.owner, location, first, data[first:])
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "retry-after" in response.headers
+        # Nothing half-visible: no media yet, not listed.
+        missing = await media_api.http.get(f"{MEDIA}/{media_id}", headers=people.owner.headers)
+        assert missing.status_code == 404
+        listed = await media_api.http.get(MEDIA, headers=people.owner.headers)
+        assert media_id not in [m["id"] for m in listed.json()["items"]]
+    finally:
+        s3_env.relay.up()
+
+    offset = int((await tus_head(media_api, people.owner, location)).headers["upload-offset"])
+    assert 0 < offset <= first
+    response = await tus_patch(media_api, people.owner, location, offset, data[offset:])
+    assert response.status_code == 204, response.text
+    content = await media_api.http.get(f"{MEDIA}/{media_id}/content", headers=people.owner.headers)
+    assert hashlib.sha256(content.content).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def test_s3_down_on_download_is_503(s3_env: MediaEnv, media_api: Api, people: People) -> None:
+    assert s3_env.relay is not None
+    response = await media_api.http.post(
+        MEDIA,
+        headers=people.owner.headers,
+        files={"file": ("a.pdf", b"%PDF-1.4\nhello", "application/pdf")},
+    )
+    media_id = response.json()["id"]
+    s3_env.relay.down()
+    try:
+        content = await media_api.http.get(
+            f"{MEDIA}/{media_id}/content", headers=people.owner.headers
+        )
+        assert content.status_code == 503
+    finally:
+        s3_env.relay.up()
