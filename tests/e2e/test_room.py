@@ -161,3 +161,37 @@ async def test_after_a_network_drop_the_client_resumes_its_place(people) -> None
     await ben.page.locator("#chat-text").press("Enter")
     await expect(host.page.locator("#chat-log")).to_contain_text("back again")
     assert await host.remote_names() == ["Ben"]
+
+
+async def test_keyboard_shortcuts_hand_and_reactions_are_seen_by_the_others(people) -> None:
+    host, meeting = await host_and_meeting(people)
+    ben = await people()
+    await host.join(meeting["code"])
+    await host.in_room()
+    await ben.join(meeting["code"], name="Ben")
+    await ben.in_room()
+    await expect(host.tile("Ben")).to_have_attribute("data-audio", "true")
+
+    await ben.page.locator("#grid").click()
+    await ben.page.keyboard.press("m")
+    await ben.page.keyboard.press("v")
+    await expect(ben.page.locator("#control-mic")).to_have_attribute("aria-pressed", "false")
+    await expect(host.tile("Ben")).to_have_attribute("data-audio", "false")
+    await expect(host.tile("Ben")).to_have_attribute("data-video", "false")
+
+    await ben.page.locator("#control-hand").click()
+    await expect(host.tile("Ben")).to_have_attribute("data-hand", "true")
+    await ben.page.locator("#control-react").click()
+    await ben.page.get_by_role("menuitem", name="React 🎉").click()
+    await expect(host.tile("Ben").locator(".reaction")).to_have_text("🎉")
+
+
+async def test_the_room_fits_a_375_pixel_phone(people, artifacts: Path) -> None:
+    host, meeting = await host_and_meeting(people)
+    await host.page.set_viewport_size({"width": 375, "height": 740})
+    await host.join(meeting["code"])
+    await host.in_room()
+    await host.page.locator("#control-chat").click()
+    width = await host.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
+    await host.page.screenshot(path=str(artifacts / "meeting-room-375px.png"))
