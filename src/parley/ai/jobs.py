@@ -272,19 +272,23 @@ class Worker:
 
 
 async def run_workers(app: FastAPI, count: int, prefix: str) -> None:
-    """Run ``count`` workers until cancelled (the app's background task)."""
+    """Run ``count`` workers until cancelled (the app's background task); on the way out,
+    close the engines' network clients (Triton connections)."""
     state = app.state
     runtime = runtime_of(state)
     report_engines(runtime)
-    if count <= 0:
-        return
-    await ensure_group(state.kv)
-    await requeue_orphans(state.db, state.kv)
-    workers = [
-        Worker(state.db, state.kv, runtime, f"{prefix}-{socket.gethostname()}-{index}")
-        for index in range(count)
-    ]
-    await asyncio.gather(*(worker.run() for worker in workers))
+    try:
+        if count <= 0:
+            await asyncio.Event().wait()  # nothing to run; stay until shutdown to clean up
+        await ensure_group(state.kv)
+        await requeue_orphans(state.db, state.kv)
+        workers = [
+            Worker(state.db, state.kv, runtime, f"{prefix}-{socket.gethostname()}-{index}")
+            for index in range(count)
+        ]
+        await asyncio.gather(*(worker.run() for worker in workers))
+    finally:
+        await runtime.registry.close()
 
 
 def report_engines(runtime: Runtime) -> None:

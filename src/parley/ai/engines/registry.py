@@ -61,6 +61,10 @@ class Registry:
             self._pool = TritonPool(self.config.triton_urls)
         return self._pool
 
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
     def _build(self, task: str, name: str, model: str | None) -> Any:
         if name == "triton":
             from parley.ai.engines import triton

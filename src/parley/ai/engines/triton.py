@@ -44,6 +44,7 @@ T = TypeVar("T")
 RETRY_DOWN_S = 5.0
 REQUEST_TIMEOUT_S = 60.0
 MODELS = ("parley_asr", "parley_tts", "parley_emotion")
+_UNAVAILABLE = ("503", "StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "None", "")
 
 
 class TritonModelError(RuntimeError):
@@ -127,9 +128,12 @@ class TritonPool:
             try:
                 result = await asyncio.wait_for(action(self._client(endpoint)), REQUEST_TIMEOUT_S)
             except InferenceServerException as exc:
+                # The server answered: only "unavailable" (not ready, shutting down, or gRPC's
+                # connection failure) means another endpoint may do better; anything else is
+                # the model's answer to this request.
                 status = str(exc.status() or "")
                 message = exc.message() or str(exc)
-                if status in ("400", "StatusCode.INVALID_ARGUMENT") or "unknown model" in message:
+                if status not in _UNAVAILABLE:
                     raise TritonModelError(f"{endpoint.url}: {message}") from exc
                 self._mark_down(endpoint, exc)
                 errors.append(f"{endpoint.url} ({endpoint.last_error})")
