@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
     "--auto-select-desktop-capture-source=Entire screen",
     "--enable-usermedia-screen-capturing",
 ]
+ADMIN = "siteadmin"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -83,6 +84,16 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     "parley up did not start:\n" + (data / "server.log").read_text()[-3000:]
                 )
             time.sleep(0.2)
+        # The first account is the admin: made here so that it is always this one.
+        httpx.post(
+            f"{url}/api/v1/auth/register",
+            json={
+                "username": ADMIN,
+                "email": f"{ADMIN}@example.org",
+                "password": PASSWORD,
+                "display_name": "Ada Admin",
+            },
+        ).raise_for_status()
         yield url
     finally:
         process.terminate()
@@ -128,6 +139,14 @@ class Person:
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign up").click()
         await page.get_by_role("heading", name="Hello,", exact=False).wait_for()
+
+    async def sign_in(self, username: str, password: str = PASSWORD) -> None:
+        self.username = username
+        await self.goto("/signin")
+        await self.page.get_by_label("Username or email").fill(username)
+        await self.page.get_by_label("Password").fill(password)
+        await self.page.get_by_role("button", name="Sign in").click()
+        await self.page.get_by_role("heading", name="Hello,", exact=False).wait_for()
 
     async def new_meeting(self, **settings: object) -> dict:
         """Create a meeting through the API as this (signed-in) person."""

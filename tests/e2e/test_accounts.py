@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from playwright.async_api import expect
+
+from tests.e2e.conftest import ADMIN
+
 
 async def test_sign_up_create_a_meeting_and_reload_keeps_the_session(people) -> None:
     ada = await people()
@@ -27,3 +31,44 @@ async def test_wrong_password_is_explained_in_words(people) -> None:
     await bob.page.get_by_label("Password").fill("not-the-password")
     await bob.page.get_by_role("button", name="Sign in").click()
     await bob.page.get_by_role("alert").filter(has_text="Wrong username or password").wait_for()
+
+
+async def test_profile_changes_the_display_name_everywhere(people) -> None:
+    eve = await people()
+    await eve.sign_up("Eve Early")
+    await eve.goto("/profile")
+    await eve.page.get_by_label("Display name").fill("Eve Later")
+    await eve.page.get_by_role("button", name="Save").click()
+    await eve.page.get_by_text("Profile saved.").wait_for()
+    await eve.goto("/")
+    await eve.page.get_by_role("heading", name="Hello, Eve Later").wait_for()
+
+
+async def test_the_admin_finds_and_disables_a_user(people) -> None:
+    victim = await people()
+    await victim.sign_up("Vic Tim")
+    admin = await people()
+    await admin.sign_in(ADMIN)
+    await admin.page.get_by_role("link", name="Admin").click()
+    await admin.page.locator("#platform-stats").get_by_text("Meetings").first.wait_for()
+    await admin.page.get_by_label("Search users").fill(victim.username)
+    await admin.page.get_by_role("button", name="Search").click()
+    row = admin.page.locator(f'tr[data-user="{victim.username}"]')
+    await row.get_by_role("button", name="Disable").click()
+    await expect(row).to_contain_text("disabled")
+    await expect(admin.page.locator("#users tbody tr")).to_have_count(1)
+
+
+async def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(people) -> None:
+    visitor = await people()
+    await visitor.goto("/profile")
+    await visitor.page.get_by_role("heading", name="Sign in to Parley").wait_for()
+    assert "next=%2Fprofile" in visitor.page.url
+    await visitor.page.get_by_role("link", name="Create an account").click()
+    await visitor.page.get_by_label("Your name").fill("Newt")
+    name = f"newt{id(visitor) % 100000}"
+    await visitor.page.get_by_label("Username").fill(name)
+    await visitor.page.get_by_label("Email").fill(f"{name}@example.org")
+    await visitor.page.get_by_label("Password").fill("tangerine-Sky-42")
+    await visitor.page.get_by_role("button", name="Sign up").click()
+    await visitor.page.get_by_role("heading", name="Your profile").wait_for()
