@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.core import ratelimit
+from parley.core import ice, ratelimit
 from parley.core.auth import (
     Principal,
     TokenSigner,
@@ -194,6 +194,7 @@ async def join(
             token=service.signaling_token(signer, settings, meeting, participant),
             expires_in=settings.signaling_token_ttl_s,
         ),
+        ice_servers=ice.ice_servers(settings, str(participant.user_id or participant.id)),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -150,6 +150,8 @@ class SignalingOut(BaseModel):
 class JoinOut(BaseModel):
     participant: ParticipantOut
     signaling: SignalingOut
+    # STUN/TURN servers for RTCPeerConnection, TURN credentials included (parley.core.ice).
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class LeaveIn(StrictBody):

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from parley.core.ice import ice_servers
 from parley.signaling import service
 from parley.signaling.hub import MESSAGES, RELAY_LATENCY, Connection, Hub
 from parley.signaling.schemas import (
@@ -575,7 +576,7 @@ async def build_welcome(
             "locked": room["locked"],
         },
         "chat_history": [service.chat_frame(m) for m in messages],
-        "ice_servers": app.state.settings.ice_servers,
+        "ice_servers": ice_servers(app.state.settings, str(peer.get("user_id") or peer["id"])),
         "resume_token": resume_token,
     }
     if peer["role"] in MODERATORS:

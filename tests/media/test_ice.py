@@ -1,0 +1,179 @@
+"""ICE servers with TURN REST credentials, checked against a real coturn (Debian ``coturn``)
+started on 127.0.0.1: issued credentials allocate a relay; expired or forged ones do not."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aioice.stun
+import aioice.turn
+import pytest
+from pydantic import SecretStr
+
+from parley.config import Settings
+from parley.core.ice import ice_servers, turn_credentials
+from tests.conftest import Api
+from tests.media.conftest import MediaEnv, People, free_port
+
+TURN_SECRET = "turn-test-secret-" + "z" * 20
+
+
+@dataclass
+class Coturn:
+    port: int
+    secret: str
+
+    @property
+    def url(self) -> str:
+        return f"turn:127.0.0.1:{self.port}?transport=udp"
+
+
+def _udp_port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    binary = shutil.which("turnserver") or "/usr/bin/turnserver"
+    if not Path(binary).exists():
+        pytest.fail("coturn is not installed (scripts/bootstrap.sh --test installs it)")
+    tmp = tmp_path_factory.mktemp("coturn")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "-n",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+            f"--listening-port={port}",
+            "--use-auth-secret",
+            f"--static-auth-secret={TURN_SECRET}",
+            "--realm=parley.test",
+            "--fingerprint",
+            "--no-tls",
+            "--no-dtls",
+            "--no-cli",
+            "--allow-loopback-peers",
+            "--min-port=49160",
+            "--max-port=49200",
+            f"--userdb={tmp / 'turndb'}",
+            f"--log-file={tmp / 'turn.log'}",
+            "--simple-log",
+            f"--pidfile={tmp / 'turnserver.pid'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while _udp_port_free(port):  # coturn binds its UDP port once it is ready
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (tmp / "turn.log").read_text() if (tmp / "turn.log").exists() else ""
+                raise RuntimeError(f"turnserver did not start: {log[-2000:]}")
+            time.sleep(0.05)
+        yield Coturn(port, TURN_SECRET)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def allocate(server: Coturn, username: str, password: str) -> tuple[str, int]:
+    """A TURN allocation (aioice's client); returns the relayed address."""
+    transport, _ = await aioice.turn.create_turn_endpoint(
+        asyncio.DatagramProtocol,
+        server_addr=("127.0.0.1", server.port),
+        username=username,
+        password=password,
+        lifetime=60,
+    )
+    try:
+        relayed: tuple[str, int] = transport.get_extra_info("sockname")
+        return relayed
+    finally:
+        transport.close()
+
+
+def test_credentials_follow_the_turn_rest_convention() -> None:
+    username, credential = turn_credentials("secret", "user-1", 3600, now=1_000_000)
+    assert username == "1003600:user-1"
+    # base64(HMAC-SHA1("secret", "1003600:user-1")), as coturn's use-auth-secret computes it
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(
+        hmac.new(b"secret", b"1003600:user-1", hashlib.sha1).digest()
+    ).decode()
+    assert credential == expected
+
+
+def test_without_turn_configured_only_the_static_servers_are_given() -> None:
+    settings = Settings(ice_servers=[{"urls": "stun:stun.example.org"}])
+    assert ice_servers(settings, "u") == [{"urls": "stun:stun.example.org"}]
+
+
+async def test_issued_credentials_allocate_a_relay_on_coturn(
+    coturn: Coturn, media_env: MediaEnv, media_api: Api, people: People
+) -> None:
+    settings: Settings = media_env.app.state.settings
+    settings.turn_urls, settings.turn_secret = [coturn.url], SecretStr(coturn.secret)
+    try:
+        response = await media_api.http.get(
+            "/api/v1/media/ice-servers", headers=people.owner.headers
+        )
+    finally:
+        settings.turn_urls, settings.turn_secret = [], None
+    assert response.status_code == 200
+    turn = next(s for s in response.json() if s.get("username"))
+    assert turn["urls"] == [coturn.url]
+    assert turn["username"].endswith(f":{people.owner.id}")
+    relayed = await allocate(coturn, turn["username"], turn["credential"])
+    assert relayed[0] == "127.0.0.1"
+
+
+async def test_expired_credentials_are_refused_by_coturn(coturn: Coturn) -> None:
+    username, credential = turn_credentials(coturn.secret, "user-1", ttl_s=-60)
+    with pytest.raises(aioice.stun.TransactionFailed) as failure:
+        await allocate(coturn, username, credential)
+    assert failure.value.response.attributes["ERROR-CODE"][0] == 401
+
+
+async def test_forged_credentials_are_refused_by_coturn(coturn: Coturn) -> None:
+    username, credential = turn_credentials("not-the-secret", "user-1", ttl_s=600)
+    with pytest.raises(aioice.stun.TransactionFailed) as failure:
+        await allocate(coturn, username, credential)
+    assert failure.value.response.attributes["ERROR-CODE"][0] == 401
+
+
+async def test_the_meeting_join_response_carries_ice_servers(
+    media_env: MediaEnv, media_api: Api, people: People, coturn: Coturn
+) -> None:
+    settings: Settings = media_env.app.state.settings
+    settings.turn_urls, settings.turn_secret = [coturn.url], SecretStr(coturn.secret)
+    try:
+        meeting = await media_api.http.post(
+            "/api/v1/meetings", json={"title": "ICE"}, headers=people.host.headers
+        )
+        joined = await media_api.http.post(
+            f"/api/v1/meetings/{meeting.json()['id']}/join", json={}, headers=people.host.headers
+        )
+    finally:
+        settings.turn_urls, settings.turn_secret = [], None
+    assert joined.status_code == 200, joined.text
+    servers = joined.json()["ice_servers"]
+    turn = next(s for s in servers if s.get("username"))
+    assert turn["username"].endswith(f":{people.host.id}")
+    await allocate(coturn, turn["username"], turn["credential"])
