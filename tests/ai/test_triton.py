@@ -50,9 +50,9 @@ def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
                 pytest.fail(
                     f"tritonserver exited: {(workdir / 'tritonserver.log').read_text()[-3000:]}"
                 )
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/health/ready", timeout=1):
-                    break
+            ready_url = f"http://127.0.0.1:{http}/v2/health/ready"
+            with contextlib.suppress(OSError), urllib.request.urlopen(ready_url, timeout=1):
+                break
             if time.monotonic() > deadline:
                 pytest.fail("tritonserver did not become ready in time")
             time.sleep(0.3)

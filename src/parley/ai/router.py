@@ -310,9 +310,13 @@ async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
             raise ProblemError(401, "A token is required.", type="invalid-token")
         await principal_from_token(token, state.signer, state.revocations)
     except ProblemError as exc:
+        # Accepted first so that the client sees the close code (a refused handshake is a
+        # bare HTTP 403 to a browser).
+        await websocket.accept()
         await websocket.close(code=4401, reason=exc.detail[:120])
         return
     runtime = service.runtime_of(state)
+    await websocket.accept()
     try:
         engine = service.engine_for(runtime, "asr", "local")
     except ProblemError as exc:
@@ -320,7 +324,6 @@ async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
         return
     from parley.ai.engines.local_asr import StreamingSession
 
-    await websocket.accept()
     stream = await asyncio.to_thread(StreamingSession, engine)
     try:
         await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": "s16le"})

@@ -1,0 +1,140 @@
+"""Live captions over WebSocket (a real uvicorn server), and the whisper engine's loading code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from websockets.asyncio.client import connect
+
+from parley.ai.engines.whisper import WhisperAsr, whisper_models
+from parley.config import Settings
+from parley.gateway import create_gateway_app
+from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, pcm_of, words
+from tests.conftest import PASSWORD, Backend
+
+Speech = Callable[..., bytes]
+CHUNK = 3_200  # 100 ms of 16 kHz s16
+
+
+@contextlib.asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
+    """The all-in-one app under uvicorn on an ephemeral port. Pings are relaxed (5 s) because
+    the recognizer competes with the server for the GIL on a loaded 2-core machine."""
+    app = create_gateway_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on",
+        ws_ping_interval=5.0, ws_ping_timeout=5.0, timeout_graceful_shutdown=2,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(3000):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield app, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(scope="session")
+async def live(ai_backend: Backend) -> AsyncIterator[tuple[str, str]]:
+    """The all-in-one app under uvicorn; its base URL and an access token."""
+    settings = ai_backend.settings(ai_workers=0)
+    async with live_server(settings) as (_, base), httpx.AsyncClient(base_url=base) as client:
+        body = {
+            "username": "caption",
+            "email": "caption@example.com",
+            "password": PASSWORD,
+            "display_name": "Caption",
+        }
+        registered = await client.post("/api/v1/auth/register", json=body)
+        assert registered.status_code == 201, registered.text
+        login = await client.post(
+            "/api/v1/auth/login", json={"username": "caption", "password": PASSWORD}
+        )
+        yield base, login.json()["access_token"]
+
+
+async def caption(base: str, token: str, pcm: np.ndarray) -> list[dict[str, Any]]:
+    url = base.replace("http://", "ws://") + f"/api/v1/ai/asr/stream?token={token}"
+    events = []
+    async with connect(url) as ws:
+        ready = json.loads(await ws.recv())
+        assert ready == {"type": "ready", "sample_rate": 16_000, "format": "s16le"}
+        raw = pcm.astype("<i2").tobytes()
+        for start in range(0, len(raw), CHUNK):
+            await ws.send(raw[start : start + CHUNK])
+        await ws.send(json.dumps({"type": "end"}))
+        async for message in ws:
+            event = json.loads(message)
+            events.append(event)
+            if event["type"] == "end":
+                break
+    return events
+
+
+async def test_stream_gives_partials_then_timed_finals(
+    live: tuple[str, str], speech: Speech
+) -> None:
+    base, token = live
+    silence = np.zeros(16_000, dtype=np.int16)
+    pcm = np.concatenate(
+        [silence, pcm_of(speech()), silence, pcm_of(speech(OTHER_SENTENCE)), silence]
+    )
+    events = await caption(base, token, pcm)
+    finals = [event for event in events if event["type"] == "final"]
+    assert [event["type"] for event in events if event["type"] == "partial"], events
+    assert len(finals) == 2, events
+    assert len(words(finals[0]["text"]) & words(SENTENCE)) >= 6
+    assert len(words(finals[1]["text"]) & words(OTHER_SENTENCE)) >= 5
+    assert 0.5 < finals[0]["start"] < finals[0]["end"] < finals[1]["start"]
+    assert events[-1] == {"type": "end"}
+
+
+async def test_stream_without_a_token_is_refused(live: tuple[str, str]) -> None:
+    base, _ = live
+    url = base.replace("http://", "ws://") + "/api/v1/ai/asr/stream"
+    async with connect(url) as ws:
+        await ws.wait_closed()
+    assert ws.close_code == 4401
+
+
+def test_whisper_models_are_found_only_when_complete(tmp_path: Path) -> None:
+    complete = tmp_path / "whisper" / "tiny.en"
+    complete.mkdir(parents=True)
+    (complete / "model.bin").write_bytes(b"")
+    (complete / "config.json").write_text("{}")
+    (tmp_path / "whisper" / "half").mkdir()
+    assert list(whisper_models(tmp_path)) == ["tiny.en"]
+    assert whisper_models(tmp_path / "absent") == {}
+
+
+WEIGHTS = Path(os.environ.get("PARLEY_AI_MODEL_DIR", "/nonexistent"))
+
+
+@pytest.mark.skipif(
+    not whisper_models(WEIGHTS),
+    reason="no Whisper weights: set PARLEY_AI_MODEL_DIR to a folder holding a CTranslate2 "
+    "Whisper model (e.g. whisper/tiny.en/model.bin); weights are never downloaded",
+)
+def test_whisper_transcribes_flite_speech(speech: Speech) -> None:
+    from parley.ai.audio import decode
+
+    engine = WhisperAsr(WEIGHTS)
+    transcript = engine.transcribe(decode(speech()), "en")
+    assert len(words(transcript.text.replace(".", "")) & words(SENTENCE)) >= 6
