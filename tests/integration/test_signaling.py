@@ -233,6 +233,19 @@ async def test_the_host_role_cannot_be_given_away_by_a_frame(room) -> None:
     assert (await room["host_client"].expect("error"))["code"] == "forbidden"
 
 
+async def test_everyone_is_told_when_recording_starts_and_newcomers_see_it(room) -> None:
+    await room["host_client"].send({"type": "recording", "active": True})
+    updated = await room["alice_client"].expect("room-updated")
+    assert updated["recording"] is True
+    await room["alice_client"].send({"type": "recording", "active": False})
+    assert (await room["alice_client"].expect("error"))["code"] == "forbidden"
+    site = room["site"]
+    ticket = await site.ticket(room["meeting"], None, "Late Guest")
+    late = await open_client(site.base, ticket["signaling"]["token"])
+    room["clients"].append(late)
+    assert (await late.expect("welcome"))["room"]["recording"] is True
+
+
 async def test_removed_participant_is_closed_and_cannot_come_back(room) -> None:
     site, alice_id = room["site"], room["alice_row"]["id"]
     await room["host_client"].send({"type": "remove", "peer": alice_id})

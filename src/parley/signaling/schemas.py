@@ -71,6 +71,11 @@ class RoleChange(Frame):
     role: Literal["cohost", "participant"]
 
 
+class RecordingState(Frame):
+    type: Literal["recording"]
+    active: bool
+
+
 class Lock(Frame):
     type: Literal["lock"]
     locked: bool
@@ -90,6 +95,7 @@ Inbound = Annotated[
     | MediaState
     | PeerCommand
     | RoleChange
+    | RecordingState
     | Lock
     | Simple,
     Field(discriminator="type"),
@@ -111,6 +117,7 @@ KNOWN_TYPES = {
     "admit",
     "deny",
     "role",
+    "recording",
     "lock",
     "end",
     "ping",

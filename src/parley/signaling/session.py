@@ -29,6 +29,7 @@ from parley.signaling.schemas import (
     MediaState,
     PeerCommand,
     Reaction,
+    RecordingState,
     Relay,
     RoleChange,
     inbound,
@@ -330,6 +331,12 @@ class SignalingSession:
             await self.hub.deliver(
                 self.meeting_id, {"type": "room-updated", "locked": frame.locked}
             )
+        elif isinstance(frame, RecordingState):
+            # Everyone is told that they are being recorded (and when it stops).
+            await self.state.set_room(self.meeting_id, recording=frame.active)
+            await self.hub.deliver(
+                self.meeting_id, {"type": "room-updated", "recording": frame.active}
+            )
         else:  # end
             await self._end()
 
@@ -572,7 +579,7 @@ async def build_welcome(
         "room": {
             "meeting_id": meeting_id,
             "settings": peer.get("settings") or {},
-            "recording": False,
+            "recording": room["recording"],
             "locked": room["locked"],
         },
         "chat_history": [service.chat_frame(m) for m in messages],

@@ -71,7 +71,11 @@ class RoomState:
 
     async def room(self, meeting_id: str) -> dict[str, bool]:
         raw = await self.kv.hgetall(_key(meeting_id, "room"))
-        return {"locked": raw.get("locked") == "1", "ended": raw.get("ended") == "1"}
+        return {
+            "locked": raw.get("locked") == "1",
+            "ended": raw.get("ended") == "1",
+            "recording": raw.get("recording") == "1",
+        }
 
     async def set_room(self, meeting_id: str, **flags: bool) -> None:
         await self.kv.hset(

@@ -66,6 +66,7 @@
  *   | {type: "mute"|"remove"|"admit"|"deny", peer: string}
  *   | {type: "role", peer: string, role: "cohost"|"participant"}
  *   | {type: "lock", locked: boolean}
+ *   | {type: "recording", active: boolean}
  *   | {type: "end"}
  *   | {type: "ping"}} ClientFrame
  */

@@ -7,6 +7,9 @@
 import { LocalMedia, mediaErrorText, watchLevel } from "../media.js";
 import { PeerMesh } from "../peers.js";
 import { REACTIONS, SignalingConnection } from "../protocol.js";
+import { MeetingRecorder } from "../recorder.js";
+import { session } from "../session.js";
+import { StreamingUpload } from "../tus.js";
 import { h, render, toast } from "../ui.js";
 
 /**
@@ -99,6 +102,11 @@ export class Room {
     this.stage = h("div", { class: "stage", id: "stage", hidden: true }, this.stageVideo, this.stageLabel);
     this.banner = h("div", { class: "banner", role: "status", hidden: true }, "Reconnecting…");
     this.lockBadge = h("span", { class: "badge", hidden: !this.room.locked }, "🔒 locked");
+    this.recordingBadge = h("span", { class: "badge recording", id: "recording-badge", hidden: !this.room.recording, role: "status" }, "● Recording");
+    /** @type {MeetingRecorder | null} */
+    this.recorder = null;
+    /** @type {string | null} */
+    this.recordingId = null;
     this.chatLog = h("ol", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
     this.chatTo = h("select", { id: "chat-to", "aria-label": "Send to" });
     this.chatText = h("input", { id: "chat-text", name: "text", maxlength: 4000, autocomplete: "off", placeholder: "Message", "aria-label": "Message" });
@@ -129,12 +137,13 @@ export class Room {
     this.chatButton = this.control("chat", "Chat", () => this.togglePanel(this.chatPanel));
     this.chatButton.append(this.chatBadge);
     const peopleButton = this.control("people", "Participants", () => this.togglePanel(this.peoplePanel));
+    this.recordButton = this.control("record", "Record", () => void this.toggleRecording());
     const leaveButton = h("button", { type: "button", class: "danger", id: "leave", onclick: () => this.leave() }, "Leave");
     this.controls = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
       this.micButton, this.camButton, this.screenButton, this.handButton,
-      h("div", { class: "react-wrap" }, reactButton, this.reactionMenu), this.chatButton, peopleButton, leaveButton);
+      h("div", { class: "react-wrap" }, reactButton, this.reactionMenu), this.chatButton, peopleButton, this.recordButton, leaveButton);
     this.element = h("section", { class: "room", "data-state": "room", "aria-label": this.options.meeting.title },
-      h("header", { class: "room-top" }, h("h1", {}, this.options.meeting.title), this.lockBadge, this.banner),
+      h("header", { class: "room-top" }, h("h1", {}, this.options.meeting.title), this.recordingBadge, this.lockBadge, this.banner),
       h("div", { class: "room-body" }, h("div", { class: "videos" }, this.stage, this.grid), this.chatPanel, this.peoplePanel),
       this.controls);
     for (const message of welcome.chat_history || []) this.addChat(message, false);
@@ -231,8 +240,12 @@ export class Room {
       this.lobby = new Map(lobby.map((/** @type {Peer} */ p) => [p.id, p]));
       this.refresh();
     });
-    c.on("room-updated", ({ locked }) => {
-      this.room.locked = locked;
+    c.on("room-updated", (frame) => {
+      if (typeof frame.locked === "boolean") this.room.locked = frame.locked;
+      if (typeof frame.recording === "boolean") {
+        this.room.recording = frame.recording;
+        if (!this.recorder) toast(frame.recording ? "This meeting is being recorded." : "Recording stopped.");
+      }
       this.refresh();
     });
     c.on("error", ({ message }) => toast(message, "error"));
@@ -300,6 +313,9 @@ export class Room {
     this.setPressed(this.screenButton, this.media.screen !== null, this.media.screen ? "Stop sharing" : "Share screen");
     this.setPressed(this.handButton, this.self.hand, this.self.hand ? "Lower hand" : "Raise hand");
     this.lockBadge.hidden = !this.room.locked;
+    this.recordingBadge.hidden = !this.room.recording;
+    this.recordButton.hidden = !this.moderator;
+    this.setPressed(this.recordButton, this.recorder !== null, this.recorder ? "Stop recording" : "Record");
     this.renderChatTargets();
     this.renderPeople();
   }
@@ -445,6 +461,50 @@ export class Room {
     this.refresh();
   }
 
+  /** Record the meeting in this browser, streaming it to media-service as it goes. */
+  async toggleRecording() {
+    const meetingId = this.options.meeting.id;
+    if (this.recorder) {
+      const recorder = this.recorder;
+      this.recorder = null;
+      this.connection.send({ type: "recording", active: false });
+      this.refresh();
+      try {
+        await recorder.stop();
+        toast("Recording saved. It appears under Recordings once processed.");
+      } catch (error) {
+        toast(`The recording could not be saved: ${error instanceof Error ? error.message : error}`, "error");
+        await session.api.request(`/api/v1/meetings/${meetingId}/recordings/${this.recordingId}`, { method: "PATCH", json: { status: "failed" } }).catch(() => {});
+      }
+      return;
+    }
+    try {
+      const recording = await session.api.request(`/api/v1/meetings/${meetingId}/recordings`, { method: "POST" });
+      this.recordingId = recording.id;
+      const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
+      const upload = new StreamingUpload(() => session.accessToken, {
+        filename: `${this.options.meeting.title}-${stamp}.webm`,
+        content_type: "video/webm",
+        kind: "recording",
+        meeting_id: meetingId,
+        recording_id: recording.id,
+      });
+      const recorder = new MeetingRecorder({
+        videos: () => [
+          ...(this.stage.hidden ? [] : [this.stageVideo]),
+          ...[...this.tiles.values()].filter((t) => !t.element.classList.contains("camera-off")).map((t) => t.video),
+        ],
+        audio: () => [this.media.stream, ...[...this.mesh.links.values()].flatMap((l) => (l.camera ? [l.camera] : []))],
+      }, upload);
+      await recorder.start();
+      this.recorder = recorder;
+      this.connection.send({ type: "recording", active: true });
+    } catch (error) {
+      toast(`Recording could not start: ${error instanceof Error ? error.message : error}`, "error");
+    }
+    this.refresh();
+  }
+
   toggleHand() {
     this.self.hand = !this.self.hand;
     this.connection.send({ type: "hand", raised: this.self.hand });
@@ -500,6 +560,11 @@ export class Room {
   }
 
   close() {
+    if (this.recorder) {
+      this.connection.send({ type: "recording", active: false });
+      void this.recorder.stop().catch(() => {});
+      this.recorder = null;
+    }
     for (const stop of this.stops.splice(0)) stop();
     this.mesh.close();
     document.body.classList.remove("in-room");
