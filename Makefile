@@ -30,3 +30,4 @@ bench:
 	.venv/bin/python bench/meetings.py
 	.venv/bin/python bench/signaling.py
 	.venv/bin/python bench/join_time.py
+	.venv/bin/python bench/ai.py
