@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import Account, Api
@@ -212,3 +213,27 @@ async def test_deleting_removes_the_object_and_its_thumbnail(
     for key in (f"media/{media['id']}", f"thumbnails/{media['id']}.webp"):
         with pytest.raises(KeyError):
             await media_env.acall(storage.stat(key))
+
+
+async def test_s3_downloads_can_redirect_to_a_presigned_url(
+    media_api: Api, people: People, media_env: MediaEnv
+) -> None:
+    if media_env.relay is None:
+        pytest.skip("presigned URLs are an S3 feature")
+    data = samples.png()
+    media = await stored(media_api, people.owner, data)
+    media_env.settings.s3_presign_downloads = True
+    try:
+        response = await media_api.http.get(
+            f"{MEDIA}/{media['id']}/content", headers=people.owner.headers
+        )
+    finally:
+        media_env.settings.s3_presign_downloads = False
+    assert response.status_code == 307
+    location = response.headers["location"]
+    assert location.startswith(media_env.relay.url)
+    async with httpx.AsyncClient() as s3:
+        direct = await s3.get(location)
+    assert direct.status_code == 200
+    assert direct.content == data
+    assert direct.headers["content-type"] == "image/png"

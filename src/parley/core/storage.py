@@ -487,14 +487,12 @@ class S3Storage(Storage):
         access_key: str | None = None,
         secret_key: str | None = None,
         create_bucket: bool = False,
-        presign: bool = False,
         timeout_s: float = 10.0,
     ) -> None:
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
-        self.presign_enabled = presign
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -625,8 +623,6 @@ class S3Storage(Storage):
     async def presigned_get(
         self, key: str, *, disposition: str, content_type: str, expires_s: int
     ) -> str | None:
-        if not self.presign_enabled:
-            return None
         params = {
             "Bucket": self.bucket,
             "Key": check_key(key),
@@ -644,17 +640,16 @@ class S3Storage(Storage):
 
 def create_storage(settings: Settings) -> Storage:
     """The configured store: S3 when a bucket is set, else ``<data_dir>/objects``."""
-    bucket = getattr(settings, "s3_bucket", None)
+    bucket = settings.s3_bucket
     if bucket:
-        secret = getattr(settings, "s3_secret_key", None)
+        secret = settings.s3_secret_key
         return S3Storage(
             bucket=bucket,
-            endpoint_url=getattr(settings, "s3_endpoint_url", None),
-            region=getattr(settings, "s3_region", "us-east-1"),
-            access_key=getattr(settings, "s3_access_key", None),
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
             secret_key=secret.get_secret_value() if secret is not None else None,
-            create_bucket=getattr(settings, "s3_create_bucket", True),
-            presign=getattr(settings, "s3_presign_downloads", False),
+            create_bucket=settings.s3_create_bucket,
         )
     return LocalStorage(settings.data_dir / "objects")
 
