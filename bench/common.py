@@ -83,18 +83,19 @@ def repeat(name: str, runs: int, measure) -> dict[str, float]:  # type: ignore[n
 
 
 @contextlib.contextmanager
-def service(name: str, env: dict[str, str]) -> Iterator[str]:
-    """``parley serve NAME`` on a free port, pinned to core 1; yields its base URL."""
+def service(name: str, env: dict[str, str], *, pin: bool = True) -> Iterator[str]:
+    """``parley serve NAME`` (or ``parley up`` for NAME "up") on a free port, pinned to core 1
+    unless ``pin`` is false; yields its base URL."""
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="parley-bench-")
+    command = ["up"] if name == "up" else ["serve", name]
     process = subprocess.Popen(
         [
-            *pinned(1),
+            *(pinned(1) if pin else []),
             sys.executable,
             "-m",
             "parley",
-            "serve",
-            name,
+            *command,
             "--port",
             str(port),
             "--data-dir",

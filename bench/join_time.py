@@ -15,12 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -28,10 +24,9 @@ import httpx
 from playwright.async_api import Browser, BrowserContext, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import JWT_SECRET
+from bench.common import service
 from tests import netns
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.servers import free_port
 
 PASSWORD = "tangerine-Sky-42"
 
@@ -52,33 +47,6 @@ MEASURE = """async (others) => {
     check();
   });
 }"""
-
-
-@contextlib.contextmanager
-def parley_up():
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="parley-bench-web-")
-    env = {**os.environ, "PARLEY_ENV": "test", "JWT_SECRET": JWT_SECRET}
-    env["PARLEY_LOG_LEVEL"] = "warning"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parley", "up", "--port", str(port), "--data-dir", data],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("parley up did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def host_meeting(base: str) -> tuple[str, str]:
@@ -174,7 +142,8 @@ async def first_load(browser: Browser, base: str, path: str) -> tuple[int, list[
 
 
 async def main(runs: int) -> None:
-    with parley_up() as base:
+    # Not pinned: the browsers need both cores as much as the server does.
+    with service("up", {"PARLEY_ENV": "test", "PARLEY_LOG_LEVEL": "warning"}, pin=False) as base:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

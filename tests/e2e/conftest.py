@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -173,6 +173,11 @@ class Person:
     async def in_room(self) -> None:
         await self.page.locator("[data-state=room]").wait_for()
 
+    async def enter(self, code: str, name: str | None = None) -> None:
+        """Join and wait to be in the room."""
+        await self.join(code, name=name)
+        await self.in_room()
+
     def tile(self, name: str) -> Locator:
         return self.page.locator(f'.tile[data-peer-name="{name}"]')
 
@@ -210,6 +215,22 @@ async def people(browser: Browser, web_url: str) -> AsyncIterator[object]:
         print("\n".join(person.log[-40:]))
     for context in contexts:
         await context.close()
+
+
+async def gathered(
+    people: Callable[[], Awaitable[Person]], *names: str, **meeting: object
+) -> tuple[Person, dict, list[Person]]:
+    """A host ("Hana Host") with a new meeting, in its room, then one guest per name."""
+    host = await people()
+    await host.sign_up("Hana Host")
+    created = await host.new_meeting(**meeting)
+    await host.enter(created["code"])
+    guests = []
+    for name in names:
+        guest = await people()
+        await guest.enter(created["code"], name=name)
+        guests.append(guest)
+    return host, created, guests
 
 
 @pytest.fixture(scope="session")

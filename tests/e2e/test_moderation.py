@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.e2e.test_room import host_and_meeting
+from tests.e2e.conftest import gathered
 
 
 async def test_a_guest_with_the_password_waits_until_the_host_admits_them(people) -> None:
-    host, meeting = await host_and_meeting(
+    host, meeting, _ = await gathered(
         people, password="open-sesame", settings={"waiting_room": True}
     )
-    await host.join(meeting["code"])
-    await host.in_room()
     guest = await people()
 
     await guest.join(meeting["code"], name="Gina", password="wrong")
@@ -30,12 +28,7 @@ async def test_a_guest_with_the_password_waits_until_the_host_admits_them(people
 
 
 async def test_a_removed_guest_cannot_come_back(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    await host.join(meeting["code"])
-    await host.in_room()
-    guest = await people()
-    await guest.join(meeting["code"], name="Rex")
-    await guest.in_room()
+    host, meeting, (guest,) = await gathered(people, "Rex")
 
     host.page.on("dialog", lambda dialog: dialog.accept())
     await host.page.locator("#control-people").click()
@@ -51,12 +44,7 @@ async def test_a_removed_guest_cannot_come_back(people) -> None:
 
 
 async def test_the_host_mutes_a_participant_then_ends_the_meeting_for_all(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    await host.join(meeting["code"])
-    await host.in_room()
-    guest = await people()
-    await guest.join(meeting["code"], name="Mo")
-    await guest.in_room()
+    host, meeting, (guest,) = await gathered(people, "Mo")
     await expect(guest.page.locator("#control-mic")).to_have_attribute("aria-pressed", "true")
 
     await host.page.locator("#control-people").click()

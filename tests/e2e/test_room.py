@@ -8,6 +8,8 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
+from tests.e2e.conftest import gathered
+
 ROUNDS = 100  # bounded waits: 100 x 0.2 s
 
 
@@ -19,20 +21,8 @@ async def wait_until(check, rounds: int = ROUNDS) -> None:
     raise AssertionError(f"never true: {check.__name__}")
 
 
-async def host_and_meeting(people, **settings):
-    host = await people()
-    await host.sign_up("Hana Host")
-    meeting = await host.new_meeting(**settings)
-    return host, meeting
-
-
 async def test_two_participants_receive_each_others_video_and_audio(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    guest = await people()
-    await host.join(meeting["code"])
-    await host.in_room()
-    await guest.join(meeting["code"], name="Gus Guest")
-    await guest.in_room()
+    host, _, (guest,) = await gathered(people, "Gus Guest")
 
     async def video_both_ways() -> bool:
         return (
@@ -55,14 +45,7 @@ async def test_two_participants_receive_each_others_video_and_audio(people) -> N
 async def test_three_participants_form_a_mesh_and_a_leaver_s_tile_goes(
     people, artifacts: Path
 ) -> None:
-    host, meeting = await host_and_meeting(people)
-    ben, cy = await people(), await people()
-    await host.join(meeting["code"])
-    await host.in_room()
-    await ben.join(meeting["code"], name="Ben")
-    await ben.in_room()
-    await cy.join(meeting["code"], name="Cy")
-    await cy.in_room()
+    host, _, (ben, cy) = await gathered(people, "Ben", "Cy")
 
     async def everyone_sees_two_videos() -> bool:
         for person, others in (
@@ -88,11 +71,7 @@ async def test_three_participants_form_a_mesh_and_a_leaver_s_tile_goes(
 
 
 async def test_chat_public_and_private_reach_the_right_people(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    ben, cy = await people(), await people()
-    for person, name in ((host, None), (ben, "Ben"), (cy, "Cy")):
-        await person.join(meeting["code"], name=name)
-        await person.in_room()
+    host, _, (ben, cy) = await gathered(people, "Ben", "Cy")
     await expect(host.page.locator(".tile:not(.self)")).to_have_count(2)
 
     await ben.page.locator("#control-chat").click()
@@ -116,12 +95,7 @@ async def test_chat_public_and_private_reach_the_right_people(people) -> None:
 
 
 async def test_a_shared_screen_appears_large_at_the_others(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    ben = await people()
-    await host.join(meeting["code"])
-    await host.in_room()
-    await ben.join(meeting["code"], name="Ben")
-    await ben.in_room()
+    host, _, (ben,) = await gathered(people, "Ben")
     await expect(host.page.locator(".tile:not(.self)")).to_have_count(1)
 
     await host.page.locator("#control-screen").click()
@@ -140,12 +114,7 @@ async def test_a_shared_screen_appears_large_at_the_others(people) -> None:
 
 
 async def test_after_a_network_drop_the_client_resumes_its_place(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    ben = await people()
-    await host.join(meeting["code"])
-    await host.in_room()
-    await ben.join(meeting["code"], name="Ben")
-    await ben.in_room()
+    host, _, (ben,) = await gathered(people, "Ben")
     await expect(host.tile("Ben")).to_have_count(1)
 
     await ben.context.set_offline(True)
@@ -164,12 +133,7 @@ async def test_after_a_network_drop_the_client_resumes_its_place(people) -> None
 
 
 async def test_keyboard_shortcuts_hand_and_reactions_are_seen_by_the_others(people) -> None:
-    host, meeting = await host_and_meeting(people)
-    ben = await people()
-    await host.join(meeting["code"])
-    await host.in_room()
-    await ben.join(meeting["code"], name="Ben")
-    await ben.in_room()
+    host, _, (ben,) = await gathered(people, "Ben")
     await expect(host.tile("Ben")).to_have_attribute("data-audio", "true")
 
     await ben.page.locator("#grid").click()
@@ -187,10 +151,8 @@ async def test_keyboard_shortcuts_hand_and_reactions_are_seen_by_the_others(peop
 
 
 async def test_the_room_fits_a_375_pixel_phone(people, artifacts: Path) -> None:
-    host, meeting = await host_and_meeting(people)
+    host, _, _ = await gathered(people)
     await host.page.set_viewport_size({"width": 375, "height": 740})
-    await host.join(meeting["code"])
-    await host.in_room()
     await host.page.locator("#control-chat").click()
     width = await host.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375
