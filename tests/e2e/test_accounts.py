@@ -72,3 +72,23 @@ async def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(people) -> None:
     await visitor.page.get_by_label("Password").fill("tangerine-Sky-42")
     await visitor.page.get_by_role("button", name="Sign up").click()
     await visitor.page.get_by_role("heading", name="Your profile").wait_for()
+
+
+async def test_the_dashboard_joins_by_code_and_downloads_the_invitation(people) -> None:
+    host = await people()
+    await host.sign_up("Iris Invite")
+    meeting = await host.new_meeting()
+    await host.page.reload()
+    row = host.page.locator(f'[data-meeting-code="{meeting["code"]}"]')
+    async with host.page.expect_download() as download_info:
+        await row.get_by_role("button", name="Download calendar file", exact=False).click()
+    download = await download_info.value
+    assert download.suggested_filename == f"meeting-{meeting['code']}.ics"
+    assert "BEGIN:VCALENDAR" in (await download.path()).read_text()
+
+    await host.page.get_by_label("Meeting code or link").fill(
+        f"{host.base}/m/{meeting['code']}"
+    )
+    await host.page.get_by_role("button", name="Join", exact=True).click()
+    await host.page.locator("#join").wait_for()
+    assert host.page.url.endswith(f"/m/{meeting['code']}")
