@@ -41,6 +41,10 @@ if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v npm >/dev/null || missing+=(nodejs npm)
   command -v turnserver >/dev/null || [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  # deployment tests: the gateway, the service registry, Prometheus (+ promtool)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 

@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from parley.cluster import cluster_app, gateway_app, services_command
 from parley.config import CONFIG_FILE_ENV, ConfigError, Settings, prepare
 from parley.core.errors import ProblemError
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Parley: self-hostable video conferencing.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(gateway_app, name="gateway")
+app.command("services")(services_command)
 console = Console(stderr=True)
 
 
@@ -104,7 +108,7 @@ def serve(
     if spec is None:
         console.print(f"[red]Unknown service {service!r}.[/red] Known: {', '.join(SERVICES)}")
         raise typer.Exit(2)
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, host=host, port=port or spec.port)
     _serve(spec.create_app(settings), host, port or spec.port, settings)
 
 

@@ -112,6 +112,29 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PARLEY_TRITON_URLS", "TRITON_URLS", "triton_urls"),
     )
 
+    # deployment (issue 8): tracing (OTLP), etcd registration, the address a service advertises.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "PARLEY_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otlp_endpoint"
+        ),
+    )  # e.g. http://jaeger:4318/v1/traces
+    tracing: bool = False  # spans without an exporter of ours (tests add one)
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    etcd_endpoints: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ETCD_ENDPOINTS", "PARLEY_ETCD_ENDPOINTS", "etcd_endpoints"),
+    )
+    etcd_lease_ttl_s: int = Field(default=10, ge=2)
+    advertise_url: str | None = None  # how others reach this process (default http://host:port)
+
+    @field_validator("etcd_endpoints", mode="before")
+    @classmethod
+    def _split_etcd_endpoints(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
     @field_validator("triton_urls", mode="before")
     @classmethod
     def _split_triton_urls(cls, value: Any) -> Any:

@@ -28,8 +28,10 @@ from parley.core.errors import install_problem_handlers, problem_response
 from parley.core.kv import create_kv
 from parley.core.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
 from parley.core.observability import configure_logging, metrics_endpoint
+from parley.core.registry import register_service
 from parley.core.revocation import RevocationList
 from parley.core.storage import LocalStorage
+from parley.core.tracing import instrument_app
 
 BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
 READY_TIMEOUT_S = 2.0
@@ -101,10 +103,13 @@ def create_app(
         # A request allocates hundreds of short-lived objects; the default young-generation
         # threshold (700) would run the collector on nearly every request.
         gc.set_threshold(50_000, 20, 100)
+        registration = register_service(service, settings)  # etcd, when configured
         log.info("service_started", database=app.state.db.engine.dialect.name)
         try:
             yield
         finally:
+            if registration is not None:  # first: callers stop resolving this node
+                await registration.stop()
             for task in tasks:
                 task.cancel()
             if tasks:
@@ -145,4 +150,5 @@ def create_app(
             expose_headers=["x-request-id", "retry-after"],
         )
     app.add_middleware(RequestContextMiddleware, service=service)
+    instrument_app(app, service, settings)  # OpenTelemetry, when configured
     return app

@@ -1,7 +1,8 @@
 """JSON logs (structlog) and Prometheus metrics for every service.
 
 Logs are one JSON object per line with ``service``, ``level``, ``request_id`` (bound per request
-through contextvars), so Loki can index them. The standard library's loggers (uvicorn, alembic)
+through contextvars) and, when tracing is on, ``trace_id``/``span_id``, so Loki can index them
+and Grafana can jump from a line to its trace. The standard library's loggers (uvicorn, alembic)
 are routed through the same renderer.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import orjson
 import structlog
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +45,7 @@ def configure_logging(service: str, level: str = "info", json: bool = True) -> N
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_id,
     ]
     # structlog's own events go out as orjson bytes (one access line per request: it must be
     # cheap); the standard library's go through a str renderer.
@@ -85,6 +88,15 @@ def configure_logging(service: str, level: str = "info", json: bool = True) -> N
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     _configured = True
+
+
+def _add_trace_id(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The active OpenTelemetry trace and span ids, so a log line leads to its trace."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
 
 
 def _add_service(service: str) -> Any:

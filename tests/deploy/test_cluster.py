@@ -1,0 +1,223 @@
+"""The split deployment as `parley cluster up` runs it: each service its own process, Debian's
+nginx in front, real PostgreSQL and Redis. The seed's verification paths, through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+
+import httpx
+import pytest
+
+from tests.deploy.conftest import RunningCluster
+from tests.integration.signaling_helpers import Site
+
+PASSWORD = "tangerine-Sky-42"
+SERVICES = ("users", "signaling", "meetings", "media", "ai")
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+async def signed_in(http: httpx.AsyncClient) -> dict[str, str]:
+    username = name("dep")
+    body = {
+        "username": username,
+        "email": f"{username}@example.com",
+        "password": PASSWORD,
+        "display_name": username.title(),
+    }
+    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
+    login = await http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+@pytest.fixture
+async def gateway(cluster: RunningCluster):
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as http:
+        yield http
+
+
+async def test_the_gateway_answers_its_own_health(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "gateway"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_each_service_health_is_reachable_through_the_gateway(
+    gateway: httpx.AsyncClient, service: str
+) -> None:
+    response = await gateway.get(f"/health/{service}")
+    assert response.status_code == 200, response.text
+    assert response.json()["service"] == service
+
+
+async def test_each_service_runs_in_a_process_of_its_own(cluster: RunningCluster) -> None:
+    pids = {entry["name"]: entry["pid"] for entry in cluster.state["processes"]}
+    assert set(pids) == {"users", "signaling", "meetings", "media", "ai-1", "ai-2", "gateway"}
+    assert len(set(pids.values())) == len(pids)
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service, ports in cluster.ports.items():
+            for port in ports:
+                health = await http.get(f"http://127.0.0.1:{port}/health")
+                assert health.json()["service"] == service
+
+
+async def test_login_gives_a_jwt_that_lists_meetings_through_the_gateway(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = await signed_in(gateway)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert token.count(".") == 2  # header.payload.signature
+    created = await gateway.post("/api/v1/meetings", json={"title": "Split"}, headers=headers)
+    assert created.status_code == 201, created.text
+    listed = await gateway.get("/api/v1/meetings", headers=headers)
+    assert listed.status_code == 200
+    assert created.json()["id"] in {m["id"] for m in listed.json()["items"]}
+
+
+async def test_meetings_without_a_token_are_refused_through_the_gateway(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.get("/api/v1/meetings")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_two_clients_exchange_signaling_through_the_gateway(cluster: RunningCluster) -> None:
+    site = Site(cluster.gateway)
+    clients = []
+    try:
+        host = await site.user(name("host"))
+        meeting = await site.meeting(host)
+        host_client, host_row = await site.enter(meeting, host)
+        clients.append(host_client)
+        guest_client, guest_row = await site.enter(meeting, await site.user(name("guest")))
+        clients.append(guest_client)
+        await host_client.expect("peer-joined", lambda f: f["peer"]["id"] == guest_row["id"])
+        offer = {"type": "offer", "sdp": "v=0"}
+        await host_client.send({"type": "offer", "to": guest_row["id"], "sdp": offer})
+        assert (await guest_client.expect("offer"))["from"] == host_row["id"]
+        await guest_client.send({"type": "chat", "text": "through nginx"})
+        assert (await host_client.expect("chat"))["text"] == "through nginx"
+    finally:
+        for client in clients:
+            await client.close()
+        await site.aclose()
+
+
+async def test_the_web_client_is_served_by_nginx(gateway: httpx.AsyncClient) -> None:
+    for path in ("/", "/signin", "/m/abc-defg-hij"):
+        page = await gateway.get(path)
+        assert page.status_code == 200, path
+        assert "text/html" in page.headers["content-type"]
+        assert "no-cache" in page.headers["cache-control"]
+        assert page.headers["x-frame-options"] == "DENY"
+    script = await gateway.get("/static/js/main.js", headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200
+    assert "max-age=3600" in script.headers["cache-control"]
+    assert "javascript" in script.headers["content-type"]
+
+
+async def test_unknown_paths_are_404_at_the_gateway(gateway: httpx.AsyncClient) -> None:
+    assert (await gateway.get("/no/such/page")).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def spoken() -> bytes:
+    """A short sentence spoken by flite, as WAV bytes."""
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed (scripts/bootstrap.sh --test)")
+    return subprocess.run(
+        ["flite", "-voice", "rms", "-t", "please open the meeting", "-o", "/dev/stdout"],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+
+
+async def test_speech_is_transcribed_through_the_gateway(
+    gateway: httpx.AsyncClient, spoken: bytes
+) -> None:
+    wav = spoken
+    headers = await signed_in(gateway)
+    response = await gateway.post(
+        "/api/v1/ai/asr", json={"audio": base64.b64encode(wav).decode()}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert "meeting" in response.json()["text"].lower()
+
+
+async def _ai_served(cluster: RunningCluster, port: int) -> float:
+    """How many emotion requests an AI node has answered (from its own /metrics)."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("parley_http_requests_total{") and 'route="/api/v1/ai/emotion"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_ai_requests_keep_succeeding_when_a_node_is_killed(
+    cluster: RunningCluster, gateway: httpx.AsyncClient
+) -> None:
+    headers = await signed_in(gateway)
+    statuses: list[int] = []
+
+    async def ask() -> None:
+        response = await gateway.post(
+            "/api/v1/ai/emotion", json={"text": "what a wonderful meeting"}, headers=headers
+        )
+        statuses.append(response.status_code)
+
+    await asyncio.gather(*(ask() for _ in range(8)))
+    first, second = cluster.ports["ai"]
+    assert await _ai_served(cluster, first) > 0
+    assert await _ai_served(cluster, second) > 0  # both nodes took traffic
+
+    async def stream() -> None:
+        for _ in range(6):
+            await ask()
+
+    load = [asyncio.create_task(stream()) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    os.kill(cluster.pid_of("ai-1"), signal.SIGKILL)
+    await asyncio.gather(*load)
+    await asyncio.gather(*(ask() for _ in range(6)))
+    assert statuses == [200] * len(statuses)
+    assert len(statuses) == 8 + 18 + 6
+
+
+async def test_sign_in_is_rate_limited_at_the_gateway(gateway: httpx.AsyncClient) -> None:
+    body = {"username": "nobody-here", "password": "wrong-password-1"}
+    responses = await asyncio.gather(
+        *(gateway.post("/api/v1/auth/login", json=body) for _ in range(40))
+    )
+    codes = {r.status_code for r in responses}
+    assert 429 in codes
+    await asyncio.sleep(2.5)  # let the bucket refill for whatever runs next
+
+
+def test_ctrl_c_stops_every_process(cluster: RunningCluster) -> None:
+    pids = [entry["pid"] for entry in cluster.state["processes"]]
+    assert cluster.interrupt() == 0
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), pid
+    assert "gateway" in cluster.log.read_text()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] == "Z"
+    except OSError:
+        return True
