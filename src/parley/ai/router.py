@@ -318,7 +318,7 @@ async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
     runtime = service.runtime_of(state)
     await websocket.accept()
     try:
-        engine = service.engine_for(runtime, "asr", "local")
+        engine = await service.engine_async(runtime, "asr", "local")
     except ProblemError as exc:
         await websocket.close(code=1011, reason=exc.detail[:120])
         return

@@ -147,6 +147,16 @@ def engine_for(runtime: Runtime, task: str, name: str | None, model: str | None 
         raise unavailable(exc) from exc
 
 
+async def engine_async(
+    runtime: Runtime, task: str, name: str | None, model: str | None = None
+) -> Any:
+    """:func:`engine_for`, loading (which can take a second) in a worker thread."""
+    loaded = runtime.registry.loaded.get((task, name or runtime.registry.defaults[task]))
+    if loaded is not None and model is None:
+        return loaded.engine
+    return await asyncio.to_thread(engine_for, runtime, task, name, model)
+
+
 def unavailable(exc: EngineUnavailable) -> ProblemError:
     return ProblemError(
         503,
@@ -176,7 +186,7 @@ async def transcribe(
     engine: str | None = None,
     model: str | None = None,
 ) -> tuple[Transcript, str]:
-    chosen = engine_for(runtime, "asr", engine, model)
+    chosen = await engine_async(runtime, "asr", engine, model)
     fixed_models = getattr(chosen, "models", None)
     if model is not None and fixed_models is not None and model not in fixed_models:
         raise ProblemError(
@@ -248,7 +258,7 @@ async def emotion(
         raise ProblemError(422, "Give `text`, `audio`, or both.", type="validation")
     if text is not None:
         check_text(text)
-    chosen = engine_for(runtime, "emotion", engine)
+    chosen = await engine_async(runtime, "emotion", engine)
     if data is None:
         return _emotion_dict(await _run(chosen.from_text, text or ""))
     from parley.ai.engines.local_emotion import combine, prosody
@@ -277,7 +287,7 @@ async def synthesize(
     check_text(text)
     if not text.strip():
         raise ProblemError(422, "`text` has nothing to say.", type="validation")
-    chosen = engine_for(runtime, "tts", engine)
+    chosen = await engine_async(runtime, "tts", engine)
     if voice is not None and hasattr(chosen, "voice_ids") and voice not in chosen.voice_ids():
         raise ProblemError(
             400,
@@ -298,13 +308,13 @@ async def synthesize(
 
 
 async def voices(runtime: Runtime) -> list[dict[str, Any]]:
-    chosen = engine_for(runtime, "tts", "local")
+    chosen = await engine_async(runtime, "tts", "local")
     found = await asyncio.to_thread(chosen.voices)
     return [vars(voice) for voice in found]
 
 
 async def analyze(runtime: Runtime, segments: list[dict[str, Any]]) -> dict[str, Any]:
-    emotion_engine = engine_for(runtime, "emotion", "local")
+    emotion_engine = await engine_async(runtime, "emotion", "local")
 
     def valence(text: str) -> float:
         return float(emotion_engine.from_text(text).valence)
