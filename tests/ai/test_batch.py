@@ -4,11 +4,14 @@ store on sqlite): progress, per-item failures, results, and surviving a restart.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.ai.conftest import AI, SENTENCE, b64, problem, words
-from tests.conftest import Api, Backend, Cast, client_for, running_app
+from tests.conftest import Account, Api, Backend, Cast, client_for, running_app
 from tests.integration.meetings_helpers import create_meeting
 
 Speech = Callable[..., bytes]
@@ -141,3 +144,55 @@ async def test_a_queued_job_survives_a_restart(backend: Backend) -> None:
         job = await finished(second, job_id, account.headers)
         assert job["status"] == "completed"
         assert job["results"][0]["output"]["label"] == "happy"
+
+
+async def test_a_resumed_job_skips_items_already_done(ai_api: Api, user: Account) -> None:
+    from parley.ai import jobs
+    from parley.ai.models import AiJob
+    from parley.ai.service import runtime_of
+
+    state = ai_api.app.state
+    items = [
+        {"task": "emotion", "input": {"text": "first"}},
+        {"task": "emotion", "input": {"text": "I love this!"}},
+    ]
+    async with state.db.sessionmaker() as session:
+        job = AiJob(
+            owner_id=uuid.UUID(user.id), status="running", total=2, done=1, items=items,
+            results=[{"index": 0, "task": "emotion", "output": {"kept": True}}], errors=[],
+        )  # fmt: skip
+        session.add(job)
+        await session.commit()
+    assert await jobs.process(state.db, runtime_of(state), job.id) == "completed"
+    async with state.db.sessionmaker() as session:
+        done = await session.get(AiJob, job.id)
+        assert done is not None
+        outputs = {r["index"]: r["output"] for r in done.results}
+    assert outputs[0] == {"kept": True}
+    assert outputs[1]["label"] == "happy"
+
+
+async def test_a_job_left_by_a_dead_worker_is_claimed_by_another(
+    ai_api: Api, user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fakeredis
+
+    from parley.ai import jobs
+    from parley.ai.service import runtime_of
+
+    state = ai_api.app.state
+    kv = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    await jobs.ensure_group(kv)
+    async with state.db.sessionmaker() as session:
+        job = await jobs.submit(
+            session, kv, user.id, [{"task": "emotion", "input": {"text": "ok"}}], None
+        )
+    taken = await kv.xreadgroup(jobs.GROUP, "dead-worker", {jobs.STREAM: ">"}, count=1)
+    assert taken  # the dead worker took it and never acknowledged it
+    monkeypatch.setattr(jobs, "CLAIM_IDLE_MS", 0)
+    await jobs.Worker(state.db, kv, runtime_of(state), "alive")._backlog()
+    pending = await kv.xpending(jobs.STREAM, jobs.GROUP)
+    assert pending["pending"] == 0
+    status = await ai_api.http.get(f"{AI}/batch/{job.id}", headers=user.headers)
+    assert status.json()["status"] == "completed"
+    await kv.aclose()
