@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from parley.ai.engines.whisper import WhisperAsr, whisper_models
 from parley.config import Settings
 from parley.gateway import create_gateway_app
 from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, pcm_of, words
-from tests.conftest import PASSWORD, Backend
+from tests.conftest import PASSWORD, Backend, client_for
 
 Speech = Callable[..., bytes]
 CHUNK = 3_200  # 100 ms of 16 kHz s16
@@ -138,3 +139,32 @@ def test_whisper_transcribes_flite_speech(speech: Speech) -> None:
     engine = WhisperAsr(WEIGHTS)
     transcript = engine.transcribe(decode(speech()), "en")
     assert len(words(transcript.text.replace(".", "")) & words(SENTENCE)) >= 6
+
+
+async def test_split_ai_service_asks_meeting_service_over_http(
+    live: tuple[str, str], ai_backend: Backend
+) -> None:
+    """`parley serve ai` alone: participation is checked against a real meeting-service URL
+    with the caller's token; without the URL it says what to configure."""
+    from parley.services import SERVICES
+
+    base, token = live
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base) as gateway:
+        meeting = await gateway.post("/api/v1/meetings", json={"title": "Split"}, headers=headers)
+        assert meeting.status_code == 201, meeting.text
+    meeting_id = meeting.json()["id"]
+    body = {
+        "meeting_id": meeting_id,
+        "segments": [{"speaker": "a", "start": 0, "end": 1, "text": "Hello there."}],
+    }
+    for meetings_url, expected in ((base, 200), (None, 503)):
+        settings = ai_backend.settings(ai_meetings_url=meetings_url, ai_workers=0)
+        app = SERVICES["ai"].create_app(settings)
+        async with app.router.lifespan_context(app), client_for(app) as client:
+            response = await client.post("/api/v1/ai/analyze", json=body, headers=headers)
+            assert response.status_code == expected, response.text
+            if expected == 200:
+                other = {**body, "meeting_id": str(uuid.uuid4())}
+                missing = await client.post("/api/v1/ai/analyze", json=other, headers=headers)
+                assert missing.status_code == 404

@@ -34,6 +34,13 @@ def _meetings_client(request: Request) -> httpx.AsyncClient:
     base = request.app.state.settings.ai_meetings_url
     if base:
         return httpx.AsyncClient(base_url=base.rstrip("/"), timeout=CHECK_TIMEOUT_S)
+    if not any(getattr(r, "path", "").startswith("/api/v1/meetings") for r in request.app.routes):
+        raise ProblemError(
+            503,
+            "This ai service runs without meeting-service; set PARLEY_AI_MEETINGS_URL to check "
+            "meeting access.",
+            type="dependency-unavailable",
+        )
     transport = httpx.ASGITransport(app=request.app)
     return httpx.AsyncClient(transport=transport, base_url="http://meetings.internal")
 

@@ -383,10 +383,11 @@ async def setup(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
         if spec.get("unload"):
             changes[key] = {"engine": name, "unloaded": runtime.registry.unload(task, name)}
             continue
-        if name == "whisper" or body.get("warmup") or model is not None:
-            engine = await asyncio.to_thread(engine_for, runtime, task, name, model)
-            if body.get("warmup"):
-                await warm_up(runtime, task, engine)
+        # Loading now means a default that cannot run here is refused (503 with the reason)
+        # instead of breaking every later request.
+        engine = await asyncio.to_thread(engine_for, runtime, task, name, model)
+        if body.get("warmup"):
+            await warm_up(runtime, task, engine)
         runtime.registry.defaults[task] = name
         changes[key] = {"engine": name, "model": model, "default": True}
     return changes
