@@ -164,3 +164,32 @@ async def test_unsupported_language_is_a_400(ai_api: Api, user: Account, speech:
 async def test_asr_needs_a_token(ai_api: Api, speech: Speech) -> None:
     response = await ai_api.http.post(f"{AI}/asr", json={"audio": b64(speech())})
     problem(response, 401)
+
+
+async def test_multipart_to_the_asr_path_itself_is_transcribed(
+    ai_api: Api, user: Account, speech: Speech
+) -> None:
+    response = await ai_api.http.post(
+        f"{AI}/asr",
+        files={"file": ("clip.ogg", encode_as(speech(), "ogg", "libopus", 48_000), "audio/ogg")},
+        data={"format": "ogg"},
+        headers=user.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert len(words(response.json()["text"]) & words(SENTENCE)) >= 6
+
+
+async def test_multipart_without_a_file_is_a_422(ai_api: Api, user: Account) -> None:
+    response = await ai_api.http.post(
+        f"{AI}/asr", files={"other": ("x.txt", b"x")}, headers=user.headers
+    )
+    problem(response, 422)
+
+
+async def test_malformed_json_is_a_400(ai_api: Api, user: Account) -> None:
+    response = await ai_api.http.post(
+        f"{AI}/asr",
+        content=b"{not json",
+        headers={**user.headers, "content-type": "application/json"},
+    )
+    problem(response, 400, "malformed-json")

@@ -20,6 +20,8 @@ from fastapi import (
     WebSocket,
     WebSocketDisconnect,
 )
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,7 @@ from parley.ai.dependencies import RuntimeDep, ensure_participant, ensure_scope
 from parley.ai.models import AiJob
 from parley.ai.schemas import (
     AnalyzeIn,
+    AsrFields,
     AsrIn,
     AsrOut,
     AudioFormat,
@@ -43,6 +46,7 @@ from parley.ai.schemas import (
     SynthesisOut,
     VoiceOut,
 )
+from parley.ai.service import Runtime
 from parley.core.auth import Principal, admin_principal, current_principal, principal_from_token
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
@@ -76,26 +80,106 @@ async def _keep(
     return row.id
 
 
-@router.post("/asr")
-async def asr(
-    body: AsrIn, request: Request, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
+_ASR_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": AsrIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        **{
+                            name: {"type": "string"}
+                            for name in ("format", "language", "engine", "model")
+                        },
+                        "meeting_id": {"type": "string", "format": "uuid"},
+                        "recording_id": {"type": "string", "format": "uuid"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _validated(model: type[AsrFields], data: Any, raw: bytes | None = None) -> AsrFields:
+    """Pydantic validation with the app's usual 422 (or 400 for broken JSON)."""
+    try:
+        if raw is not None:
+            return model.model_validate_json(raw)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+async def _read_upload(file: Any, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, f"The file is over {limit} bytes.", type="too-large")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if not data:
+        raise ProblemError(400, "The uploaded file is empty.", type="empty-audio")
+    return data
+
+
+async def _transcribe(
+    request: Request,
+    principal: Principal,
+    session: AsyncSession,
+    runtime: Runtime,
+    data: bytes | None,
+    fields: AsrFields,
 ) -> AsrOut:
-    """Speech to text from base64 audio in JSON (any container/codec FFmpeg decodes)."""
-    await ensure_scope(request, body.meeting_id, body.recording_id)
-    data = service.decode_base64(body.audio)
+    await ensure_scope(request, fields.meeting_id, fields.recording_id)
+    if data is None:
+        assert isinstance(fields, AsrIn)
+        data = service.decode_base64(fields.audio)
     result = await service.asr(
         runtime,
         data,
-        body.format,
-        body.language,
-        body.engine,
-        body.model,
+        fields.format,
+        fields.language,
+        fields.engine,
+        fields.model,
         runtime.settings.ai_max_sync_audio_s,
     )
     result["result_id"] = await _keep(
-        request, session, principal, "asr", result, body.meeting_id, body.recording_id
+        request, session, principal, "asr", result, fields.meeting_id, fields.recording_id
     )
     return AsrOut(**result)
+
+
+@router.post("/asr", openapi_extra=_ASR_OPENAPI)
+async def asr(
+    request: Request, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
+) -> AsrOut:
+    """Speech to text: JSON with base64 ``audio``, or multipart with a ``file`` field (for
+    files too large for the 1 MiB JSON limit). Any container/codec FFmpeg decodes."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=16) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise ProblemError(
+                    422, "The multipart body needs a `file` part.", type="validation"
+                )
+            data = await _read_upload(upload, runtime.settings.ai_max_upload_bytes)
+            values = {key: value for key, value in form.items() if key != "file"}
+        fields = _validated(AsrFields, values)
+        return await _transcribe(request, principal, session, runtime, data, fields)
+    if "json" not in content_type:
+        raise ProblemError(
+            415, "Send application/json or multipart/form-data.", type="unsupported-media-type"
+        )
+    body = _validated(AsrIn, None, await request.body())
+    return await _transcribe(request, principal, session, runtime, None, body)
 
 
 @router.post("/asr/upload")
@@ -112,26 +196,17 @@ async def asr_upload(
     meeting_id: Annotated[uuid.UUID | None, Form()] = None,
     recording_id: Annotated[uuid.UUID | None, Form()] = None,
 ) -> AsrOut:
-    """Speech to text from a multipart upload (``file``), for files too large for JSON."""
-    await ensure_scope(request, meeting_id, recording_id)
-    limit = runtime.settings.ai_max_upload_bytes
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise ProblemError(413, f"The file is over {limit} bytes.", type="too-large")
-        chunks.append(chunk)
-    data = b"".join(chunks)
-    if not data:
-        raise ProblemError(400, "The uploaded file is empty.", type="empty-audio")
-    result = await service.asr(
-        runtime, data, format, language, engine, model, runtime.settings.ai_max_sync_audio_s
+    """The multipart variant under its own path (same as multipart to ``/asr``)."""
+    data = await _read_upload(file, runtime.settings.ai_max_upload_bytes)
+    fields = AsrFields(
+        format=format,
+        language=language,
+        engine=engine,
+        model=model,
+        meeting_id=meeting_id,
+        recording_id=recording_id,
     )
-    result["result_id"] = await _keep(
-        request, session, principal, "asr", result, meeting_id, recording_id
-    )
-    return AsrOut(**result)
+    return await _transcribe(request, principal, session, runtime, data, fields)
 
 
 @router.post("/emotion")

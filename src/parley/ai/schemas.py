@@ -11,16 +11,21 @@ MAX_TEXT_CHARS = 2_000
 AudioFormat = Literal["wav", "webm", "ogg", "mp3", "flac"]
 
 
-class AsrIn(BaseModel):
+class AsrFields(BaseModel):
+    """What an ASR request says besides the audio (the multipart form's fields)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    audio: str = Field(description="The audio file, base64-encoded.")
     format: AudioFormat | None = Field(default=None, description="Sniffed when absent.")
     language: str = Field(default="en", max_length=16)
     engine: str | None = None
     model: str | None = None
     meeting_id: uuid.UUID | None = None
     recording_id: uuid.UUID | None = None
+
+
+class AsrIn(AsrFields):
+    audio: str = Field(description="The audio file, base64-encoded.")
 
 
 class SegmentOut(BaseModel):
