@@ -60,6 +60,9 @@ def _serve(application: object, host: str, port: int, settings: Settings) -> Non
         # Signaling answers oversized frames (> 64 KiB) with an error frame, so the transport
         # limit sits above that; pings find dead connections.
         ws_max_size=1024 * 1024,
+        # Signaling frames are small JSON: compressing each one again for every recipient
+        # costs more CPU than it saves, and each deflate context holds ~64 KiB per connection.
+        ws_per_message_deflate=False,
         ws_ping_interval=settings.signaling_ping_interval_s,
         ws_ping_timeout=settings.signaling_ping_interval_s,
     )

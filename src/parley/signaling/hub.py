@@ -34,6 +34,8 @@ RELAY_LATENCY = Histogram(
     "From receiving a relayed frame to queueing it for its target.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
+MESSAGES_IN = MESSAGES.labels("in")
+MESSAGES_OUT = MESSAGES.labels("out")
 SEND_QUEUE = 1000
 
 
@@ -74,7 +76,7 @@ class Connection:
                     await self.websocket.close(item[0], item[1])
                     return
                 await self.websocket.send_text(item)
-                MESSAGES.labels("out").inc()
+                MESSAGES_OUT.inc()
         except Exception:  # the socket went away; the reader notices and cleans up
             self.closed = True
 

@@ -32,9 +32,15 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 async def tell_meetings(
     kv: Redis, command: str, meeting_id: str, participant_id: str = "", **extra: str
 ) -> None:
+    fields: dict[Any, Any] = {
+        "cmd": command,
+        "meeting_id": meeting_id,
+        "participant_id": participant_id,
+        **extra,
+    }
     await kv.xadd(
         MEETING_COMMANDS,
-        {"cmd": command, "meeting_id": meeting_id, "participant_id": participant_id, **extra},
+        fields,
         maxlen=100_000,
         approximate=True,
     )

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.core.ice import ice_servers
 from parley.signaling import service
-from parley.signaling.hub import MESSAGES, RELAY_LATENCY, Connection, Hub
+from parley.signaling.hub import MESSAGES_IN, RELAY_LATENCY, Connection, Hub
 from parley.signaling.schemas import (
     KNOWN_TYPES,
     Chat,
@@ -244,7 +244,7 @@ class SignalingSession:
         return False
 
     async def _on_frame(self, text: str | None, data: bytes | None) -> None:
-        MESSAGES.labels("in").inc()
+        MESSAGES_IN.inc()
         self.hub.messages_in += 1
         if not self._allow():
             if self.over_limit > ABUSE_LIMIT:

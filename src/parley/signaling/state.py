@@ -2,7 +2,9 @@
 
 Per meeting ``M``: ``sig:M:peers`` (hash participant id → peer JSON: who, role, media, hand,
 which node holds the connection, connected or waiting to resume), ``sig:M:lobby`` (hash of
-waiting participants), ``sig:M:room`` (hash: locked, ended) and ``sig:M:removed`` (set of
+waiting participants), ``sig:M:ver`` (bumped with every change of ``peers``, so that each node
+can keep the room's peers in memory and re-read them only when they changed), ``sig:M:room``
+(hash: locked, ended, recording) and ``sig:M:removed`` (set of
 removed participant ids and ``u:<user id>``). ``sig:resume:<token>`` maps a resume token to its
 participant; ``sig:pending-leave`` (sorted by deadline) holds dropped connections that may still
 resume.
@@ -19,6 +21,7 @@ from redis.asyncio import Redis
 
 RESUME_TTL_S = 24 * 3600
 PENDING = "sig:pending-leave"
+CACHED_ROOMS = 4096
 
 
 def _key(meeting_id: str, what: str) -> str:
@@ -28,17 +31,33 @@ def _key(meeting_id: str, what: str) -> str:
 class RoomState:
     def __init__(self, kv: Redis) -> None:
         self.kv = kv
+        # meeting id → (version, peers): every frame to a room needs its peers, and re-reading
+        # and decoding a hash of 50 JSON documents per chat line was the fan-out's main cost.
+        self._rooms: dict[str, tuple[Any, dict[str, dict[str, Any]]]] = {}
 
     async def peers(self, meeting_id: str) -> dict[str, dict[str, Any]]:
+        """The room's peers (callers must not change the returned dict: it may be shared)."""
+        # The version is read before the hash: a change in between makes the next call re-read.
+        version = await self.kv.get(_key(meeting_id, "ver"))
+        cached = self._rooms.get(meeting_id)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
         raw = await self.kv.hgetall(_key(meeting_id, "peers"))
-        return {str(pid): json.loads(value) for pid, value in raw.items()}
+        peers = {str(pid): json.loads(value) for pid, value in raw.items()}
+        if len(self._rooms) >= CACHED_ROOMS:
+            self._rooms.pop(next(iter(self._rooms)))
+        self._rooms[meeting_id] = (version, peers)
+        return peers
 
     async def peer(self, meeting_id: str, peer_id: str) -> dict[str, Any] | None:
         raw = await self.kv.hget(_key(meeting_id, "peers"), peer_id)
         return json.loads(raw) if raw else None
 
     async def put_peer(self, meeting_id: str, peer: dict[str, Any]) -> None:
-        await self.kv.hset(_key(meeting_id, "peers"), peer["id"], json.dumps(peer))
+        async with self.kv.pipeline(transaction=True) as pipe:
+            pipe.hset(_key(meeting_id, "peers"), peer["id"], json.dumps(peer))
+            pipe.incr(_key(meeting_id, "ver"))
+            await pipe.execute()
 
     async def update_peer(
         self, meeting_id: str, peer_id: str, **changes: Any
@@ -51,7 +70,11 @@ class RoomState:
         return peer
 
     async def drop_peer(self, meeting_id: str, peer_id: str) -> bool:
-        return bool(await self.kv.hdel(_key(meeting_id, "peers"), peer_id))
+        async with self.kv.pipeline(transaction=True) as pipe:
+            pipe.hdel(_key(meeting_id, "peers"), peer_id)
+            pipe.incr(_key(meeting_id, "ver"))
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
 
     async def lobby(self, meeting_id: str) -> dict[str, dict[str, Any]]:
         raw = await self.kv.hgetall(_key(meeting_id, "lobby"))
