@@ -9,7 +9,16 @@ import asyncio
 from tests.conftest import Api
 from tests.media import samples
 from tests.media.conftest import People
-from tests.media.helpers import live_meeting, media_id_of, tus_create, tus_patch, wait_processed
+from tests.media.helpers import (
+    TUS,
+    UPLOADS,
+    live_meeting,
+    media_id_of,
+    metadata,
+    tus_create,
+    tus_patch,
+    wait_processed,
+)
 
 
 async def recording_row(api: Api, people: People, meeting_id: str, recording_id: str) -> dict:
@@ -30,15 +39,21 @@ async def test_a_finished_recording_upload_updates_the_meetings_recording(
     assert started.status_code == 201, started.text
     recording_id = started.json()["id"]
     data = samples.webm(3.0)
-    created = await tus_create(
-        media_api,
-        people.host,
-        len(data),
-        filename="meeting.webm",
-        content_type="video/webm;codecs=vp8,opus",
-        kind="recording",
-        meeting_id=meeting["id"],
-        recording_id=recording_id,
+    # As the browser does it: the size is unknown while recording (creation-defer-length).
+    created = await media_api.http.post(
+        UPLOADS,
+        headers={
+            **people.host.headers,
+            **TUS,
+            "Upload-Defer-Length": "1",
+            "Upload-Metadata": metadata(
+                filename="meeting.webm",
+                content_type="video/webm;codecs=vp8,opus",
+                kind="recording",
+                meeting_id=meeting["id"],
+                recording_id=recording_id,
+            ),
+        },
     )
     assert created.status_code == 201, created.text
     location = created.headers["location"]
@@ -46,7 +61,10 @@ async def test_a_finished_recording_upload_updates_the_meetings_recording(
     assert (await tus_patch(media_api, people.host, location, 0, data[:half])).status_code == 204
     row = await recording_row(media_api, people, meeting["id"], recording_id)
     assert row["media_id"] is None
-    assert (await tus_patch(media_api, people.host, location, half, data[half:])).status_code == 204
+    last = await tus_patch(
+        media_api, people.host, location, half, data[half:], **{"Upload-Length": str(len(data))}
+    )
+    assert last.status_code == 204, last.text
 
     media_id = media_id_of(created)
     row = await recording_row(media_api, people, meeting["id"], recording_id)

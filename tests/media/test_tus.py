@@ -29,6 +29,7 @@ async def test_options_advertise_the_tus_version_extensions_and_limits(media_api
     assert set(response.headers["tus-extension"].split(",")) == {
         "creation",
         "creation-with-upload",
+        "creation-defer-length",
         "termination",
         "checksum",
         "expiration",
@@ -224,3 +225,43 @@ async def test_metadata_is_echoed_on_head(media_api: Api, people: People) -> Non
     created = await tus_create(media_api, people.owner, 10, filename="x.png", kind="file")
     head = await tus_head(media_api, people.owner, created.headers["location"])
     assert head.headers["upload-metadata"] == metadata(filename="x.png", kind="file")
+
+
+async def test_a_deferred_length_upload_streams_until_the_size_is_declared(
+    media_api: Api, people: People
+) -> None:
+    """How a recording is streamed while it is made: the size comes with the last chunk."""
+    data = samples.webm(2.0)
+    created = await media_api.http.post(
+        UPLOADS,
+        headers={
+            **people.owner.headers,
+            **TUS,
+            "Upload-Defer-Length": "1",
+            "Upload-Metadata": metadata(filename="live.webm", content_type="video/webm"),
+        },
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    third = len(data) // 3
+    assert (await tus_patch(media_api, people.owner, location, 0, data[:third])).status_code == 204
+    head = await tus_head(media_api, people.owner, location)
+    assert head.headers["upload-defer-length"] == "1"
+    assert "upload-length" not in head.headers
+    assert head.headers["upload-offset"] == str(third)
+    response = await tus_patch(media_api, people.owner, location, third, data[third : 2 * third])
+    assert response.status_code == 204
+    response = await tus_patch(
+        media_api,
+        people.owner,
+        location,
+        2 * third,
+        data[2 * third :],
+        **{"Upload-Length": str(len(data))},
+    )
+    assert response.status_code == 204, response.text
+    media = await media_api.http.get(
+        f"{MEDIA}/{media_id_of(created)}", headers=people.owner.headers
+    )
+    assert media.json()["size_bytes"] == len(data)
+    assert media.json()["sha256"] == hashlib.sha256(data).hexdigest()

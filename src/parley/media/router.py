@@ -102,6 +102,11 @@ async def _patch_body(
         chunks=request.stream(),
         checksum=tus.parse_checksum(request.headers.get("upload-checksum")),
         disconnect=ClientDisconnect,
+        declared_length=(
+            tus.parse_int_header("Upload-Length", request.headers["upload-length"])
+            if "upload-length" in request.headers
+            else None
+        ),
     )
 
 
@@ -119,9 +124,14 @@ async def tus_create(
     ``Upload-Metadata``: ``filename``, ``content_type`` (or ``filetype``), ``kind``,
     ``meeting_id``, ``recording_id``."""
     tus.require_version(request.headers.get("tus-resumable"))
-    if request.headers.get("upload-defer-length"):
-        raise tus.problem(400, "Upload-Defer-Length is not supported.", "tus-defer-length")
-    length = tus.parse_int_header("Upload-Length", request.headers.get("upload-length"))
+    defer = request.headers.get("upload-defer-length")
+    length: int | None
+    if defer is not None and request.headers.get("upload-length") is None:
+        if defer.strip() != "1":
+            raise tus.problem(400, "Upload-Defer-Length must be 1.", "tus-header")
+        length = None  # a recording streamed while it is made: the size comes with a PATCH
+    else:
+        length = tus.parse_int_header("Upload-Length", request.headers.get("upload-length"))
     upload = await service.create_upload(
         request.app, principal, auth, length, request.headers.get("upload-metadata")
     )
@@ -163,7 +173,10 @@ async def tus_head(
     if upload.offset == upload.length:
         # Complete, but admitting it failed (e.g. storage was down): try again now.
         await service.finalize(request.app, upload, principal, auth)
-    headers = _tus_headers(upload, **{"Upload-Length": str(upload.length)})
+    if upload.length == service.DEFERRED:
+        headers = _tus_headers(upload, **{"Upload-Defer-Length": "1"})
+    else:
+        headers = _tus_headers(upload, **{"Upload-Length": str(upload.length)})
     if upload.metadata_header:
         headers["Upload-Metadata"] = upload.metadata_header
     return Response(status_code=200, headers=headers)

@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -43,6 +43,9 @@ from parley.media.schemas import KINDS
 
 log = structlog.get_logger("parley.media")
 LOCK_TTL_MS = 60_000
+# ``MediaUpload.length`` of an upload whose size is not known yet (tus creation-defer-length:
+# a recording streamed while it is being made).
+DEFERRED = -1
 MAX_TRACKED_HASHES = 1000
 SPOOL_BYTES = 4 * 1024 * 1024
 
@@ -175,8 +178,11 @@ async def _used_bytes(session: AsyncSession, owner: uuid.UUID) -> int:
     stored = await session.scalar(
         select(func.coalesce(func.sum(MediaFile.size_bytes), 0)).where(MediaFile.owner_id == owner)
     )
+    # Uploads in progress count with their declared size, or what arrived so far when the
+    # size is not declared yet.
+    declared = case((MediaUpload.length < 0, MediaUpload.offset), else_=MediaUpload.length)
     pending = await session.scalar(
-        select(func.coalesce(func.sum(MediaUpload.length), 0)).where(MediaUpload.owner_id == owner)
+        select(func.coalesce(func.sum(declared), 0)).where(MediaUpload.owner_id == owner)
     )
     return int(stored or 0) + int(pending or 0)
 
@@ -403,16 +409,17 @@ async def create_upload(
     app: FastAPI,
     principal: Principal,
     auth: dict[str, str],
-    length: int,
+    length: int | None,
     metadata_header: str | None,
 ) -> MediaUpload:
+    """A new upload of ``length`` bytes (``None``: declared later, by a PATCH)."""
     settings: Settings = app.state.settings
-    if length > settings.media_max_file_bytes:
+    if length is not None and length > settings.media_max_file_bytes:
         raise _too_large(settings)
     spec = upload_spec(tus.parse_metadata(metadata_header))
     await check_meeting_links(app, spec, auth)
     owner = uuid.UUID(principal.user_id)
-    await check_quota(app, owner, length)
+    await check_quota(app, owner, length or 0)
     now = utcnow()
     upload = MediaUpload(
         owner_id=owner,
@@ -421,7 +428,7 @@ async def create_upload(
         kind=spec.kind,
         filename=spec.filename,
         content_type=spec.claimed_type,
-        length=length,
+        length=DEFERRED if length is None else length,
         offset=0,
         metadata_header=metadata_header or "",
         storage_state={},
@@ -508,6 +515,7 @@ async def _save_progress(
             .where(MediaUpload.id == upload.id)
             .values(
                 offset=offset,
+                length=upload.length,
                 storage_state=state,
                 updated_at=now,
                 expires_at=upload.expires_at,
@@ -548,8 +556,11 @@ async def append(
     chunks: AsyncIterator[bytes],
     checksum: tuple[str, bytes] | None,
     disconnect: type[BaseException],
+    declared_length: int | None = None,
 ) -> tuple[MediaUpload, MediaFile | None]:
-    """Write a PATCH body at ``offset``; returns the upload and, once complete, its media."""
+    """Write a PATCH body at ``offset``; returns the upload and, once complete, its media.
+    ``declared_length`` is the ``Upload-Length`` of an upload created with a deferred length."""
+    settings: Settings = app.state.settings
     async with upload_lock(app, upload_id) as refresh_lock:
         upload = await get_upload(app, upload_id, principal)
         if offset != upload.offset:
@@ -558,8 +569,12 @@ async def append(
                 f"Upload-Offset {offset} does not match the upload's offset {upload.offset}.",
                 "upload-offset-mismatch",
             )
-        if content_length is not None and offset + content_length > upload.length:
+        await _declare_length(app, upload, declared_length)
+        limit = upload.length if upload.length != DEFERRED else settings.media_max_file_bytes
+        if content_length is not None and offset + content_length > limit:
             raise tus.problem(413, "The chunk goes past Upload-Length.", "upload-length-exceeded")
+        if upload.length == DEFERRED and content_length:
+            await check_quota(app, upload.owner_id, content_length)
         media_runtime = runtime(app)
         hashed = media_runtime.hashes.pop(upload.id, None)
         digest = hashed[1] if hashed and hashed[0] == upload.offset else None
@@ -575,8 +590,8 @@ async def append(
         try:
             try:
                 async for chunk in body:
-                    if received + len(chunk) > upload.length:
-                        chunk = chunk[: upload.length - received]
+                    if received + len(chunk) > limit:
+                        chunk = chunk[: limit - received]
                         overflow = True
                     received += len(chunk)
                     if digest is not None:
@@ -609,6 +624,23 @@ async def append(
         if upload.offset == upload.length:
             media = await finalize(app, upload, principal, auth)
         return upload, media
+
+
+async def _declare_length(app: FastAPI, upload: MediaUpload, declared: int | None) -> None:
+    if declared is None:
+        return
+    if upload.length != DEFERRED:
+        if declared != upload.length:
+            raise tus.problem(400, "Upload-Length cannot change.", "upload-length-fixed")
+        return
+    settings: Settings = app.state.settings
+    if declared < upload.offset:
+        raise tus.problem(400, "Upload-Length is below the bytes already sent.", "tus-header")
+    if declared > settings.media_max_file_bytes:
+        raise _too_large(settings)
+    await check_quota(app, upload.owner_id, declared - upload.offset)
+    upload.length = declared
+    await _save_progress(app, upload, upload.offset, upload.storage_state)
 
 
 async def finalize(
