@@ -90,6 +90,7 @@ def instrument_app(app: FastAPI, service: str, settings: Settings) -> None:
         tracer_provider=tracer_provider,
         excluded_urls=EXCLUDED_URLS,
         server_request_hook=tag,
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
     )
 
 
