@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from parley.ai.engines.whisper import WhisperAsr, whisper_models
 from parley.config import Settings
 from parley.gateway import create_gateway_app
-from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, pcm_of, words
+from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, encode_as, pcm_of, wav_of, words
 from tests.conftest import PASSWORD, Backend, client_for
 
 Speech = Callable[..., bytes]
@@ -71,15 +71,16 @@ async def live(ai_backend: Backend) -> AsyncIterator[tuple[str, str]]:
         yield base, login.json()["access_token"]
 
 
-async def caption(base: str, token: str, pcm: np.ndarray) -> list[dict[str, Any]]:
-    url = base.replace("http://", "ws://") + f"/api/v1/ai/asr/stream?token={token}"
+async def caption(
+    base: str, token: str, raw: bytes, fmt: str = "pcm", chunk: int = CHUNK
+) -> list[dict[str, Any]]:
+    url = base.replace("http://", "ws://") + f"/api/v1/ai/asr/stream?token={token}&format={fmt}"
     events = []
     async with connect(url) as ws:
         ready = json.loads(await ws.recv())
-        assert ready == {"type": "ready", "sample_rate": 16_000, "format": "s16le"}
-        raw = pcm.astype("<i2").tobytes()
-        for start in range(0, len(raw), CHUNK):
-            await ws.send(raw[start : start + CHUNK])
+        assert ready == {"type": "ready", "sample_rate": 16_000, "format": fmt}
+        for start in range(0, len(raw), chunk):
+            await ws.send(raw[start : start + chunk])
         await ws.send(json.dumps({"type": "end"}))
         async for message in ws:
             event = json.loads(message)
@@ -97,7 +98,7 @@ async def test_stream_gives_partials_then_timed_finals(
     pcm = np.concatenate(
         [silence, pcm_of(speech()), silence, pcm_of(speech(OTHER_SENTENCE)), silence]
     )
-    events = await caption(base, token, pcm)
+    events = await caption(base, token, pcm.astype("<i2").tobytes())
     finals = [event for event in events if event["type"] == "final"]
     assert [event["type"] for event in events if event["type"] == "partial"], events
     assert len(finals) == 2, events
@@ -105,6 +106,19 @@ async def test_stream_gives_partials_then_timed_finals(
     assert len(words(finals[1]["text"]) & words(OTHER_SENTENCE)) >= 5
     assert 0.5 < finals[0]["start"] < finals[0]["end"] < finals[1]["start"]
     assert events[-1] == {"type": "end"}
+
+
+async def test_stream_takes_webm_opus_chunks_as_a_browser_sends_them(
+    live: tuple[str, str], speech: Speech
+) -> None:
+    base, token = live
+    silence = np.zeros(8_000, dtype=np.int16)
+    pcm = np.concatenate([silence, pcm_of(speech()), silence])
+    webm = encode_as(wav_of(pcm), "webm", "libopus", 48_000)
+    events = await caption(base, token, webm, fmt="webm", chunk=2_000)
+    finals = [event for event in events if event["type"] == "final"]
+    assert finals, events
+    assert len(words(" ".join(f["text"] for f in finals)) & words(SENTENCE)) >= 6
 
 
 async def test_stream_without_a_token_is_refused(live: tuple[str, str]) -> None:

@@ -8,6 +8,7 @@ raises the recognizer's error rate.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import wave
 from dataclasses import dataclass
@@ -148,3 +149,69 @@ def to_ogg(pcm: Pcm) -> bytes:
 
 def encode(pcm: Pcm, fmt: str) -> bytes:
     return to_ogg(pcm) if fmt == "ogg" else to_wav(pcm)
+
+
+class ContainerStream:
+    """Decodes a container that arrives in pieces (a browser's MediaRecorder WebM/Opus or Ogg
+    chunks) into 16 kHz mono s16 PCM as it comes.
+
+    FFmpeg's demuxer reads from a pipe in a thread of its own; ``write`` pushes bytes in and
+    returns whatever PCM has been decoded so far. The pipe is unbuffered on the reading side
+    so the demuxer gets each chunk as soon as it is written, not once 32 KiB have piled up.
+    """
+
+    def __init__(self, fmt: str) -> None:
+        import os
+        import queue
+        import threading
+
+        if fmt not in _DEMUXERS:
+            raise AudioError(f"Unknown container {fmt!r}; use one of {', '.join(FORMATS)}.")
+        read_fd, write_fd = os.pipe()
+        self._reader = os.fdopen(read_fd, "rb", buffering=0)
+        self._writer = os.fdopen(write_fd, "wb", buffering=0)
+        self._pcm: queue.Queue[bytes | None] = queue.Queue()
+        self.error: str | None = None
+        self._format = _DEMUXERS[fmt]
+        self._thread = threading.Thread(target=self._decode, name="container-stream", daemon=True)
+        self._thread.start()
+
+    def _decode(self) -> None:
+        try:
+            with av.open(self._reader, mode="r", format=self._format) as container:
+                resampler = AudioResampler(format="s16", layout="mono", rate=TARGET_RATE)
+                for frame in container.decode(audio=0):
+                    for out in resampler.resample(frame):
+                        self._pcm.put(out.to_ndarray().astype("<i2").tobytes())
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            self.error = f"The stream could not be decoded: {exc}"
+        finally:
+            self._reader.close()
+            self._pcm.put(None)
+
+    def _drain(self) -> bytes:
+        import queue
+
+        pieces = []
+        while True:
+            try:
+                piece = self._pcm.get_nowait()
+            except queue.Empty:
+                break
+            if piece is not None:
+                pieces.append(piece)
+        return b"".join(pieces)
+
+    def write(self, data: bytes) -> bytes:
+        """Push a chunk in; PCM decoded so far comes back (blocks while the pipe is full)."""
+        if self.error is None:
+            with contextlib.suppress(BrokenPipeError):  # the decoder stopped; see ``error``
+                self._writer.write(data)
+        return self._drain()
+
+    def close(self, timeout_s: float = 10.0) -> bytes:
+        """End of input: the rest of the PCM."""
+        if not self._writer.closed:
+            self._writer.close()
+        self._thread.join(timeout_s)
+        return self._drain()

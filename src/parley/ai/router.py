@@ -371,12 +371,17 @@ async def health(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.websocket("/asr/stream")
-async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
-    """Live captions: binary frames of 16 kHz mono s16 PCM in; ``partial``/``final`` out.
+async def asr_stream(websocket: WebSocket, token: str | None = None, format: str = "pcm") -> None:
+    """Live captions: binary frames in, ``partial``/``final`` results out.
 
+    ``?format=pcm`` (default): 16 kHz mono s16le PCM frames. ``?format=webm`` or ``ogg``: the
+    chunks a browser's MediaRecorder produces (WebM/Opus, Ogg/Opus), decoded as they come.
     Send the text frame ``{"type": "end"}`` to close the utterance and the stream. The access
     token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as a header.
     """
+    from parley.ai.audio import AudioError, ContainerStream
+    from parley.ai.engines.local_asr import StreamingSession
+
     state = websocket.app.state
     header = websocket.headers.get("authorization", "")
     token = token or (header[7:] if header.lower().startswith("bearer ") else None)
@@ -390,40 +395,53 @@ async def asr_stream(websocket: WebSocket, token: str | None = None) -> None:
         await websocket.accept()
         await websocket.close(code=4401, reason=exc.detail[:120])
         return
-    runtime = service.runtime_of(state)
     await websocket.accept()
+    try:
+        container = None if format == "pcm" else ContainerStream(format)
+    except AudioError as exc:
+        await websocket.close(code=4400, reason=str(exc)[:120])
+        return
+    runtime = service.runtime_of(state)
     try:
         engine = await service.engine_async(runtime, "asr", "local")
     except ProblemError as exc:
         await websocket.close(code=1011, reason=exc.detail[:120])
         return
-    from parley.ai.engines.local_asr import StreamingSession
-
     stream = await asyncio.to_thread(StreamingSession, engine)
+
+    def feed(data: bytes) -> list[dict[str, Any]]:
+        return stream.feed(container.write(data) if container is not None else data)
+
+    def finish() -> list[dict[str, Any]]:
+        events = stream.feed(container.close()) if container is not None else []
+        return events + stream.finish()
+
     try:
-        await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": "s16le"})
+        await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": format})
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            events: list[dict[str, Any]] = []
             if message.get("bytes"):
-                events = await asyncio.to_thread(stream.feed, message["bytes"])
+                events = await asyncio.to_thread(feed, message["bytes"])
             elif message.get("text"):
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, AttributeError):
                     if json.loads(message["text"]).get("type") == "end":
-                        for event in await asyncio.to_thread(stream.finish):
+                        for event in await asyncio.to_thread(finish):
                             await websocket.send_json(event)
+                        if container is not None and container.error:
+                            await websocket.send_json({"type": "error", "detail": container.error})
                         await websocket.send_json({"type": "end"})
                         await websocket.close()
                         return
-                continue
-            else:
-                continue
             for event in events:
                 await websocket.send_json(event)
     except WebSocketDisconnect:
         return
     finally:
+        if container is not None:
+            await asyncio.to_thread(container.close, 1.0)
         stream.close()
 
 
