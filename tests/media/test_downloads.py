@@ -237,3 +237,26 @@ async def test_s3_downloads_can_redirect_to_a_presigned_url(
     assert direct.status_code == 200
     assert direct.content == data
     assert direct.headers["content-type"] == "image/png"
+
+
+async def test_a_content_link_plays_without_a_header_and_only_for_its_file(
+    media_api: Api, people: People
+) -> None:
+    data = samples.png(700, 500)
+    media = await stored(media_api, people.owner, data)
+    other = await stored(media_api, people.owner)
+    assert (
+        await media_api.http.post(f"{MEDIA}/{media['id']}/link", headers=people.other.headers)
+    ).status_code == 404
+    link = await media_api.http.post(f"{MEDIA}/{media['id']}/link", headers=people.owner.headers)
+    assert link.status_code == 200
+    url = link.json()["url"]
+    ranged = await media_api.http.get(url, headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206
+    assert ranged.content == data[:100]
+    token = url.split("access=", 1)[1]
+    wrong_file = await media_api.http.get(f"{MEDIA}/{other['id']}/content?access={token}")
+    assert wrong_file.status_code == 401
+    forged = await media_api.http.get(f"{MEDIA}/{media['id']}/content?access={token[:-4]}abcd")
+    assert forged.status_code == 401
+    assert (await media_api.http.get(f"{MEDIA}/{media['id']}/content")).status_code == 401

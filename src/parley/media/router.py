@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import jwt
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -15,7 +16,13 @@ from starlette.requests import ClientDisconnect
 
 from parley.config import Settings
 from parley.core import ice
-from parley.core.auth import Principal, current_principal
+from parley.core.auth import (
+    Principal,
+    TokenSigner,
+    current_principal,
+    get_signer,
+    optional_principal,
+)
 from parley.core.errors import ProblemError
 from parley.core.requests import get_settings
 from parley.core.storage import ObjectNotFound
@@ -35,6 +42,8 @@ UPLOADS = "/uploads"
 MAX_FORM_FIELD_BYTES = 4096
 MULTIPART_OVERHEAD = 64 * 1024
 PRESIGN_TTL_S = 300
+LINK_AUDIENCE = "media-link"
+LINK_TTL_S = 6 * 3600
 
 
 @router.get("/ice-servers")
@@ -451,19 +460,77 @@ async def _prefetched(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return rest()
 
 
-@router.get("/{media_id}/content", response_model=None)
-async def get_content(
+@router.post("/{media_id}/link")
+async def content_link(
     media_id: uuid.UUID,
     request: Request,
     principal: PrincipalDep,
     auth: AuthDep,
+    signer: Annotated[TokenSigner, Depends(get_signer)],
+) -> dict[str, Any]:
+    """A short-lived URL of the content that needs no header, for ``<video src>``, ``<img>``
+    and downloads (a browser cannot add ``Authorization`` to those)."""
+    await service.visible_media(request.app, media_id, principal, auth)
+    token = signer.issue(
+        {"sub": principal.user_id, "media": str(media_id)}, LINK_AUDIENCE, LINK_TTL_S
+    )
+    return {
+        "url": f"/api/v1/media/{media_id}/content?access={token}",
+        "thumbnail_url": f"/api/v1/media/{media_id}/thumbnail?access={token}",
+        "expires_in": LINK_TTL_S,
+    }
+
+
+async def _viewer(
+    request: Request,
+    media_id: uuid.UUID,
+    access: str | None,
+    principal: Principal | None,
+    auth: dict[str, str],
+) -> MediaFile:
+    """The media for a caller with a token, or with a link made by :func:`content_link`."""
+    if access is not None:
+        signer: TokenSigner = request.app.state.signer
+        try:
+            claims = signer.verify(access, LINK_AUDIENCE)
+        except jwt.InvalidTokenError as exc:
+            raise ProblemError(
+                401, "The link is not valid or has expired.", type="bad-link"
+            ) from exc
+        if claims.get("media") != str(media_id):
+            raise ProblemError(401, "The link is for another file.", type="bad-link")
+        media = await service.get_media_row(request.app, media_id)
+        if media is None:
+            raise ProblemError(404, "No such media.", type="media-not-found")
+        return media
+    if principal is None:
+        raise ProblemError(
+            401,
+            "A bearer access token (or a link from POST .../link) is required.",
+            type="invalid-token",
+            headers={"WWW-Authenticate": 'Bearer realm="parley"'},
+        )
+    return await service.visible_media(request.app, media_id, principal, auth)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+
+
+@router.get("/{media_id}/content", response_model=None)
+async def get_content(
+    media_id: uuid.UUID,
+    request: Request,
+    principal: OptionalPrincipalDep,
+    auth: AuthDep,
     app_runtime: RuntimeDep,
     settings: SettingsDep,
     download: bool = False,
+    access: str | None = None,
 ) -> Response:
     """The bytes: ``Range`` (206), ``ETag``/``If-None-Match`` (304), ``?download=true`` for an
-    attachment; with S3 and ``PARLEY_S3_PRESIGN_DOWNLOADS`` a redirect to a presigned URL."""
-    media = await service.visible_media(request.app, media_id, principal, auth)
+    attachment; with S3 and ``PARLEY_S3_PRESIGN_DOWNLOADS`` a redirect to a presigned URL.
+    ``?access=`` takes a link token instead of the ``Authorization`` header."""
+    media = await _viewer(request, media_id, access, principal, auth)
     etag = f'"{media.sha256}"'
     disposition = content_disposition("attachment" if download else "inline", media.filename)
     headers = {
@@ -511,12 +578,13 @@ async def get_content(
 async def get_thumbnail(
     media_id: uuid.UUID,
     request: Request,
-    principal: PrincipalDep,
+    principal: OptionalPrincipalDep,
     auth: AuthDep,
     app_runtime: RuntimeDep,
+    access: str | None = None,
 ) -> Response:
     """A 320 px wide WebP of the picture or of the video at 10 % of its length."""
-    media = await service.visible_media(request.app, media_id, principal, auth)
+    media = await _viewer(request, media_id, access, principal, auth)
     if media.thumbnail_status != "ready" or not media.thumbnail_key:
         raise ProblemError(
             404,

@@ -234,6 +234,11 @@ async def can_view(
     return await runtime(app).meetings.meeting(media.meeting_id, auth) is not None
 
 
+async def get_media_row(app: FastAPI, media_id: uuid.UUID) -> MediaFile | None:
+    async with db(app).sessionmaker() as session:
+        return await session.get(MediaFile, media_id)
+
+
 async def visible_media(
     app: FastAPI, media_id: uuid.UUID, principal: Principal, auth: dict[str, str]
 ) -> MediaFile:
