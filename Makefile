@@ -31,3 +31,4 @@ bench:
 	.venv/bin/python bench/signaling.py
 	.venv/bin/python bench/join_time.py
 	.venv/bin/python bench/ai.py
+	.venv/bin/python bench/media.py
