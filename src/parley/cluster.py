@@ -32,7 +32,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parley.config import Settings
+from parley.config import ConfigError, Settings
 from parley.core.registry import RegistryError, list_instances
 
 UPSTREAMS: dict[str, str] = {
@@ -463,6 +463,15 @@ PortsOption = Annotated[
 ]
 
 
+def _plain_settings() -> Settings:
+    """Settings for a tool that runs no service (no data dir, no secret made)."""
+    try:
+        return Settings()
+    except (ConfigError, ValueError) as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 def _ports(service_port: list[str] | None, ai_nodes: int) -> dict[str, list[int]]:
     ports = seed_ports(ai_nodes)
     ports.update(parse_ports(service_port or []))
@@ -556,9 +565,7 @@ def gateway_render(
     upstreams: dict[str, list[str]] = {}
     try:
         if from_etcd:
-            from parley.cli import _settings
-
-            settings = _settings()
+            settings = _plain_settings()
             if not settings.etcd_endpoints:
                 console.print("[red]--from-etcd needs ETCD_ENDPOINTS[/red]")
                 raise typer.Exit(2)
@@ -604,9 +611,7 @@ def services_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
 ) -> None:
     """List the service instances registered in etcd (ETCD_ENDPOINTS)."""
-    from parley.cli import _settings
-
-    settings = _settings()
+    settings = _plain_settings()
     if not settings.etcd_endpoints:
         console.print("[red]ETCD_ENDPOINTS is not set[/red]: nothing registers without etcd.")
         raise typer.Exit(2)
