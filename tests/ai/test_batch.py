@@ -101,6 +101,7 @@ async def test_job_results_naming_a_meeting_are_stored_for_it(api: Api, cast: Ca
     submitted = await api.http.post(
         f"{AI}/batch", json={"items": [item]}, headers=cast.host.headers
     )
+    assert submitted.status_code == 202, submitted.text
     job_id = submitted.json()["job_id"]
     await finished(api, job_id, cast.host.headers)
     listed = await api.http.get(
@@ -182,16 +183,17 @@ async def test_a_job_left_by_a_dead_worker_is_claimed_by_another(
 
     state = ai_api.app.state
     kv = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=True)
-    await jobs.ensure_group(kv)
+    stream = jobs.stream_of(state.db)
+    await jobs.ensure_group(kv, stream)
     async with state.db.sessionmaker() as session:
         job = await jobs.submit(
-            session, kv, user.id, [{"task": "emotion", "input": {"text": "ok"}}], None
+            session, kv, stream, user.id, [{"task": "emotion", "input": {"text": "ok"}}], None
         )
-    taken = await kv.xreadgroup(jobs.GROUP, "dead-worker", {jobs.STREAM: ">"}, count=1)
+    taken = await kv.xreadgroup(jobs.GROUP, "dead-worker", {stream: ">"}, count=1)
     assert taken  # the dead worker took it and never acknowledged it
     monkeypatch.setattr(jobs, "CLAIM_IDLE_MS", 0)
     await jobs.Worker(state.db, kv, runtime_of(state), "alive")._backlog()
-    pending = await kv.xpending(jobs.STREAM, jobs.GROUP)
+    pending = await kv.xpending(stream, jobs.GROUP)
     assert pending["pending"] == 0
     status = await ai_api.http.get(f"{AI}/batch/{job.id}", headers=user.headers)
     assert status.json()["status"] == "completed"

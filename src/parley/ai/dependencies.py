@@ -34,15 +34,16 @@ def _meetings_client(request: Request) -> httpx.AsyncClient:
     base = request.app.state.settings.ai_meetings_url
     if base:
         return httpx.AsyncClient(base_url=base.rstrip("/"), timeout=CHECK_TIMEOUT_S)
-    if not any(getattr(r, "path", "").startswith("/api/v1/meetings") for r in request.app.routes):
-        raise ProblemError(
-            503,
-            "This ai service runs without meeting-service; set PARLEY_AI_MEETINGS_URL to check "
-            "meeting access.",
-            type="dependency-unavailable",
-        )
     transport = httpx.ASGITransport(app=request.app)
     return httpx.AsyncClient(transport=transport, base_url="http://meetings.internal")
+
+
+def _is_route_miss(response: httpx.Response) -> bool:
+    try:
+        problem_type = str(response.json().get("type", ""))
+    except ValueError:
+        return True
+    return not problem_type.endswith("meeting-not-found")
 
 
 async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
@@ -64,6 +65,16 @@ async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
         ) from exc
     if response.status_code == 200:
         return
+    if response.status_code == 404 and _is_route_miss(response):
+        # Not meeting-service's "no such meeting" but "no such route": whoever answered is not
+        # meeting-service (the ai service alone with no PARLEY_AI_MEETINGS_URL, or a wrong one).
+        raise ProblemError(
+            503,
+            "meeting-service is not reachable from this ai service; set PARLEY_AI_MEETINGS_URL "
+            "to its base URL.",
+            type="dependency-unavailable",
+            headers={"Retry-After": "5"},
+        )
     if response.status_code in (403, 404):
         raise ProblemError(404, "No such meeting.", type="meeting-not-found")
     if response.status_code == 401:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import socket
 import uuid
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from parley.core.db import Database
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
 
-STREAM = "parley:ai:jobs"
+STREAM = "parley:ai:jobs"  # + ":" + a digest of the database URL (see ``stream_of``)
 GROUP = "ai-workers"
 CLAIM_IDLE_MS = 5 * 60 * 1000
 BLOCK_MS = 1000
@@ -48,21 +49,29 @@ UNFINISHED = ("queued", "running")
 log = structlog.get_logger("parley.ai.jobs")
 
 
-async def ensure_group(kv: Redis) -> None:
+def stream_of(database: Database) -> str:
+    """The job stream of one database: the jobs' records and their queue must match, and two
+    deployments (or test apps) sharing a Redis must not take each other's jobs."""
+    digest = hashlib.sha256(database.url.encode()).hexdigest()[:12]
+    return f"{STREAM}:{digest}"
+
+
+async def ensure_group(kv: Redis, stream: str) -> None:
     try:
-        await kv.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+        await kv.xgroup_create(stream, GROUP, id="0", mkstream=True)
     except ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
 
 
-async def enqueue(kv: Redis, job_id: uuid.UUID) -> None:
-    await kv.xadd(STREAM, {"job_id": str(job_id)})
+async def enqueue(kv: Redis, stream: str, job_id: uuid.UUID) -> None:
+    await kv.xadd(stream, {"job_id": str(job_id)})
 
 
 async def submit(
     session: AsyncSession,
     kv: Redis,
+    stream: str,
     owner_id: str,
     items: list[dict[str, Any]],
     callback_url: str | None,
@@ -79,7 +88,7 @@ async def submit(
     )
     session.add(job)
     await session.commit()
-    await enqueue(kv, job.id)
+    await enqueue(kv, stream, job.id)
     return job
 
 
@@ -97,12 +106,13 @@ def job_out(job: AiJob) -> dict[str, Any]:
 
 async def requeue_orphans(database: Database, kv: Redis) -> int:
     """Queue unfinished jobs again when the stream has nothing (a fresh embedded store)."""
-    if await kv.xlen(STREAM) > 0:
+    stream = stream_of(database)
+    if await kv.xlen(stream) > 0:
         return 0
     async with database.sessionmaker() as session:
         ids = (await session.scalars(select(AiJob.id).where(AiJob.status.in_(UNFINISHED)))).all()
     for job_id in ids:
-        await enqueue(kv, job_id)
+        await enqueue(kv, stream, job_id)
     if ids:
         log.info("jobs_requeued", count=len(ids))
     return len(ids)
@@ -217,27 +227,28 @@ class Worker:
         self.kv = kv
         self.runtime = runtime
         self.name = name
+        self.stream = stream_of(database)
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         try:
             job_id = uuid.UUID(fields.get("job_id", ""))
         except ValueError:
-            await self.kv.xack(STREAM, GROUP, entry_id)
+            await self.kv.xack(self.stream, GROUP, entry_id)
             return
         status = await process(self.database, self.runtime, job_id)
-        await self.kv.xack(STREAM, GROUP, entry_id)
+        await self.kv.xack(self.stream, GROUP, entry_id)
         log.info("job_finished", job_id=str(job_id), status=status, worker=self.name)
 
     async def _backlog(self) -> None:
         """Own pending entries (a restart) first, then entries other consumers abandoned."""
-        pending: Any = await self.kv.xreadgroup(GROUP, self.name, {STREAM: "0"}, count=100)
+        pending: Any = await self.kv.xreadgroup(GROUP, self.name, {self.stream: "0"}, count=100)
         for _, entries in pending or []:
             for entry_id, fields in entries:
                 if fields:
                     await self._handle(entry_id, fields)
         with contextlib.suppress(ResponseError):
             claimed: Any = await self.kv.xautoclaim(
-                STREAM, GROUP, self.name, CLAIM_IDLE_MS, count=100
+                self.stream, GROUP, self.name, CLAIM_IDLE_MS, count=100
             )
             for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
                 if fields:
@@ -246,7 +257,7 @@ class Worker:
     async def run(self) -> None:
         while True:
             try:
-                await ensure_group(self.kv)
+                await ensure_group(self.kv, self.stream)
                 await self._backlog()
                 # The embedded store (fakeredis) runs in this event loop: a BLOCKing read
                 # would stall every other user of it, so it is polled instead.
@@ -255,7 +266,7 @@ class Worker:
                     batch: Any = await self.kv.xreadgroup(
                         GROUP,
                         self.name,
-                        {STREAM: ">"},
+                        {self.stream: ">"},
                         count=1,
                         block=None if embedded else BLOCK_MS,
                     )
@@ -280,7 +291,7 @@ async def run_workers(app: FastAPI, count: int, prefix: str) -> None:
     try:
         if count <= 0:
             await asyncio.Event().wait()  # nothing to run; stay until shutdown to clean up
-        await ensure_group(state.kv)
+        await ensure_group(state.kv, stream_of(state.db))
         await requeue_orphans(state.db, state.kv)
         workers = [
             Worker(state.db, state.kv, runtime, f"{prefix}-{socket.gethostname()}-{index}")

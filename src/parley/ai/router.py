@@ -318,7 +318,8 @@ async def submit_batch(
         elif recording is not None and meeting is None:
             await ensure_scope(request, None, recording)
     callback = str(body.callback_url) if body.callback_url else None
-    job = await jobs.submit(session, kv, principal.user_id, items, callback)
+    stream = jobs.stream_of(request.app.state.db)
+    job = await jobs.submit(session, kv, stream, principal.user_id, items, callback)
     return JobAccepted(job_id=job.id, status=job.status)
 
 
