@@ -124,6 +124,9 @@ def bare(port: int) -> subprocess.Popen[bytes]:
             str(port),
             "--log-level",
             "warning",
+            # The same transport settings as Parley's (cli._serve): no per-message deflate.
+            "--ws-per-message-deflate",
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
