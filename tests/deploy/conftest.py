@@ -70,6 +70,8 @@ class RunningCluster:
     log: Path
     gateway: str
     ports: dict[str, list[int]]
+    tls: str
+    certificate: Path
     state: dict[str, Any] = field(default_factory=dict)
 
     def pid_of(self, name: str) -> int:
@@ -107,8 +109,17 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
         "media": [free_port()],
         "ai": [free_port(), free_port()],
     }
-    gateway_port = free_port()
+    gateway_port, tls_port = free_port(), free_port()
+    ssl_dir = run_dir / "ssl"
+    subprocess.run(
+        [str(DEPLOY / "nginx" / "ssl" / "make-dev-cert.sh"), str(ssl_dir)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     argv = [*PARLEY, "cluster", "up", "--gateway-port", str(gateway_port), "--no-ai-worker"]
+    argv += ["--tls-port", str(tls_port), "--ssl-cert", str(ssl_dir / "parley.crt")]
+    argv += ["--ssl-key", str(ssl_dir / "parley.key")]
     argv += ["--run-dir", str(run_dir), "--data-dir", str(data_dir)]
     for name, numbers in ports.items():
         argv += [arg for port in numbers for arg in ("--service-port", f"{name}={port}")]
@@ -125,7 +136,15 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
         process = subprocess.Popen(
             argv, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
-    running = RunningCluster(process, run_dir, log, f"http://127.0.0.1:{gateway_port}", ports)
+    running = RunningCluster(
+        process,
+        run_dir,
+        log,
+        f"http://127.0.0.1:{gateway_port}",
+        ports,
+        tls=f"https://127.0.0.1:{tls_port}",
+        certificate=ssl_dir / "parley.crt",
+    )
     try:
         deadline = time.monotonic() + 150
         state_file = run_dir / "cluster.json"

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import os
+import random
 import shutil
 import signal
+import ssl
 import subprocess
 import uuid
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.deploy.conftest import RunningCluster
 from tests.integration.signaling_helpers import Site
@@ -125,6 +129,42 @@ async def test_the_web_client_is_served_by_nginx(gateway: httpx.AsyncClient) -> 
     assert script.status_code == 200
     assert "max-age=3600" in script.headers["cache-control"]
     assert "javascript" in script.headers["content-type"]
+
+
+async def test_the_gateway_serves_https_with_the_development_certificate(
+    cluster: RunningCluster,
+) -> None:
+    context = ssl.create_default_context(cafile=str(cluster.certificate))
+    async with httpx.AsyncClient(base_url=cluster.tls, verify=context, timeout=10) as https:
+        response = await https.get("/health/meetings")
+    assert response.status_code == 200
+    assert response.json()["service"] == "meetings"
+
+
+def noise_png(width: int = 1000, height: int = 800) -> bytes:
+    """An image that does not compress: a few MB, above nginx's default 1 MB body limit."""
+    image = Image.frombytes("RGB", (width, height), random.randbytes(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_large_uploads_stream_through_to_media_service_and_download_by_range(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = await signed_in(gateway)
+    data = noise_png()
+    assert len(data) > 2 * 1024 * 1024
+    uploaded = await gateway.post(
+        "/api/v1/media", headers=headers, files={"file": ("noise.png", data, "image/png")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    content = f"/api/v1/media/{uploaded.json()['id']}/content"
+    whole = await gateway.get(content, headers=headers)
+    assert whole.content == data
+    part = await gateway.get(content, headers={**headers, "Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.content == data[100:200]
 
 
 async def test_unknown_paths_are_404_at_the_gateway(gateway: httpx.AsyncClient) -> None:
