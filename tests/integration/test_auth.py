@@ -116,6 +116,22 @@ async def test_login_sets_an_httponly_strict_refresh_cookie(api: Api) -> None:
     assert "Path=/api/v1/auth" in cookie
 
 
+async def test_login_marks_the_browser_signed_in_and_logout_clears_the_mark(api: Api) -> None:
+    name = unique()
+    await api.register(name)
+    response = await api.login(name)
+    marks = [c for c in response.headers.get_list("set-cookie") if "parley_signed_in=" in c]
+    assert len(marks) == 1 and "HttpOnly" not in marks[0] and "Path=/" in marks[0]
+    token = response.json()["access_token"]
+    logout = await api.http.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": response.json()["refresh_token"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    cleared = [c for c in logout.headers.get_list("set-cookie") if "parley_signed_in=" in c]
+    assert len(cleared) == 1 and "Max-Age=0" in cleared[0]
+
+
 async def test_wrong_password_and_unknown_user_get_the_same_401(api: Api) -> None:
     name = unique()
     await api.register(name)

@@ -59,6 +59,7 @@ from parley.users.schemas import (
 
 AUTH_PATH = "/api/v1/auth"
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
+SIGNED_IN_COOKIE = "parley_signed_in"
 
 auth_router = APIRouter(prefix=AUTH_PATH, tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -82,6 +83,16 @@ def _pair(result: service.Session, response: Response, settings: Settings) -> To
         max_age=settings.refresh_token_ttl_s,
         path=AUTH_PATH,
         httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+    )
+    # Not secret, readable by the page: tells the web client that a refresh is worth trying,
+    # so signed-out visitors' page loads do not knock on /refresh for nothing.
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        "1",
+        max_age=settings.refresh_token_ttl_s,
+        path="/",
         secure=settings.secure_cookies,
         samesite="strict",
     )
@@ -169,6 +180,7 @@ async def logout(
     await service.revoke_families(session, revocations, settings, families)
     response = Response(status_code=204)
     response.delete_cookie(REFRESH_COOKIE, path=AUTH_PATH)
+    response.delete_cookie(SIGNED_IN_COOKIE, path="/")
     return response
 
 

@@ -83,6 +83,12 @@ export class Session extends EventTarget {
    * @returns {Promise<boolean>}
    */
   renew() {
+    // The server marks signed-in browsers with a readable cookie; without it there is no
+    // refresh cookie either, so there is nothing to ask.
+    if (!document.cookie.split("; ").includes("parley_signed_in=1")) {
+      this.forget();
+      return Promise.resolve(false);
+    }
     if (!this.renewing) {
       const attempt = async () => {
         try {
@@ -93,7 +99,10 @@ export class Session extends EventTarget {
             credentials: "same-origin",
           });
           if (!response.ok) {
-            if (response.status === 401 || response.status === 403) this.forget();
+            if (response.status === 401 || response.status === 403) {
+              document.cookie = "parley_signed_in=; Max-Age=0; path=/; SameSite=Strict";
+              this.forget();
+            }
             return false;
           }
           this.adopt(await response.json());
