@@ -237,13 +237,12 @@ async def test_ai_requests_keep_succeeding_when_a_node_is_killed(
     assert len(statuses) == 8 + 18 + 6
 
 
-async def test_sign_in_is_rate_limited_at_the_gateway(gateway: httpx.AsyncClient) -> None:
-    body = {"username": "nobody-here", "password": "wrong-password-1"}
-    responses = await asyncio.gather(
-        *(gateway.post("/api/v1/auth/login", json=body) for _ in range(40))
-    )
+async def test_sign_in_paths_are_rate_limited_at_the_gateway(gateway: httpx.AsyncClient) -> None:
+    # refresh without a cookie is a cheap 401 for the service: what is measured is nginx's limit.
+    responses = await asyncio.gather(*(gateway.post("/api/v1/auth/refresh") for _ in range(40)))
     codes = {r.status_code for r in responses}
     assert 429 in codes
+    assert codes - {429} <= {401, 403}
     await asyncio.sleep(2.5)  # let the bucket refill for whatever runs next
 
 

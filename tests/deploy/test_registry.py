@@ -125,8 +125,25 @@ def test_services_can_be_listed_for_one_name(etcd: str, two_services) -> None:
     (_, first), (_, second) = two_services
     expected = {f"http://127.0.0.1:{first}", f"http://127.0.0.1:{second}"}
     assert wait_for(lambda: expected <= addresses(etcd), 10)
-    assert {e["address"] for e in services(etcd, "meetings")} >= expected
-    assert services(etcd, "users") == []
+    other = describe("users", "http://10.9.9.9:8080", "1.0", 8080)
+
+    async def put_other() -> None:
+        client = EtcdClient([etcd])
+        await client.put(other.key, json.dumps(other.__dict__))
+        await client.aclose()
+
+    asyncio.run(put_other())
+    listed = services(etcd, "meetings")
+    assert {e["address"] for e in listed} >= expected
+    assert {e["name"] for e in listed} == {"meetings"}
+    assert [e["address"] for e in services(etcd, "users")] == ["http://10.9.9.9:8080"]
+
+    async def delete_other() -> None:
+        client = EtcdClient([etcd])
+        await client.delete(other.key)
+        await client.aclose()
+
+    asyncio.run(delete_other())
 
 
 def test_a_stopped_service_deregisters_on_shutdown(etcd: str, two_services) -> None:
