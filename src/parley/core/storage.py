@@ -36,6 +36,7 @@ READ_CHUNK = 1024 * 1024
 LOCAL_WRITE_BUFFER = 1024 * 1024
 # S3 needs parts of at least 5 MiB (except the last); larger parts mean fewer requests.
 S3_PART_SIZE = 8 * 1024 * 1024
+COMPLETE_TIMEOUT_S = 900.0
 
 
 class ObjectNotFound(KeyError):
@@ -458,15 +459,7 @@ class _S3Appender(Appender):
                 )
                 self.state["parts"].append([number, response["ETag"], len(self._buffer)])
                 self._buffer.clear()
-            await s3.call(
-                "complete_multipart_upload",
-                Bucket=s3.bucket,
-                Key=target,
-                UploadId=self.state["upload_id"],
-                MultipartUpload={
-                    "Parts": [{"PartNumber": n, "ETag": etag} for n, etag, _ in self.state["parts"]]
-                },
-            )
+            await s3.complete(target, self.state["upload_id"], self.state["parts"])
         if self.state["tail"]:
             with contextlib.suppress(StorageUnavailable):
                 await s3.delete(self.tail_key())
@@ -493,21 +486,28 @@ class S3Storage(Storage):
         from botocore.config import Config
 
         self.bucket = bucket
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path"},
-                connect_timeout=timeout_s,
-                read_timeout=timeout_s * 3,
-                retries={"max_attempts": 2, "mode": "standard"},
-                max_pool_connections=32,
-            ),
-        )
+
+        def client(read_timeout_s: float) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path"},
+                    connect_timeout=timeout_s,
+                    read_timeout=read_timeout_s,
+                    retries={"max_attempts": 2, "mode": "standard"},
+                    max_pool_connections=32,
+                ),
+            )
+
+        self.client = client(timeout_s * 3)
+        # Completing a multipart upload can take minutes for a large object (S3 keeps the
+        # connection open meanwhile): its own client, with a long read timeout.
+        self._slow_client = client(COMPLETE_TIMEOUT_S)
         self._errors = _s3_errors()
         self._create_bucket = create_bucket
         self._bucket_ready = not create_bucket
@@ -532,6 +532,28 @@ class S3Storage(Storage):
 
     async def call(self, method: str, **kwargs: Any) -> Any:
         return await run_in_threadpool(self._call, method, **kwargs)
+
+    def _complete(self, key: str, upload_id: str, parts: list[list[Any]]) -> None:
+        try:
+            self._slow_client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e, _ in parts]},
+            )
+        except self._errors as exc:
+            # A retry after a lost answer finds the upload gone: done if the object is whole.
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code == "NoSuchUpload":
+                expected = sum(int(size) for _, _, size in parts)
+                with contextlib.suppress(*self._errors):
+                    head = self.client.head_object(Bucket=self.bucket, Key=key)
+                    if int(head["ContentLength"]) == expected:
+                        return
+            raise _translate(exc, key) from exc
+
+    async def complete(self, key: str, upload_id: str, parts: list[list[Any]]) -> None:
+        await run_in_threadpool(self._complete, key, upload_id, parts)
 
     async def put(self, key: str, data: bytes) -> None:
         await self.call("put_object", Bucket=self.bucket, Key=check_key(key), Body=data)
