@@ -251,7 +251,10 @@ def test_ctrl_c_stops_every_process(cluster: RunningCluster) -> None:
     assert cluster.interrupt() == 0
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), pid
-    assert "gateway" in cluster.log.read_text()
+    lines = [line for line in cluster.log.read_text().splitlines() if line.strip()]
+    prefixed = [line.split("|", 1)[0].strip() for line in lines if " | " in line]
+    assert {"cluster", "gateway", "meetings", "ai-2"} <= set(prefixed)
+    assert any(line.startswith("cluster    | ai-1 exited") for line in lines)
 
 
 def _is_zombie(pid: int) -> bool:

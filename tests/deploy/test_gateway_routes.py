@@ -1,0 +1,107 @@
+"""Every API route of every service reaches that service through the gateway: nginx's location
+matching applied to the rendered config, and the Kubernetes Ingress's prefixes, checked against
+the routes the services really declare (so a new route prefix cannot be forgotten)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from parley.cluster import UPSTREAMS, GatewayConfig, render_gateway
+from parley.services import SERVICES
+from tests.deploy.conftest import DEPLOY
+
+_LOCATION = re.compile(r"^location\s+(=|~|\^~)?\s*(\S+)\s*\{")
+_PROXY = re.compile(r"proxy_pass\s+http://(\w+)")
+
+
+def service_routes() -> list[tuple[str, str]]:
+    """(service, a concrete path) for every route of every service."""
+    found = []
+    for name, spec in SERVICES.items():
+        for router in spec.routers():
+            for route in router.routes:
+                path = re.sub(r"\{[^}]+\}", "x1", route.path)  # type: ignore[attr-defined]
+                found.append((name, path))
+    return sorted(set(found))
+
+
+ROUTES = service_routes()
+
+
+def locations(conf: Path) -> list[tuple[str, str, str | None]]:
+    """(modifier, pattern, upstream or None) for each location, in order."""
+    found: list[tuple[str, str, str | None]] = []
+    depth = 0
+    current: list[object] | None = None
+    for line in conf.read_text().splitlines():
+        stripped = line.strip()
+        match = _LOCATION.match(stripped) if depth == 0 else None
+        if match:
+            current = [match.group(1) or "", match.group(2), None]
+        if current is not None:
+            proxy = _PROXY.search(stripped)
+            if proxy:
+                current[2] = proxy.group(1)
+        depth += stripped.count("{") - stripped.count("}")
+        if depth == 0 and current is not None:
+            found.append((str(current[0]), str(current[1]), current[2]))  # type: ignore[arg-type]
+            current = None
+    return found
+
+
+def nginx_choice(table: list[tuple[str, str, str | None]], path: str) -> str | None:
+    """nginx's rule: exact match; else the longest prefix, unless a regex (in order) matches."""
+    for modifier, pattern, upstream in table:
+        if modifier == "=" and pattern == path:
+            return upstream
+    prefixes = [(p, u, m) for m, p, u in table if m in ("", "^~") and path.startswith(p)]
+    longest = max(prefixes, key=lambda item: len(item[0]), default=None)
+    if longest is None or longest[2] != "^~":
+        for modifier, pattern, upstream in table:
+            if modifier == "~" and re.search(pattern, path):
+                return upstream
+    return longest[1] if longest else None
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, str | None]]:
+    out = tmp_path_factory.mktemp("gateway")
+    upstreams = {name: [f"127.0.0.1:{spec.port}"] for name, spec in SERVICES.items()}
+    render_gateway(GatewayConfig(upstreams=upstreams, run_dir=out / "run"), out)
+    return locations(out / "parley-locations.conf")
+
+
+@pytest.mark.parametrize(("service", "path"), ROUTES, ids=[f"{s}:{p}" for s, p in ROUTES])
+def test_nginx_sends_each_route_to_its_service(
+    rendered: list[tuple[str, str, str | None]], service: str, path: str
+) -> None:
+    assert nginx_choice(rendered, path) == UPSTREAMS[service]
+
+
+def test_the_route_matcher_tells_services_apart(
+    rendered: list[tuple[str, str, str | None]],
+) -> None:
+    assert nginx_choice(rendered, "/api/v1/auth/login") == "user_service"
+    assert nginx_choice(rendered, "/api/v1/meetings/x1/join") == "meeting_service"
+    assert nginx_choice(rendered, "/static/js/main.js") is None  # served as a file
+
+
+@pytest.mark.parametrize(("service", "path"), ROUTES, ids=[f"{s}:{p}" for s, p in ROUTES])
+def test_the_ingress_sends_each_route_to_its_service(service: str, path: str) -> None:
+    ingress = yaml.safe_load((DEPLOY / "k8s" / "ingress.yaml").read_text())
+    prefixes = [
+        (p["path"], p["backend"]["service"]["name"])
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    ]
+    # Kubernetes Prefix matching is by whole path segments; the longest match wins.
+    matching = [
+        (prefix, target)
+        for prefix, target in prefixes
+        if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/")
+    ]
+    assert max(matching, key=lambda item: len(item[0]))[1] == service
