@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -185,3 +186,18 @@ def test_json_logs_carry_the_callers_trace_id(tmp_path: Path) -> None:
     assert access[0]["trace_id"] == trace_id
     assert access[0]["service"] == "meetings"
     assert access[0]["request_id"]
+
+
+def test_queued_work_joins_the_trace_that_queued_it(exporter: InMemorySpanExporter) -> None:
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("submit") as submitting:
+        fields = {"job_id": "42", **tracing.inject()}
+    exporter.clear()
+    with tracing.traced("ai.batch.job", fields, job_id="42"):
+        assert tracing.current_trace_id() == format(submitting.get_span_context().trace_id, "032x")
+    (job,) = exporter.get_finished_spans()
+    assert job.name == "ai.batch.job"
+    assert job.kind == SpanKind.CONSUMER
+    assert job.parent is not None
+    assert job.parent.span_id == submitting.get_span_context().span_id
+    assert (job.attributes or {})["job_id"] == "42"

@@ -11,8 +11,9 @@ services a request went through. The logs carry the trace id (see observability)
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -117,3 +118,22 @@ def attach(carrier: Mapping[str, str]) -> object:
 
 def detach(token: object) -> None:
     otel_context.detach(token)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def traced(name: str, carrier: Mapping[str, Any], **attributes: str) -> Iterator[None]:
+    """Run queued work in a span of the trace that queued it.
+
+    The producer stores :func:`inject`'s headers with the job (e.g. as extra fields of the
+    Redis stream entry); the worker wraps the job in ``with traced("ai.batch.job", fields):``.
+    Without tracing configured this costs next to nothing (a no-op span)."""
+    headers = {k: str(v) for k, v in carrier.items() if k in ("traceparent", "tracestate")}
+    token = otel_context.attach(propagate.extract(headers))
+    try:
+        tracer = trace.get_tracer("parley")
+        with tracer.start_as_current_span(name, kind=trace.SpanKind.CONSUMER) as span:
+            for key, value in attributes.items():
+                span.set_attribute(key, value)
+            yield
+    finally:
+        otel_context.detach(token)
