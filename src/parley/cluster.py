@@ -527,6 +527,11 @@ def cluster_up(
     except ClusterError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM while starting stops what has started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         cluster.start()
         cluster.wait()
