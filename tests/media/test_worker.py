@@ -4,6 +4,7 @@ failures with a reason, and the retention of old recordings."""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 
 from PIL import Image
@@ -105,3 +106,31 @@ async def test_retention_deletes_only_recordings_past_the_limit(
     assert gone.status_code == 404
     still = await media_api.http.get(f"{MEDIA}/{kept.json()['id']}", headers=people.owner.headers)
     assert still.status_code == 200
+
+
+async def test_a_job_interrupted_mid_processing_is_done_again(
+    media_api: Api, people: People, media_env: MediaEnv
+) -> None:
+    from sqlalchemy import update
+
+    from parley.media import worker
+    from parley.media.models import MediaFile
+
+    created = await post_file(media_api, people.owner, samples.png(), "again.png")
+    media_id = created.json()["id"]
+    await wait_processed(media_api, people.owner, media_id)
+
+    async def interrupt() -> None:
+        async with media_env.app.state.db.sessionmaker() as session:
+            await session.execute(
+                update(MediaFile)
+                .where(MediaFile.id == uuid.UUID(media_id))
+                .values(thumbnail_status="processing", processing_attempts=1)
+            )
+            await session.commit()
+        await worker.requeue_interrupted(media_env.app)
+        media_env.app.state.media.wakeup.set()
+
+    await media_env.acall(interrupt())
+    media = await wait_processed(media_api, people.owner, media_id)
+    assert media["thumbnail_status"] == "ready"

@@ -68,6 +68,10 @@ class Appender(abc.ABC):
 
     offset: int
     state: dict[str, Any]
+    #: When set (a ``hashlib`` object), stores that can update it in their own I/O thread do
+    #: so with every byte they make durable (hashing then runs beside the event loop).
+    digest: Any = None
+    hashes_in_thread = False
 
     @abc.abstractmethod
     async def write(self, data: bytes) -> None: ...
@@ -153,10 +157,14 @@ class _LocalAppender(Appender):
         handle.seek(self.offset)
         self._handle = handle
 
+    hashes_in_thread = True
+
     def _flush(self, data: bytes) -> None:
         if self._handle is None:
             self._open()
         assert self._handle is not None
+        if self.digest is not None:
+            self.digest.update(data)  # hashlib releases the GIL for large buffers
         self._handle.write(data)
         self._handle.flush()
 
@@ -260,21 +268,31 @@ class LocalStorage(Storage):
     async def iter_range(
         self, key: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
+        remaining = None if end is None else end - start + 1
+
+        def first_read(size: int) -> tuple[BinaryIO, bytes]:
+            # open + seek + the first read in one trip to the thread pool
+            handle = open(self._path(key), "rb")  # noqa: SIM115 - closed by the caller
+            handle.seek(start)
+            return handle, handle.read(size)
+
+        size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
         try:
-            handle = await run_in_threadpool(open, self._path(key), "rb")
+            handle, first = await run_in_threadpool(first_read, size)
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+        data: bytes | None = first
         try:
-            await run_in_threadpool(handle.seek, start)
-            remaining = None if end is None else end - start + 1
             while remaining is None or remaining > 0:
-                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-                data = await run_in_threadpool(handle.read, size)
+                if data is None:
+                    size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                    data = await run_in_threadpool(handle.read, size)
                 if not data:
                     break
                 if remaining is not None:
                     remaining -= len(data)
                 yield data
+                data = None
         finally:
             handle.close()
 

@@ -589,6 +589,9 @@ async def append(
         appender = await media_runtime.storage.open_append(
             object_key(upload.id), upload.offset, upload.storage_state
         )
+        hash_here = digest is not None and not appender.hashes_in_thread
+        if digest is not None and appender.hashes_in_thread:
+            appender.digest = digest
         received = upload.offset
         overflow = completed = False
         refreshed = time.monotonic()
@@ -599,8 +602,8 @@ async def append(
                         chunk = chunk[: limit - received]
                         overflow = True
                     received += len(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
+                    if hash_here:
+                        digest.update(chunk)  # type: ignore[union-attr]
                     await appender.write(chunk)
                     if overflow:
                         break

@@ -135,11 +135,34 @@ async def process_one(app: FastAPI) -> bool:
     return True
 
 
+async def requeue_interrupted(app: FastAPI) -> None:
+    """Jobs left ``processing`` by a worker that stopped (crash, restart) go back to the queue;
+    after ``MAX_ATTEMPTS`` they fail instead of looping. (Another node may still be working on
+    one: doing it twice is harmless, the result is the same.)"""
+    async with service.db(app).sessionmaker() as session:
+        stuck = MediaFile.thumbnail_status == "processing"
+        await session.execute(
+            update(MediaFile)
+            .where(stuck, MediaFile.processing_attempts < MAX_ATTEMPTS)
+            .values(thumbnail_status="pending")
+        )
+        await session.execute(
+            update(MediaFile)
+            .where(stuck, MediaFile.processing_attempts >= MAX_ATTEMPTS)
+            .values(thumbnail_status="failed", thumbnail_error="processing was interrupted")
+        )
+        await session.commit()
+
+
 async def run_media_worker(app: FastAPI) -> None:
     """Background task: process files as they arrive, clean up now and then."""
     settings = app.state.settings
     media_runtime = service.runtime(app)
     last_housekeeping = 0.0
+    try:
+        await requeue_interrupted(app)
+    except Exception:
+        log.exception("media_requeue_failed")
     while not stopping():
         media_runtime.wakeup.clear()
         try:
