@@ -161,9 +161,10 @@ async def test_large_uploads_stream_through_to_media_service_and_download_by_ran
     assert uploaded.status_code == 201, uploaded.text
     content = f"/api/v1/media/{uploaded.json()['id']}/content"
     whole = await gateway.get(content, headers=headers)
+    assert whole.status_code == 200, whole.text[:500]
     assert whole.content == data
     part = await gateway.get(content, headers={**headers, "Range": "bytes=100-199"})
-    assert part.status_code == 206
+    assert part.status_code == 206, part.text[:500]
     assert part.content == data[100:200]
 
 
