@@ -97,13 +97,13 @@ def serve(
     from parley.services import SERVICES
 
     if service == "ai-worker":
-        from parley.ai.jobs import run_standalone_workers
-        from parley.core.app import create_app
-
         settings = _settings(data_dir=data_dir)
         if not settings.redis_url:
             console.print("[red]ai-worker needs REDIS_URL[/red] (the queue it shares with ai).")
             raise typer.Exit(2)
+        from parley.ai.jobs import run_standalone_workers
+        from parley.core.app import create_app
+
         worker = create_app("ai-worker", settings, [], [run_standalone_workers])
         _serve(worker, host, port or 8086, settings)
         return

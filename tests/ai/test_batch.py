@@ -15,7 +15,7 @@ from tests.conftest import Account, Api, Backend, Cast, client_for, running_app
 from tests.integration.meetings_helpers import create_meeting
 
 Speech = Callable[..., bytes]
-WAIT_S = 60.0
+WAIT_S = 120.0  # a worker process may take a while to start on a loaded machine
 
 
 async def finished(api: Api, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
