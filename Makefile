@@ -30,5 +30,6 @@ bench:
 	.venv/bin/python bench/meetings.py
 	.venv/bin/python bench/signaling.py
 	.venv/bin/python bench/join_time.py
+	.venv/bin/python bench/gateway.py
 	.venv/bin/python bench/ai.py
 	.venv/bin/python bench/media.py
