@@ -129,6 +129,23 @@ async def test_the_web_client_is_served_by_nginx(gateway: httpx.AsyncClient) -> 
     assert script.status_code == 200
     assert "max-age=3600" in script.headers["cache-control"]
     assert "javascript" in script.headers["content-type"]
+    assert script.headers["content-encoding"] == "gzip"
+
+
+async def test_the_request_id_is_shared_by_the_gateway_and_the_service(
+    cluster: RunningCluster, gateway: httpx.AsyncClient
+) -> None:
+    given = await gateway.get("/api/v1/meetings", headers={"X-Request-ID": "trace-me-123"})
+    assert given.headers["x-request-id"] == "trace-me-123"
+    made = await gateway.get("/api/v1/meetings")
+    request_id = made.headers["x-request-id"]
+    assert len(request_id) == 32  # made by nginx, passed on to meeting-service
+    for _ in range(50):  # the log lines arrive through the runner's pipes
+        lines = [line for line in cluster.log.read_text().splitlines() if request_id in line]
+        if {line.split("|", 1)[0].strip() for line in lines} >= {"gateway", "meetings"}:
+            break
+        await asyncio.sleep(0.1)
+    assert {line.split("|", 1)[0].strip() for line in lines} >= {"gateway", "meetings"}
 
 
 async def test_the_gateway_serves_https_with_the_development_certificate(
