@@ -231,14 +231,14 @@ class Cluster:
         ports: Mapping[str, Sequence[int]],
         gateway: GatewayConfig,
         *,
-        ai_worker: bool,
+        ai_worker_port: int | None,
         out: IO[str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         self.settings = settings
         self.ports = ports
         self.gateway = gateway
-        self.ai_worker = ai_worker
+        self.ai_worker_port = ai_worker_port
         self.out = out or sys.stdout
         self.host = host
         self.children: list[Child] = []
@@ -284,9 +284,10 @@ class Cluster:
                 name = service if len(ports) == 1 else f"{service}-{index}"
                 argv = [*parley, "serve", service, "--host", self.host, "--port", str(port)]
                 children.append(Child(name, argv, port))
-        if self.ai_worker:
+        if self.ai_worker_port:
             argv = [*parley, "serve", "ai-worker", "--host", self.host]
-            children.append(Child("ai-worker", [*argv, "--port", str(AI_WORKER_PORT)]))
+            argv += ["--port", str(self.ai_worker_port)]
+            children.append(Child("ai-worker", argv, self.ai_worker_port))
         return children
 
     def migrate(self) -> None:
@@ -489,6 +490,9 @@ def cluster_up(
     ai_worker: Annotated[
         bool, typer.Option(help="Also run `parley serve ai-worker` (batch jobs).")
     ] = True,
+    ai_worker_port: Annotated[
+        int, typer.Option(help="The AI worker's port (/health, /metrics).")
+    ] = AI_WORKER_PORT,
     listen: Annotated[str, typer.Option(help="Address the gateway listens on.")] = "127.0.0.1",
     run_dir: Annotated[
         Path | None, typer.Option(help="For nginx's config, pid and temp files.")
@@ -523,10 +527,12 @@ def cluster_up(
             listen_address=listen,
             worker_user=default_worker_user(),
         )
-        cluster = Cluster(settings, ports, gateway, ai_worker=ai_worker)
+        worker_port = ai_worker_port if ai_worker else None
+        cluster = Cluster(settings, ports, gateway, ai_worker_port=worker_port)
     except ClusterError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 

@@ -117,7 +117,9 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
         capture_output=True,
         timeout=60,
     )
-    argv = [*PARLEY, "cluster", "up", "--gateway-port", str(gateway_port), "--no-ai-worker"]
+    worker_port = free_port()
+    argv = [*PARLEY, "cluster", "up", "--gateway-port", str(gateway_port)]
+    argv += ["--ai-worker-port", str(worker_port)]
     argv += ["--tls-port", str(tls_port), "--ssl-cert", str(ssl_dir / "parley.crt")]
     argv += ["--ssl-key", str(ssl_dir / "parley.key")]
     argv += ["--run-dir", str(run_dir), "--data-dir", str(data_dir)]
@@ -130,6 +132,7 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
         PARLEY_ENV="test",
         PARLEY_LOG_LEVEL="info",
         PARLEY_AI_DECODERS="1",
+        PARLEY_AI_WORKERS="0",  # batch jobs run in the standalone `ai-worker` only
     )
     log = run_dir / "cluster.log"
     with log.open("wb") as sink:

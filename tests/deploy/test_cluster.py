@@ -66,7 +66,16 @@ async def test_each_service_health_is_reachable_through_the_gateway(
 
 async def test_each_service_runs_in_a_process_of_its_own(cluster: RunningCluster) -> None:
     pids = {entry["name"]: entry["pid"] for entry in cluster.state["processes"]}
-    assert set(pids) == {"users", "signaling", "meetings", "media", "ai-1", "ai-2", "gateway"}
+    assert set(pids) == {
+        "users",
+        "signaling",
+        "meetings",
+        "media",
+        "ai-1",
+        "ai-2",
+        "ai-worker",
+        "gateway",
+    }
     assert len(set(pids.values())) == len(pids)
     async with httpx.AsyncClient(timeout=10) as http:
         for service, ports in cluster.ports.items():
@@ -212,6 +221,23 @@ async def test_speech_is_transcribed_through_the_gateway(
     )
     assert response.status_code == 200, response.text
     assert "meeting" in response.json()["text"].lower()
+
+
+async def test_batch_jobs_are_run_by_the_standalone_ai_worker(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = await signed_in(gateway)
+    item = {"task": "emotion", "input": {"text": "a wonderful meeting"}}
+    accepted = await gateway.post("/api/v1/ai/batch", json={"items": [item]}, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    job = accepted.json()
+    for _ in range(300):
+        job = (await gateway.get(f"/api/v1/ai/batch/{job['job_id']}", headers=headers)).json()
+        if job["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.1)
+    assert job["status"] == "completed", job
+    assert job["progress"] == {"done": 1, "total": 1}
 
 
 async def _ai_served(cluster: RunningCluster, port: int) -> float:
