@@ -246,6 +246,36 @@ async def test_everyone_is_told_when_recording_starts_and_newcomers_see_it(room)
     assert (await late.expect("welcome"))["room"]["recording"] is True
 
 
+async def test_a_removal_through_the_rest_api_reaches_the_live_room(room) -> None:
+    site, alice_id = room["site"], room["alice_row"]["id"]
+    url = f"/api/v1/meetings/{room['meeting']['id']}/participants/{alice_id}/remove"
+    assert (await site.http.post(url, headers=room["host"])).status_code == 200
+    await room["alice_client"].expect("removed")
+    assert (await room["alice_client"].close_code())[0] == 4403
+    left = await room["host_client"].expect("peer-left")
+    assert left["peer"] == alice_id and left["reason"] == "removed"
+
+
+async def test_a_role_change_through_the_rest_api_reaches_the_live_room(room) -> None:
+    site, alice_id = room["site"], room["alice_row"]["id"]
+    url = f"/api/v1/meetings/{room['meeting']['id']}/participants/{alice_id}"
+    changed = await site.http.patch(url, json={"role": "cohost"}, headers=room["host"])
+    assert changed.status_code == 200
+    updated = await room["host_client"].expect("peer-updated")
+    assert updated["peer"]["id"] == alice_id and updated["peer"]["role"] == "cohost"
+
+
+async def test_ending_through_the_rest_api_closes_the_live_room(room) -> None:
+    site = room["site"]
+    ended = await site.http.post(
+        f"/api/v1/meetings/{room['meeting']['id']}/end", headers=room["host"]
+    )
+    assert ended.status_code == 200
+    for client in (room["host_client"], room["alice_client"]):
+        await client.expect("meeting-ended")
+        assert (await client.close_code())[0] == 1000
+
+
 async def test_removed_participant_is_closed_and_cannot_come_back(room) -> None:
     site, alice_id = room["site"], room["alice_row"]["id"]
     await room["host_client"].send({"type": "remove", "peer": alice_id})

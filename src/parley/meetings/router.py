@@ -148,10 +148,14 @@ async def update_meeting(
     return service.to_out(await service.update_meeting(session, access.meeting, body))
 
 
+KvDep = Annotated[Redis, Depends(get_kv)]
+
+
 @router.delete("/{meeting_id}", status_code=204)
-async def delete_meeting(access: HostAccess, session: SessionDep) -> Response:
-    """A live meeting ends; a scheduled one is cancelled."""
+async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> Response:
+    """A live meeting ends (everyone in the room is told); a scheduled one is cancelled."""
     await service.end_meeting(session, access.meeting)
+    await service.tell_signaling(kv, "end", access.meeting)
     return Response(status_code=204)
 
 
@@ -212,8 +216,10 @@ async def leave(
 
 
 @router.post("/{meeting_id}/end")
-async def end(access: ModeratorAccess, session: SessionDep) -> MeetingOut:
-    return service.to_out(await service.end_meeting(session, access.meeting))
+async def end(access: ModeratorAccess, session: SessionDep, kv: KvDep) -> MeetingOut:
+    ended = await service.end_meeting(session, access.meeting)
+    await service.tell_signaling(kv, "end", access.meeting)
+    return service.to_out(ended)
 
 
 @router.get("/{meeting_id}/participants")
@@ -239,15 +245,21 @@ async def moderate(
     changed = await _MODERATION[action](session, access.meeting, target)
     if action == "remove":
         await service.forget_removed_guest(kv, access.meeting, target)
+    await service.tell_signaling(kv, action, access.meeting, target)
     return ParticipantOut.model_validate(changed)
 
 
 @router.patch("/{meeting_id}/participants/{participant_id}")
 async def set_role(
-    participant_id: uuid.UUID, body: ParticipantRoleIn, access: ModeratorAccess, session: SessionDep
+    participant_id: uuid.UUID,
+    body: ParticipantRoleIn,
+    access: ModeratorAccess,
+    session: SessionDep,
+    kv: KvDep,
 ) -> ParticipantOut:
     target = await service.participant_of(session, access.meeting, participant_id)
     updated = await service.set_role(session, access.meeting, target, body.role)
+    await service.tell_signaling(kv, "role", access.meeting, target, role=body.role)
     return ParticipantOut.model_validate(updated)
 
 

@@ -427,6 +427,21 @@ _LOCK_MEETING = (
 )
 
 
+SIGNALING_COMMANDS = "parley:signaling:commands"
+
+
+async def tell_signaling(
+    kv: Redis, command: str, meeting: Meeting, participant: Participant | None = None, **extra: str
+) -> None:
+    """Pass what a host did over REST to the live room (signaling-service reads this stream:
+    ``cmd`` remove | admit | deny | role | end, ``meeting_id``, ``participant_id``, ``user_id``)."""
+    fields: dict[Any, Any] = {"cmd": command, "meeting_id": str(meeting.id), **extra}
+    if participant is not None:
+        fields["participant_id"] = str(participant.id)
+        fields["user_id"] = str(participant.user_id) if participant.user_id else ""
+    await kv.xadd(SIGNALING_COMMANDS, fields, maxlen=100_000, approximate=True)
+
+
 GUEST_COOKIE = "parley_guest"
 GUEST_MEMORY_S = 30 * 24 * 3600
 

@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any, NoReturn
 
 import jwt
@@ -19,8 +20,9 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.core.ice import ice_servers
-from parley.signaling import service
+from parley.signaling import moderation, service
 from parley.signaling.hub import MESSAGES_IN, RELAY_LATENCY, Connection, Hub
+from parley.signaling.moderation import public
 from parley.signaling.schemas import (
     KNOWN_TYPES,
     Chat,
@@ -49,17 +51,6 @@ MODERATORS = ("host", "cohost")
 
 class Closed(Exception):
     """Stop serving this connection (it was closed on purpose)."""
-
-
-def public(peer: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": peer["id"],
-        "display_name": peer["display_name"],
-        "role": peer["role"],
-        "media": peer["media"],
-        "hand": peer["hand"],
-        "connected": peer.get("connected", True),
-    }
 
 
 def error(code: str, message: str) -> dict[str, Any]:
@@ -387,34 +378,19 @@ class SignalingSession:
         return self.is_moderator
 
     async def _set_role(self, frame: RoleChange) -> None:
-        target = await self.state.peer(self.meeting_id, frame.peer)
-        if target is None:
-            self.send(error("unknown-peer", f"No peer {frame.peer!r} in this room."))
-            return
-        if target["role"] == "host":
-            self.send(error("forbidden", "The host's role cannot change."))
-            return
-        if not target.get("user_id"):
-            self.send(error("forbidden", "Guests cannot be made cohosts."))
-            return
-        peer = await self.state.update_peer(self.meeting_id, frame.peer, role=frame.role)
-        if peer is None:
-            return
-        await self.hub.deliver(self.meeting_id, {"type": "peer-updated", "peer": public(peer)})
-        if frame.role == "cohost":
-            lobby = await self.state.lobby(self.meeting_id)
-            await self.hub.deliver(
-                self.meeting_id,
-                {"type": "lobby", "lobby": [public(p) for p in lobby.values()]},
-                to=[frame.peer],
-            )
-        await service.tell_meetings(
-            self.state.kv, "role", self.meeting_id, frame.peer, role=frame.role
+        await self._moderation(
+            moderation.set_role(self.app, self.meeting_id, frame.peer, frame.role)
         )
 
+    async def _moderation(self, action: Awaitable[None]) -> None:
+        try:
+            await action
+        except moderation.ModerationError as exc:
+            self.send(error(exc.code, exc.message))
+
     async def _moderate(self, frame: PeerCommand) -> None:
-        peers = await self.state.peers(self.meeting_id)
         if frame.type == "mute":
+            peers = await self.state.peers(self.meeting_id)
             if frame.peer not in peers:
                 self.send(error("unknown-peer", f"No peer {frame.peer!r} in this room."))
                 return
@@ -424,84 +400,13 @@ class SignalingSession:
                 to=[frame.peer],
                 peers=peers,
             )
-        elif frame.type == "remove":
-            await self._remove(frame.peer, peers)
-        elif frame.type == "admit":
-            await self._admit(frame.peer)
-        else:
-            waiting = await self.state.leave_lobby(self.meeting_id, frame.peer)
-            if waiting is None:
-                self.send(error("unknown-peer", f"No one called {frame.peer!r} is waiting."))
-                return
-            await self.hub.deliver(
-                self.meeting_id,
-                {"type": "denied"},
-                to=[frame.peer],
-                peers={frame.peer: waiting},
-                close=(4403, "denied"),
-            )
-            await service.tell_meetings(self.state.kv, "deny", self.meeting_id, frame.peer)
-
-    async def _remove(self, target_id: str, peers: dict[str, dict[str, Any]]) -> None:
-        target = peers.get(target_id)
-        lobby = None if target else await self.state.leave_lobby(self.meeting_id, target_id)
-        target = target or lobby
-        if target is None:
-            self.send(error("unknown-peer", f"No peer {target_id!r} in this room."))
             return
-        if target["role"] == "host":
-            self.send(error("forbidden", "The host cannot be removed."))
-            return
-        await self.state.mark_removed(self.meeting_id, target_id, target.get("user_id"))
-        await self.state.drop_peer(self.meeting_id, target_id)
-        await self.hub.deliver(
-            self.meeting_id,
-            {"type": "removed"},
-            to=[target_id],
-            peers={target_id: target},
-            close=(4403, "removed"),
-        )
-        if lobby is None:
-            await self.hub.deliver(
-                self.meeting_id,
-                {"type": "peer-left", "peer": target_id, "reason": "removed"},
-                exclude=target_id,
-            )
-        await service.tell_meetings(self.state.kv, "remove", self.meeting_id, target_id)
-
-    async def _admit(self, target_id: str) -> None:
-        waiting = await self.state.leave_lobby(self.meeting_id, target_id)
-        if waiting is None:
-            self.send(error("unknown-peer", f"No one called {target_id!r} is waiting."))
-            return
-        await self.state.put_peer(self.meeting_id, waiting)
-        token = await self.state.new_resume_token(self.meeting_id, target_id)
-        # Built here for the admitted peer and sent to whichever node holds its connection.
-        welcome = await build_welcome(self.app, self.meeting_id, waiting, token)
-        peers = await self.state.peers(self.meeting_id)
-        await self.hub.deliver(self.meeting_id, welcome, to=[target_id], peers=peers)
-        await self.hub.deliver(
-            self.meeting_id,
-            {"type": "peer-joined", "peer": public(waiting)},
-            exclude=target_id,
-            peers=peers,
-        )
-        await service.tell_meetings(self.state.kv, "admit", self.meeting_id, target_id)
+        act = {"remove": moderation.remove, "admit": moderation.admit, "deny": moderation.deny}
+        await self._moderation(act[frame.type](self.app, self.meeting_id, frame.peer))
 
     async def _end(self) -> None:
-        await self.state.set_room(self.meeting_id, ended=True)
-        peers = await self.state.peers(self.meeting_id)
-        lobby = await self.state.lobby(self.meeting_id)
-        everyone = {**peers, **lobby}
         self.gone = True
-        await self.hub.deliver(
-            self.meeting_id,
-            {"type": "meeting-ended"},
-            to=list(everyone),
-            peers=everyone,
-            close=(1000, "meeting ended"),
-        )
-        await service.tell_meetings(self.state.kv, "end", self.meeting_id)
+        await moderation.end(self.app, self.meeting_id)
 
     # --- leaving ---------------------------------------------------------------------------
 

@@ -1,0 +1,187 @@
+"""Moderation of a room, whoever asks: a host's frame on the WebSocket, or meeting-service
+relaying what a host did over its REST API (the ``parley:signaling:commands`` stream).
+
+Each action changes the shared room state once and tells the people concerned through the hub,
+whichever node holds their connections. ``tell`` says whether meeting-service must be told (it
+already knows when the action came from it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from parley.signaling import service
+from parley.signaling.hub import Hub
+
+
+class ModerationError(Exception):
+    """The action cannot be done; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def public(peer: dict[str, Any]) -> dict[str, Any]:
+    """What the others see of a peer."""
+    return {
+        "id": peer["id"],
+        "display_name": peer["display_name"],
+        "role": peer["role"],
+        "media": peer["media"],
+        "hand": peer["hand"],
+        "connected": peer.get("connected", True),
+    }
+
+
+def _hub(app: FastAPI) -> Hub:
+    hub: Hub | None = app.state.signaling
+    if hub is None:
+        raise ModerationError("unavailable", "Signaling is not running on this node.")
+    return hub
+
+
+async def remove(
+    app: FastAPI,
+    meeting_id: str,
+    target_id: str,
+    *,
+    tell: bool = True,
+    user_id: str | None = None,
+) -> None:
+    hub = _hub(app)
+    state = hub.state
+    peers = await state.peers(meeting_id)
+    target = peers.get(target_id)
+    lobby = None if target else await state.leave_lobby(meeting_id, target_id)
+    target = target or lobby
+    if target is None:
+        if not tell:
+            # Removed through meeting-service while not connected: a ticket it still holds
+            # must not let it in.
+            await state.mark_removed(meeting_id, target_id, user_id)
+        raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
+    if target["role"] == "host":
+        raise ModerationError("forbidden", "The host cannot be removed.")
+    await state.mark_removed(meeting_id, target_id, target.get("user_id"))
+    await state.drop_peer(meeting_id, target_id)
+    await hub.deliver(
+        meeting_id,
+        {"type": "removed"},
+        to=[target_id],
+        peers={target_id: target},
+        close=(4403, "removed"),
+    )
+    if lobby is None:
+        await hub.deliver(
+            meeting_id,
+            {"type": "peer-left", "peer": target_id, "reason": "removed"},
+            exclude=target_id,
+        )
+    if tell:
+        await service.tell_meetings(state.kv, "remove", meeting_id, target_id)
+
+
+async def admit(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = True) -> None:
+    from parley.signaling.session import build_welcome  # the welcome is the session's frame
+
+    hub = _hub(app)
+    state = hub.state
+    waiting = await state.leave_lobby(meeting_id, target_id)
+    if waiting is None:
+        raise ModerationError("unknown-peer", f"No one called {target_id!r} is waiting.")
+    await state.put_peer(meeting_id, waiting)
+    token = await state.new_resume_token(meeting_id, target_id)
+    # Built here for the admitted peer and sent to whichever node holds its connection.
+    welcome = await build_welcome(app, meeting_id, waiting, token)
+    peers = await state.peers(meeting_id)
+    await hub.deliver(meeting_id, welcome, to=[target_id], peers=peers)
+    await hub.deliver(
+        meeting_id,
+        {"type": "peer-joined", "peer": public(waiting)},
+        exclude=target_id,
+        peers=peers,
+    )
+    if tell:
+        await service.tell_meetings(state.kv, "admit", meeting_id, target_id)
+
+
+async def deny(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = True) -> None:
+    hub = _hub(app)
+    waiting = await hub.state.leave_lobby(meeting_id, target_id)
+    if waiting is None:
+        raise ModerationError("unknown-peer", f"No one called {target_id!r} is waiting.")
+    await hub.deliver(
+        meeting_id,
+        {"type": "denied"},
+        to=[target_id],
+        peers={target_id: waiting},
+        close=(4403, "denied"),
+    )
+    if tell:
+        await service.tell_meetings(hub.state.kv, "deny", meeting_id, target_id)
+
+
+async def set_role(
+    app: FastAPI, meeting_id: str, target_id: str, role: str, *, tell: bool = True
+) -> None:
+    hub = _hub(app)
+    state = hub.state
+    target = await state.peer(meeting_id, target_id)
+    if target is None:
+        raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
+    if target["role"] == "host":
+        raise ModerationError("forbidden", "The host's role cannot change.")
+    if not target.get("user_id"):
+        raise ModerationError("forbidden", "Guests cannot be made cohosts.")
+    peer = await state.update_peer(meeting_id, target_id, role=role)
+    if peer is None:
+        return
+    await hub.deliver(meeting_id, {"type": "peer-updated", "peer": public(peer)})
+    if role == "cohost":
+        lobby = await state.lobby(meeting_id)
+        await hub.deliver(
+            meeting_id,
+            {"type": "lobby", "lobby": [public(p) for p in lobby.values()]},
+            to=[target_id],
+        )
+    if tell:
+        await service.tell_meetings(state.kv, "role", meeting_id, target_id, role=role)
+
+
+async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
+    hub = _hub(app)
+    state = hub.state
+    await state.set_room(meeting_id, ended=True)
+    peers = await state.peers(meeting_id)
+    lobby = await state.lobby(meeting_id)
+    everyone = {**peers, **lobby}
+    await hub.deliver(
+        meeting_id,
+        {"type": "meeting-ended"},
+        to=list(everyone),
+        peers=everyone,
+        close=(1000, "meeting ended"),
+    )
+    if tell:
+        await service.tell_meetings(state.kv, "end", meeting_id)
+
+
+async def apply(app: FastAPI, fields: dict[str, Any]) -> None:
+    """One command from meeting-service (``cmd``, ``meeting_id``, ``participant_id``, ``role``)."""
+    command = fields.get("cmd")
+    meeting_id = str(fields.get("meeting_id") or "")
+    target = str(fields.get("participant_id") or "")
+    if command == "end":
+        await end(app, meeting_id, tell=False)
+    elif command == "remove":
+        await remove(app, meeting_id, target, tell=False, user_id=fields.get("user_id") or None)
+    elif command == "admit":
+        await admit(app, meeting_id, target, tell=False)
+    elif command == "deny":
+        await deny(app, meeting_id, target, tell=False)
+    elif command == "role" and fields.get("role") in ("cohost", "participant"):
+        await set_role(app, meeting_id, target, str(fields["role"]), tell=False)
