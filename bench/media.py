@@ -50,6 +50,12 @@ def _rss_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/{pid}/status")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _reset_peak(pid: int) -> None:
     """Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0)."""
     with contextlib.suppress(OSError):
@@ -213,12 +219,16 @@ def upload_run(
     headers = auth_headers()
     baseline = _rss_kib(process.pid, "VmRSS")
     _reset_peak(process.pid)
+    cpu_before = _cpu_s(process.pid)
     media_id, elapsed = tus_upload(base, headers, size)
+    cpu = _cpu_s(process.pid) - cpu_before
     peak = _rss_kib(process.pid, "VmHWM")
     print(f"    (upload {size / 2**20:.0f} MiB in {elapsed:.1f} s)", flush=True)
     result = {
         "upload_mb_s": size / elapsed / 1e6,
         "rss_growth_mib": max(0, peak - baseline) / 1024,
+        # CPU the server spent per GiB: a figure that other load on the machine barely moves
+        "server_cpu_s_per_gib": cpu / (size / 2**30),
         **range_reads(base, headers, media_id, size, small_count),
     }
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -308,6 +318,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--skip-s3", action="store_true")
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--skip-thumbnail", action="store_true")
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
 
@@ -315,10 +326,11 @@ def main() -> None:
         print(f"tus upload of {args.size_mib} MiB + range reads, local storage", flush=True)
         with media_server({}) as (base, process):
             report("local", [upload_run(base, process, size) for _ in range(args.runs)])
-            print("making a 60 s 720p WebM with PyAV ...", flush=True)
-            video = webm_60s_720p()
-            print(f"  {len(video) / 1e6:.1f} MB", flush=True)
-            thumbnail_runs(base, video, args.runs)
+            if not args.skip_thumbnail:
+                print("making a 60 s 720p WebM with PyAV ...", flush=True)
+                video = webm_60s_720p()
+                print(f"  {len(video) / 1e6:.1f} MB", flush=True)
+                thumbnail_runs(base, video, args.runs)
 
     if not args.skip_s3:
         print(f"tus upload of {args.size_mib} MiB + range reads, S3 (moto_server)", flush=True)

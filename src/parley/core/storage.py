@@ -31,9 +31,9 @@ from parley.config import Settings
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 READ_CHUNK = 1024 * 1024
-# Local appends are buffered to this size before a write (one thread hop per MiB, not per
-# 64 KiB network chunk).
-LOCAL_WRITE_BUFFER = 1024 * 1024
+# Local appends are buffered to this size before a write (one thread hop per 4 MiB, not per
+# network chunk).
+LOCAL_WRITE_BUFFER = 4 * 1024 * 1024
 # S3 needs parts of at least 5 MiB (except the last); larger parts mean fewer requests.
 S3_PART_SIZE = 8 * 1024 * 1024
 COMPLETE_TIMEOUT_S = 900.0
@@ -141,12 +141,18 @@ class Storage(abc.ABC):
 
 
 class _LocalAppender(Appender):
+    """Appends to a partial file; chunks are kept by reference (no copies) and written a few
+    MiB at a time in a worker thread, which also updates ``digest``."""
+
+    hashes_in_thread = True
+
     def __init__(self, path: Path, target: Path, offset: int) -> None:
         self.path = path
         self.target = target
         self.offset = offset
         self.state = {}
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self._handle: BinaryIO | None = None
 
     def _open(self) -> None:
@@ -157,27 +163,28 @@ class _LocalAppender(Appender):
         handle.seek(self.offset)
         self._handle = handle
 
-    hashes_in_thread = True
-
-    def _flush(self, data: bytes) -> None:
+    def _flush(self, chunks: list[bytes]) -> None:
         if self._handle is None:
             self._open()
         assert self._handle is not None
         if self.digest is not None:
-            self.digest.update(data)  # hashlib releases the GIL for large buffers
-        self._handle.write(data)
+            for chunk in chunks:
+                self.digest.update(chunk)  # hashlib releases the GIL for large buffers
+        self._handle.writelines(chunks)
         self._handle.flush()
 
     async def write(self, data: bytes) -> None:
-        self._buffer += data
-        if len(self._buffer) >= LOCAL_WRITE_BUFFER:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered >= LOCAL_WRITE_BUFFER:
             await self.checkpoint()
 
     async def checkpoint(self) -> None:
-        data, self._buffer = bytes(self._buffer), bytearray()
-        if data or self._handle is None:
-            await run_in_threadpool(self._flush, data)
-        self.offset += len(data)
+        chunks, size = self._chunks, self._buffered
+        self._chunks, self._buffered = [], 0
+        if chunks or self._handle is None:
+            await run_in_threadpool(self._flush, chunks)
+        self.offset += size
 
     def _close(self) -> None:
         if self._handle is not None:
