@@ -14,6 +14,7 @@ Every failure to reach the store is a :class:`StorageUnavailable` (answered 503 
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 import io
 import os
@@ -36,6 +37,8 @@ READ_CHUNK = 1024 * 1024
 LOCAL_WRITE_BUFFER = 4 * 1024 * 1024
 # S3 needs parts of at least 5 MiB (except the last); larger parts mean fewer requests.
 S3_PART_SIZE = 8 * 1024 * 1024
+# Parts sent at once while the next one fills (memory: this many parts plus one).
+S3_PARTS_IN_FLIGHT = 2
 COMPLETE_TIMEOUT_S = 900.0
 
 
@@ -410,6 +413,10 @@ class _S3Appender(Appender):
             "tail": int(state.get("tail", 0)),
         }
         self._buffer = bytearray()
+        # Parts being sent while more bytes arrive: (number, size, task), oldest first. A part
+        # counts (in ``state`` and ``offset``) only once it and every part before it are stored.
+        self._in_flight: list[tuple[int, int, asyncio.Task[Any]]] = []
+        self._loaded_tail: str | None = None
 
     @property
     def _parts_size(self) -> int:
@@ -422,73 +429,95 @@ class _S3Appender(Appender):
     async def load_tail(self) -> None:
         tail = self.state["tail"]
         if tail:
-            data = await self.s3.get(self.tail_key())
+            self._loaded_tail = self.tail_key()
+            data = await self.s3.get(self._loaded_tail)
             self._buffer = bytearray(data[:tail])
 
-    async def _upload_part(self) -> None:
+    async def _send_part(self, body: bytes) -> None:
         s3 = self.s3
         if self.state["upload_id"] is None:
             response = await s3.call(
                 "create_multipart_upload", Bucket=s3.bucket, Key=self.upload_key
             )
             self.state["upload_id"] = response["UploadId"]
-        number = len(self.state["parts"]) + 1
-        body = bytes(self._buffer[:S3_PART_SIZE])
-        response = await s3.call(
-            "upload_part",
-            Bucket=s3.bucket,
-            Key=self.upload_key,
-            UploadId=self.state["upload_id"],
-            PartNumber=number,
-            Body=body,
+        number = len(self.state["parts"]) + len(self._in_flight) + 1
+        task = asyncio.ensure_future(
+            s3.call(
+                "upload_part",
+                Bucket=s3.bucket,
+                Key=self.upload_key,
+                UploadId=self.state["upload_id"],
+                PartNumber=number,
+                Body=body,
+            )
         )
-        old_tail = self.tail_key() if self.state["tail"] else None
-        self.state["parts"].append([number, response["ETag"], len(body)])
-        del self._buffer[: len(body)]
-        # The old tail's bytes are inside this part now.
-        self.state["tail"] = 0
-        self.offset = self._parts_size
-        if old_tail:
-            with contextlib.suppress(StorageUnavailable):
-                await s3.delete(old_tail)
+        self._in_flight.append((number, len(body), task))
+
+    async def _settle(self, keep: int = 0) -> None:
+        """Wait for sent parts, oldest first, until at most ``keep`` are in flight."""
+        while len(self._in_flight) > keep:
+            number, size, task = self._in_flight[0]
+            try:
+                response = await task
+            except BaseException:
+                for _, _, other in self._in_flight[1:]:
+                    other.cancel()
+                await asyncio.gather(*(t for _, _, t in self._in_flight), return_exceptions=True)
+                self._in_flight.clear()
+                raise
+            self._in_flight.pop(0)
+            self.state["parts"].append([number, response["ETag"], size])
+            # The loaded tail's bytes were in the first part sent: it is no longer needed.
+            self.state["tail"] = 0
+            self.offset = self._parts_size
+            if self._loaded_tail:
+                with contextlib.suppress(StorageUnavailable):
+                    await self.s3.delete(self._loaded_tail)
+                self._loaded_tail = None
 
     async def write(self, data: bytes) -> None:
         self._buffer += data
         while len(self._buffer) >= S3_PART_SIZE:
-            await self._upload_part()
+            body = bytes(self._buffer[:S3_PART_SIZE])
+            del self._buffer[:S3_PART_SIZE]
+            await self._send_part(body)
+            await self._settle(keep=S3_PARTS_IN_FLIGHT - 1)
 
     async def checkpoint(self) -> None:
-        if len(self._buffer) == self.state["tail"]:
-            self.offset = self._parts_size + self.state["tail"]
+        await self._settle()
+        if self._loaded_tail is not None and len(self._buffer) == self.state["tail"]:
+            return  # nothing arrived since the tail was loaded
+        if not self._buffer and not self.state["tail"]:
             return
         await self.s3.put(self.tail_key(), bytes(self._buffer))
         self.state["tail"] = len(self._buffer)
         self.offset = self._parts_size + len(self._buffer)
 
+    async def close(self) -> None:
+        for _, _, task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*(t for _, _, t in self._in_flight), return_exceptions=True)
+        self._in_flight.clear()
+
     async def finish(self) -> None:
         s3 = self.s3
         target = self.upload_key
+        await self._settle()
         if self.state["upload_id"] is None:
             # Smaller than one part: a plain PUT.
             await s3.put(target, bytes(self._buffer))
+            size = len(self._buffer)
         else:
             if self._buffer:
-                number = len(self.state["parts"]) + 1
-                response = await s3.call(
-                    "upload_part",
-                    Bucket=s3.bucket,
-                    Key=target,
-                    UploadId=self.state["upload_id"],
-                    PartNumber=number,
-                    Body=bytes(self._buffer),
-                )
-                self.state["parts"].append([number, response["ETag"], len(self._buffer)])
+                await self._send_part(bytes(self._buffer))
                 self._buffer.clear()
+                await self._settle()
             await s3.complete(target, self.state["upload_id"], self.state["parts"])
-        if self.state["tail"]:
+            size = self._parts_size
+        for key in {self._loaded_tail, self.tail_key() if self.state["tail"] else None} - {None}:
             with contextlib.suppress(StorageUnavailable):
-                await s3.delete(self.tail_key())
-        self.offset = self._parts_size + len(self._buffer)
+                await s3.delete(str(key))
+        self.offset = size
 
 
 class S3Storage(Storage):
@@ -609,6 +638,7 @@ class S3Storage(Storage):
                 await appender.write(chunk)
             await appender.finish()
         except BaseException:
+            await appender.close()
             await self.abort_append(key, appender.state)
             raise
         return appender.offset
