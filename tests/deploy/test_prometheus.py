@@ -145,10 +145,13 @@ def test_scraped_request_metrics_carry_service_route_and_status(
     scraped: tuple[str, int],
 ) -> None:
     base, _ = scraped
-    result = query_until(base, 'parley_http_requests_total{route="/api/v1/meetings", status="401"}')
+    # A scrape may fall between the fixture's three requests: wait for one after all three.
+    result = query_until(
+        base, 'parley_http_requests_total{route="/api/v1/meetings", status="401"} >= 3'
+    )
     assert result, "the unauthenticated requests were not scraped"
     assert result[0]["metric"]["service"] == "meetings"
-    assert float(result[0]["value"][1]) >= 3
+    assert result[0]["metric"]["method"] == "GET"
 
 
 def test_prometheus_loads_the_alert_rules(scraped: tuple[str, int]) -> None:
