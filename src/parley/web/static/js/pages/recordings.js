@@ -116,7 +116,8 @@ async function recordingItem(meeting, recording, reload) {
       } }, "Delete"));
     }
   }
-  const minutes = recording.duration_s ? ` · ${Math.max(1, Math.round(recording.duration_s / 60))} min` : "";
+  const seconds = Math.round(recording.duration_s || 0);
+  const minutes = seconds ? ` · ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}` : "";
   const status = { recording: "recording now", processing: "processing…", ready: "ready", failed: "failed" }[recording.status];
   const item = h("li", { class: "recording", "data-recording": recording.id, "data-status": recording.status },
     thumbnail,
