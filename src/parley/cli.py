@@ -97,7 +97,7 @@ def serve(
     from parley.services import SERVICES
 
     if service == "ai-worker":
-        settings = _settings(data_dir=data_dir)
+        settings = _settings(data_dir=data_dir, host=host, port=port or 8086)
         if not settings.redis_url:
             console.print("[red]ai-worker needs REDIS_URL[/red] (the queue it shares with ai).")
             raise typer.Exit(2)
