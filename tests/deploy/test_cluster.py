@@ -194,6 +194,32 @@ async def test_large_uploads_stream_through_to_media_service_and_download_by_ran
     assert part.content == data[100:200]
 
 
+async def test_a_body_over_the_gateway_limit_is_refused_as_a_problem(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = await signed_in(gateway)
+    response = await gateway.put(
+        "/api/v1/users/me/avatar", content=b"\0" * (9 * 1024 * 1024), headers=headers
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+
+
+async def test_an_avatar_above_nginx_default_body_limit_reaches_user_service(
+    gateway: httpx.AsyncClient,
+) -> None:
+    headers = await signed_in(gateway)
+    picture = noise_png(700, 600)
+    assert len(picture) > 1024 * 1024  # nginx's default limit
+    response = await gateway.put(
+        "/api/v1/users/me/avatar",
+        content=picture,
+        headers={**headers, "Content-Type": "image/png"},
+    )
+    assert response.status_code in (200, 204), response.text
+
+
 async def test_unknown_paths_are_404_at_the_gateway(gateway: httpx.AsyncClient) -> None:
     assert (await gateway.get("/no/such/page")).status_code == 404
 
@@ -287,6 +313,10 @@ async def test_sign_in_paths_are_rate_limited_at_the_gateway(gateway: httpx.Asyn
     codes = {r.status_code for r in responses}
     assert 429 in codes
     assert codes - {429} <= {401, 403}
+    limited = next(r for r in responses if r.status_code == 429)
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert limited.json()["type"] == "urn:parley:problem:rate-limited"
+    assert limited.headers["retry-after"] == "1"
     await asyncio.sleep(2.5)  # let the bucket refill for whatever runs next
 
 
