@@ -5,14 +5,19 @@ the routes the services really declare (so a new route prefix cannot be forgotte
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
-from parley.cluster import UPSTREAMS, GatewayConfig, render_gateway
+from parley.cluster import UPSTREAMS, GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
-from tests.deploy.conftest import DEPLOY
+from tests.deploy.conftest import DEPLOY, needs_nginx, nginx_path
+from tests.servers import free_port, wait_for_port
 
 _LOCATION = re.compile(r"^location\s+(=|~|\^~)?\s*(\S+)\s*\{")
 _PROXY = re.compile(r"proxy_pass\s+http://(\w+)")
@@ -105,3 +110,37 @@ def test_the_ingress_sends_each_route_to_its_service(service: str, path: str) ->
         if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/")
     ]
     assert max(matching, key=lambda item: len(item[0]))[1] == service
+
+
+@needs_nginx
+def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
+    run_dir = Path(tempfile.mkdtemp(prefix="parley-gateway-test-"))
+    run_dir.chmod(0o755)  # nginx's workers (www-data) use it
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    port = free_port()
+    config = GatewayConfig(
+        upstreams={name: [dead] for name in SERVICES},
+        run_dir=run_dir / "run",
+        http_port=port,
+        listen_address="127.0.0.1",
+        worker_user=default_worker_user(),
+        worker_processes="1",
+        access_log="/dev/null",
+    )
+    conf = render_gateway(config, run_dir / "conf")
+    nginx = subprocess.Popen(
+        [nginx_path() or "nginx", "-p", str(conf.parent), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 20)
+        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings", timeout=10)
+    finally:
+        nginx.terminate()
+        nginx.wait(20)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["type"] == "urn:parley:problem:unavailable"
