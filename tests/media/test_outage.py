@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 
+import httpx
 import pytest
 
 from parley.core.storage import S3_PART_SIZE
-from tests.conftest import Api
+from tests.conftest import Api, unique
 from tests.media.conftest import MediaEnv, People
 from tests.media.helpers import MEDIA, media_id_of, tus_create, tus_head, tus_patch
 
@@ -73,3 +74,52 @@ async def test_s3_down_on_download_is_503(s3_env: MediaEnv, media_api: Api, peop
         assert content.status_code == 503
     finally:
         s3_env.relay.up()
+
+
+async def test_s3_lost_while_parts_are_in_flight_keeps_a_consistent_offset(
+    s3_env: MediaEnv, media_api: Api, people: People
+) -> None:
+    relay = s3_env.relay
+    assert relay is not None
+    owner = await media_api.account(unique("s3lost"))  # its own quota
+    data = b"%PDF-1.5\n" + os.urandom(S3_PART_SIZE * 2 + 5 * 1024 * 1024)
+    created = await tus_create(
+        media_api, owner, len(data), filename="long.pdf", content_type="application/pdf"
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    cut_at = S3_PART_SIZE + 12345
+
+    async def body() -> object:
+        for i in range(0, len(data), 1 << 20):
+            if i >= cut_at:
+                relay.down()  # the store goes away while this request streams
+            yield data[i : i + (1 << 20)]
+
+    try:
+        try:
+            response = await media_api.http.patch(
+                location,
+                headers={
+                    **owner.headers,
+                    "Tus-Resumable": "1.0.0",
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": "0",
+                },
+                content=body(),
+            )
+            assert response.status_code == 503, response.text
+        except httpx.TransportError:
+            pass  # the server may answer and close before the body was all sent
+    finally:
+        relay.up()
+
+    head = await tus_head(media_api, owner, location)
+    offset = int(head.headers["upload-offset"])
+    assert offset <= cut_at + (1 << 20)
+    response = await tus_patch(media_api, owner, location, offset, data[offset:])
+    assert response.status_code == 204, response.text
+    content = await media_api.http.get(
+        f"{MEDIA}/{media_id_of(created)}/content", headers=owner.headers
+    )
+    assert hashlib.sha256(content.content).digest() == hashlib.sha256(data).digest()

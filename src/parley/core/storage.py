@@ -555,6 +555,10 @@ class S3Storage(Storage):
                     read_timeout=read_timeout_s,
                     retries={"max_attempts": 2, "mode": "standard"},
                     max_pool_connections=32,
+                    # No extra CRC32 of every part on top of SigV4's SHA-256 (S3 checks parts
+                    # by their ETag; the media keeps its own SHA-256).
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
                 ),
             )
 
