@@ -40,10 +40,11 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(3000):
-        if server.started:
+    for _ in range(12_000):  # up to 120 s: start-up migrates a new database, slow under load
+        if server.started or task.done():
             break
         await asyncio.sleep(0.01)
+    assert server.started, f"uvicorn did not start: {task.exception() if task.done() else ''}"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield app, f"http://127.0.0.1:{port}"
