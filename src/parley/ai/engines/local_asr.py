@@ -22,6 +22,10 @@ from parley.ai.engines.base import EngineUnavailable, Segment, Transcript
 from parley.ai.engines.vad import speech_regions
 
 FRAMES_PER_S = 100  # PocketSphinx's default frame rate
+# Search pruning: at most this many active HMMs per frame (PocketSphinx's default is 30,000).
+# On bench/ai.py's 120 flite clips it cut CPU per audio second from 0.40 to 0.22 while the
+# word error rate moved from 7.6 % to 7.7 % (one word on kal16).
+MAX_HMM_PER_FRAME = 3_000
 _ALTERNATE = re.compile(r"\(\d+\)$")
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]"}
 
@@ -54,7 +58,7 @@ class PocketSphinxAsr:
 
         with self._lock:
             self._created += 1
-        return Decoder(samprate=16_000, loglevel="FATAL")
+        return Decoder(samprate=16_000, loglevel="FATAL", maxhmmpf=MAX_HMM_PER_FRAME)
 
     @contextmanager
     def decoder(self) -> Iterator[Any]:
