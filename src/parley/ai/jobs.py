@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.ai import service
 from parley.ai.models import AiJob
 from parley.ai.service import Runtime, runtime_of
+from parley.core import tracing
 from parley.core.db import Database
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
@@ -65,7 +66,9 @@ async def ensure_group(kv: Redis, stream: str) -> None:
 
 
 async def enqueue(kv: Redis, stream: str, job_id: uuid.UUID) -> None:
-    await kv.xadd(stream, {"job_id": str(job_id)})
+    # The trace that submitted the job goes with it: the worker continues it.
+    fields: dict[Any, Any] = {"job_id": str(job_id), **tracing.inject()}
+    await kv.xadd(stream, fields)
 
 
 async def submit(
@@ -235,7 +238,8 @@ class Worker:
         except ValueError:
             await self.kv.xack(self.stream, GROUP, entry_id)
             return
-        status = await process(self.database, self.runtime, job_id)
+        with tracing.traced("ai.batch.job", fields, job_id=str(job_id)):
+            status = await process(self.database, self.runtime, job_id)
         await self.kv.xack(self.stream, GROUP, entry_id)
         log.info("job_finished", job_id=str(job_id), status=status, worker=self.name)
 

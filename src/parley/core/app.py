@@ -30,7 +30,7 @@ from parley.core.middleware import JsonBodyLimitMiddleware, RequestContextMiddle
 from parley.core.observability import configure_logging, metrics_endpoint
 from parley.core.registry import register_service
 from parley.core.revocation import RevocationList
-from parley.core.storage import LocalStorage
+from parley.core.storage import create_storage
 from parley.core.tracing import instrument_app
 
 BackgroundTask = Callable[[FastAPI], Coroutine[Any, Any, None]]
@@ -93,7 +93,7 @@ def create_app(
         app.state.bus = Bus(app.state.kv)
         app.state.revocations = RevocationList(app.state.kv, app.state.bus)
         await app.state.bus.start()
-        app.state.storage = LocalStorage(settings.data_dir / "objects")
+        app.state.storage = create_storage(settings)
         app.state.signer = TokenSigner(settings.secret(), settings.access_token_ttl_s)
         tasks = [asyncio.create_task(task(app), name=task.__name__) for task in background]
         # Everything made at start-up lives as long as the process: moving it out of the

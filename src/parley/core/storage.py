@@ -735,6 +735,6 @@ def create_storage(settings: Settings) -> Storage:
     return LocalStorage(settings.data_dir / "objects")
 
 
-async def get_storage(request: Request) -> LocalStorage:
-    storage: LocalStorage = request.app.state.storage
+async def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
     return storage

@@ -27,7 +27,7 @@ from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
 from parley.core.requests import client_ip, get_settings
 from parley.core.revocation import RevocationList
-from parley.core.storage import LocalStorage, ObjectNotFound, get_storage
+from parley.core.storage import ObjectNotFound, Storage, get_storage
 from parley.users import service
 from parley.users.avatars import make_avatar
 from parley.users.cache import CachedUser
@@ -260,7 +260,7 @@ async def put_avatar(
     request: Request,
     user: UserDep,
     session: SessionDep,
-    storage: Annotated[LocalStorage, Depends(get_storage)],
+    storage: Annotated[Storage, Depends(get_storage)],
     settings: SettingsDep,
 ) -> UserOut:
     data = await _read_limited(request, MAX_AVATAR_BYTES)
@@ -279,7 +279,7 @@ async def get_avatar(
     user_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    storage: Annotated[LocalStorage, Depends(get_storage)],
+    storage: Annotated[Storage, Depends(get_storage)],
 ) -> Response:
     """Public, like a profile picture anywhere: ``<img>`` tags cannot send bearer tokens."""
     user = await session.get(User, user_id)
@@ -339,7 +339,7 @@ async def admin_delete_user(
     session: SessionDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
-    storage: Annotated[LocalStorage, Depends(get_storage)],
+    storage: Annotated[Storage, Depends(get_storage)],
 ) -> Response:
     avatar_key = await service.delete_user(session, revocations, settings, target)
     if avatar_key:
