@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     media_worker_interval_s: float = 5.0
     # meeting-service's base URL when split; None: the same app (all-in-one), called in-process.
     media_meetings_url: str | None = None
+    # Where media-service submits recording transcriptions (ai service) when split; in the
+    # all-in-one app the request stays in-process. Off: no transcription of recordings.
+    media_ai_url: str | None = None
+    media_transcribe_recordings: bool = True
     recording_retention_days: int | None = None
     stun_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -107,6 +111,8 @@ class Settings(BaseSettings):
     ai_decoders: int = 2  # PocketSphinx decoders kept (one per concurrent transcription)
     # meeting-service's base URL when split; None: the same app (all-in-one), called in-process.
     ai_meetings_url: str | None = None
+    # Where batch workers fetch media links from when not in the all-in-one app (media-service).
+    ai_media_url: str | None = None
     triton_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias=AliasChoices("PARLEY_TRITON_URLS", "TRITON_URLS", "triton_urls"),

@@ -8,6 +8,7 @@ with loopback allowed for WebRTC so every packet stays on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -109,6 +110,29 @@ async def browser(web_url: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+SPOKEN = "Let us review the budget in the meeting tomorrow morning."
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser_speaking(
+    web_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browser]:
+    """A Chromium whose fake microphone says :data:`SPOKEN` (synthesized with flite)."""
+    wav = tmp_path_factory.mktemp("speech") / "spoken.wav"
+    flite = await asyncio.create_subprocess_exec(
+        "flite", "-voice", "rms", "-t", SPOKEN, "-o", str(wav)
+    )
+    assert await flite.wait() == 0
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
         )
         yield chromium
         await chromium.close()

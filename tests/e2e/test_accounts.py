@@ -86,9 +86,7 @@ async def test_the_dashboard_joins_by_code_and_downloads_the_invitation(people) 
     assert download.suggested_filename == f"meeting-{meeting['code']}.ics"
     assert "BEGIN:VCALENDAR" in (await download.path()).read_text()
 
-    await host.page.get_by_label("Meeting code or link").fill(
-        f"{host.base}/m/{meeting['code']}"
-    )
+    await host.page.get_by_label("Meeting code or link").fill(f"{host.base}/m/{meeting['code']}")
     await host.page.get_by_role("button", name="Join", exact=True).click()
     await host.page.locator("#join").wait_for()
     assert host.page.url.endswith(f"/m/{meeting['code']}")

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,11 +122,53 @@ async def requeue_orphans(database: Database, kv: Redis) -> int:
     return len(ids)
 
 
+MEDIA_FETCH_LIMIT = 512 * 1024 * 1024
+
+
+def media_fetcher(app: FastAPI) -> Callable[[str], Awaitable[bytes]]:
+    """Fetch a media-service link (``/api/v1/media/{id}/content?access=...``): in-process in
+    the all-in-one app, else from ``PARLEY_AI_MEDIA_URL``. The link carries its own access."""
+    base = app.state.settings.ai_media_url
+
+    async def fetch(url: str) -> bytes:
+        if url.startswith(("http://", "https://")):
+            client = httpx.AsyncClient(timeout=120)
+        elif base:
+            client = httpx.AsyncClient(base_url=base.rstrip("/"), timeout=120)
+        else:
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://media.internal",
+                timeout=120,
+            )
+        async with client:
+            try:
+                response = await client.get(url, follow_redirects=True)
+            except httpx.HTTPError as exc:
+                raise ProblemError(
+                    503, f"media-service is unreachable: {exc}", type="media-unreachable"
+                ) from exc
+        if response.status_code != 200:
+            raise ProblemError(
+                422, f"The media link answered {response.status_code}.", type="media-unreadable"
+            )
+        if len(response.content) > MEDIA_FETCH_LIMIT:
+            raise ProblemError(413, "The media file is too large to transcribe.", type="too-large")
+        return response.content
+
+    return fetch
+
+
 async def run_item(runtime: Runtime, item: dict[str, Any]) -> dict[str, Any]:
     """One item, as the synchronous endpoint would run it (no duration limit here)."""
     task, data = item["task"], item.get("input") or {}
     if task == "asr":
-        audio_bytes = service.decode_base64(str(data.get("audio", "")))
+        if data.get("media_url") and not data.get("audio"):
+            if runtime.fetch is None:
+                raise ProblemError(503, "This worker cannot fetch media.", type="media-unreachable")
+            audio_bytes = await runtime.fetch(str(data["media_url"]))
+        else:
+            audio_bytes = service.decode_base64(str(data.get("audio", "")))
         return await service.asr(
             runtime,
             audio_bytes,
@@ -189,18 +232,25 @@ async def process(database: Database, runtime: Runtime, job_id: uuid.UUID) -> st
                     {"index": index, "task": item["task"], "output": output},
                 ]
                 scope = item.get("input") or {}
+                stored = [(item["task"], output)]
+                if item["task"] == "asr" and scope.get("analyze") and output.get("segments"):
+                    # A recording's transcript is analysed as it comes: summary, actions, ...
+                    speaker = str(scope.get("speaker") or "Meeting")
+                    segments = [{**seg, "speaker": speaker} for seg in output["segments"]]
+                    stored.append(("analyze", await service.analyze(runtime, segments)))
                 if scope.get("meeting_id"):
-                    await service.store_result(
-                        session,
-                        item["task"],
-                        str(job.owner_id),
-                        output,
-                        uuid.UUID(str(scope["meeting_id"])),
-                        uuid.UUID(str(scope["recording_id"]))
-                        if scope.get("recording_id")
-                        else None,
-                        job.id,
-                    )
+                    for task, data in stored:
+                        await service.store_result(
+                            session,
+                            task,
+                            str(job.owner_id),
+                            data,
+                            uuid.UUID(str(scope["meeting_id"])),
+                            uuid.UUID(str(scope["recording_id"]))
+                            if scope.get("recording_id")
+                            else None,
+                            job.id,
+                        )
             job.done = len(job.results) + len(job.errors)
             job.updated_at = datetime.now(UTC)
             await session.commit()
@@ -291,6 +341,7 @@ async def run_workers(app: FastAPI, count: int, prefix: str) -> None:
     close the engines' network clients (Triton connections)."""
     state = app.state
     runtime = runtime_of(state)
+    runtime.fetch = media_fetcher(app)
     report_engines(runtime)
     try:
         if count <= 0:

@@ -13,6 +13,7 @@ import binascii
 import inspect
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,9 @@ class Runtime:
 
     registry: Registry
     settings: Settings
+    # Reads a media file named by URL (batch items with ``media_url``); set by the worker, which
+    # knows how to reach media-service (in-process in the all-in-one app, else by URL).
+    fetch: Callable[[str], Awaitable[bytes]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

@@ -14,6 +14,7 @@ import contextlib
 import time
 import uuid
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -24,6 +25,7 @@ from parley.core.storage import Storage, StorageUnavailable
 from parley.core.tasks import stopping
 from parley.media import service, sniffing
 from parley.media.models import MediaFile
+from parley.media.router import LINK_AUDIENCE, LINK_TTL_S
 
 log = structlog.get_logger("parley.media.worker")
 MAX_ATTEMPTS = 3
@@ -132,7 +134,51 @@ async def process_one(app: FastAPI) -> bool:
             await media_runtime.meetings.update_recording(
                 media.meeting_id, media.recording_id, body, _service_auth(app, media)
             )
+            if body["status"] == "ready" and media.content_type.startswith(("audio/", "video/")):
+                await submit_transcription(app, media)
     return True
+
+
+async def submit_transcription(app: FastAPI, media: MediaFile) -> None:
+    """Ask ai-inference-service to transcribe and analyse a finished recording (a batch job:
+    the results are stored against the recording and shown on its page). The job fetches the
+    file through a short-lived content link, so no audio travels in the request."""
+    settings = app.state.settings
+    if not settings.media_transcribe_recordings:
+        return
+    signer: TokenSigner = app.state.signer
+    access = signer.issue(
+        {"sub": str(media.owner_id), "media": str(media.id)}, LINK_AUDIENCE, LINK_TTL_S
+    )
+    item = {
+        "task": "asr",
+        "input": {
+            "media_url": f"/api/v1/media/{media.id}/content?access={access}",
+            "meeting_id": str(media.meeting_id),
+            "recording_id": str(media.recording_id),
+            "analyze": True,
+        },
+    }
+    if settings.media_ai_url:
+        client = httpx.AsyncClient(base_url=settings.media_ai_url.rstrip("/"), timeout=30)
+    else:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ai.internal", timeout=30
+        )
+    async with client:
+        try:
+            response = await client.post(
+                "/api/v1/ai/batch", json={"items": [item]}, headers=_service_auth(app, media)
+            )
+        except httpx.HTTPError as exc:
+            log.warning("transcription_not_submitted", media_id=str(media.id), error=str(exc))
+            return
+    if response.status_code == 202:
+        log.info("transcription_submitted", media_id=str(media.id), job=response.json()["job_id"])
+    else:
+        log.warning(
+            "transcription_not_submitted", media_id=str(media.id), status=response.status_code
+        )
 
 
 async def requeue_interrupted(app: FastAPI) -> None:

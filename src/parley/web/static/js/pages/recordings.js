@@ -57,11 +57,14 @@ async function aiResults(recordingId) {
   if (items.length === 0) return null;
   const box = h("div", { class: "ai-results" });
   for (const item of items) {
-    const output = item.output || item.result || {};
-    if (output.summary) box.append(h("h3", {}, "Summary"), h("p", { class: "summary" }, output.summary));
-    if (Array.isArray(output.action_items) && output.action_items.length)
-      box.append(h("h3", {}, "Action items"), h("ul", {}, ...output.action_items.map((/** @type {string} */ a) => h("li", {}, a))));
-    if (output.text) box.append(h("details", {}, h("summary", {}, "Transcript"), h("p", { class: "transcript" }, output.text)));
+    const data = item.data || {};
+    if (item.task === "analyze") {
+      if (data.summary) box.append(h("h3", {}, "Summary"), h("p", { class: "summary" }, data.summary));
+      if (Array.isArray(data.action_items) && data.action_items.length)
+        box.append(h("h3", {}, "Action items"), h("ul", {}, ...data.action_items.map((/** @type {any} */ a) => h("li", {}, typeof a === "string" ? a : a.text || JSON.stringify(a)))));
+    } else if (item.task === "asr" && data.text) {
+      box.append(h("details", { open: true }, h("summary", {}, "Transcript"), h("p", { class: "transcript" }, data.text)));
+    }
   }
   return box.childElementCount ? box : null;
 }
