@@ -8,8 +8,8 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from redis.exceptions import ResponseError
 
+from parley.core import streams
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
 from parley.meetings import service
@@ -37,7 +37,6 @@ async def end_idle_meetings(app: FastAPI) -> None:
 
 COMMANDS = "parley:meetings:commands"
 GROUP = "meeting-service"
-POLL_S = 0.1
 
 
 async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
@@ -72,31 +71,11 @@ async def apply_signaling_commands(app: FastAPI) -> None:
     """What happens in the signaling rooms (leaving, removal, admission, the end) is recorded
     here, from a Redis stream read as a consumer group: each command is applied once, and
     commands sent while meeting-service was down wait for it."""
-    kv = app.state.kv
-    consumer = uuid.uuid4().hex[:12]
-    while True:
-        try:
-            try:
-                await kv.xgroup_create(COMMANDS, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-            while True:
-                # Polled rather than BLOCKed: the embedded store would block the event loop.
-                batches = await kv.xreadgroup(GROUP, consumer, {COMMANDS: ">"}, count=50)
-                if not batches:
-                    await asyncio.sleep(POLL_S)
-                for _, entries in batches or []:
-                    for entry_id, fields in entries:
-                        try:
-                            await _apply(app, fields)
-                        except (ProblemError, ValueError, KeyError) as exc:
-                            log.warning("signaling_command_dropped", fields=fields, error=str(exc))
-                        await kv.xack(COMMANDS, GROUP, entry_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("signaling_commands_failed")
-            if stopping():
-                raise asyncio.CancelledError from None
-            await asyncio.sleep(1)
+    await streams.consume(
+        app.state.kv,
+        COMMANDS,
+        GROUP,
+        uuid.uuid4().hex[:12],
+        lambda fields: _apply(app, fields),
+        expected=(ProblemError, ValueError, KeyError),
+    )

@@ -8,8 +8,8 @@ import time
 
 import structlog
 from fastapi import FastAPI
-from redis.exceptions import ResponseError
 
+from parley.core import streams
 from parley.core.tasks import stopping
 from parley.signaling import moderation, service
 from parley.signaling.hub import Hub
@@ -20,7 +20,6 @@ log = structlog.get_logger("parley.signaling")
 NODES_KEY = "sig:nodes"
 COMMANDS = "parley:signaling:commands"
 GROUP = "signaling-service"
-POLL_S = 0.1
 STALE_AFTER_S = 30.0
 TICK_S = 1.0
 STATS_EVERY_S = 2.0
@@ -70,31 +69,11 @@ async def apply_meeting_commands(app: FastAPI) -> None:
     """What a host did through meeting-service's REST API (remove, admit, deny, role, end)
     reaches the live room: commands on a Redis stream, read as a consumer group so that one
     node applies each, whichever node holds the people concerned."""
-    kv = app.state.kv
-    consumer = f"{app.state.signaling.node_id}"
-    while True:
-        try:
-            try:
-                await kv.xgroup_create(COMMANDS, GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-            while True:
-                # Polled rather than BLOCKed: the embedded store would block the event loop.
-                batches = await kv.xreadgroup(GROUP, consumer, {COMMANDS: ">"}, count=50)
-                if not batches:
-                    await asyncio.sleep(POLL_S)
-                for _, entries in batches or []:
-                    for entry_id, fields in entries:
-                        try:
-                            await moderation.apply(app, fields)
-                        except moderation.ModerationError as exc:
-                            log.info("meeting_command_skipped", fields=fields, reason=exc.message)
-                        await kv.xack(COMMANDS, GROUP, entry_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("meeting_commands_failed")
-            if stopping():
-                raise asyncio.CancelledError from None
-            await asyncio.sleep(1)
+    await streams.consume(
+        app.state.kv,
+        COMMANDS,
+        GROUP,
+        app.state.signaling.node_id,
+        lambda fields: moderation.apply(app, fields),
+        expected=(moderation.ModerationError,),
+    )
