@@ -83,9 +83,11 @@ def repeat(name: str, runs: int, measure) -> dict[str, float]:  # type: ignore[n
 
 
 @contextlib.contextmanager
-def service(name: str, env: dict[str, str], *, pin: bool = True) -> Iterator[str]:
+def service_process(
+    name: str, env: dict[str, str], *, pin: bool = True
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``parley serve NAME`` (or ``parley up`` for NAME "up") on a free port, pinned to core 1
-    unless ``pin`` is false; yields its base URL."""
+    unless ``pin`` is false; yields its base URL and the process (for its memory figures)."""
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="parley-bench-")
     command = ["up"] if name == "up" else ["serve", name]
@@ -113,12 +115,19 @@ def service(name: str, env: dict[str, str], *, pin: bool = True) -> Iterator[str
                     break
             time.sleep(0.1)
         else:
-            raise RuntimeError(f"parley serve {name} did not start")
-        yield base
+            raise RuntimeError(f"parley {' '.join(command)} did not start")
+        yield base, process
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def service(name: str, env: dict[str, str], *, pin: bool = True) -> Iterator[str]:
+    """Like :func:`service_process`, yielding only the base URL."""
+    with service_process(name, env, pin=pin) as (base, _):
+        yield base
 
 
 def require_wrk() -> None:

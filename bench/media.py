@@ -24,7 +24,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -33,7 +32,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import JWT_SECRET, pinned
+from bench.common import JWT_SECRET, pinned, service_process
 from tests.servers import free_port
 
 from parley.core.auth import TokenSigner
@@ -64,47 +63,14 @@ def _reset_peak(pid: int) -> None:
 
 @contextlib.contextmanager
 def media_server(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    data_dir = tempfile.mkdtemp(prefix="parley-bench-media-")
-    process = subprocess.Popen(
-        [
-            *pinned(1),
-            sys.executable,
-            "-m",
-            "parley",
-            "serve",
-            "media",
-            "--port",
-            str(port),
-            "--data-dir",
-            data_dir,
-        ],
-        env={
-            **os.environ,
-            "JWT_SECRET": JWT_SECRET,
-            "PARLEY_MEDIA_MAX_FILE_BYTES": str(4 * 1024**3),
-            "PARLEY_MEDIA_USER_QUOTA_BYTES": str(64 * 1024**3),
-            "PARLEY_MEDIA_WORKER_INTERVAL_S": "0.2",
-            "PARLEY_LOG_LEVEL": "warning",
-            **env,
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("parley serve media did not start")
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    limits = {
+        "PARLEY_MEDIA_MAX_FILE_BYTES": str(4 * 1024**3),
+        "PARLEY_MEDIA_USER_QUOTA_BYTES": str(64 * 1024**3),
+        "PARLEY_MEDIA_WORKER_INTERVAL_S": "0.2",
+        "PARLEY_LOG_LEVEL": "warning",
+    }
+    with service_process("media", {**limits, **env}) as running:
+        yield running
 
 
 @contextlib.contextmanager
