@@ -57,6 +57,9 @@ def _serve(application: object, host: str, port: int, settings: Settings) -> Non
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        # The sans-I/O implementation keeps pings on timers instead of tasks and writes frames
+        # without a per-connection lock: the least memory and CPU per signaling connection.
+        ws="websockets-sansio",
         # Signaling answers oversized frames (> 64 KiB) with an error frame, so the transport
         # limit sits above that; pings find dead connections.
         ws_max_size=1024 * 1024,

@@ -18,6 +18,7 @@ from parley.web import add_web_client
 def create_gateway_app(settings: Settings) -> FastAPI:
     routers = [router for spec in SERVICES.values() for router in spec.routers()]
     background = [task for spec in SERVICES.values() for task in spec.background()]
-    app = create_app("gateway", settings, routers, background)
+    sockets = {path: fn for spec in SERVICES.values() for path, fn in spec.sockets().items()}
+    app = create_app("gateway", settings, routers, background, sockets)
     add_web_client(app)
     return app

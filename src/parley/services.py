@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, FastAPI
 
 from parley.config import Settings
-from parley.core.app import BackgroundTask, create_app
+from parley.core.app import BackgroundTask, SocketHandler, create_app
 
 
 def _users_routers() -> Sequence[APIRouter]:
@@ -33,6 +33,12 @@ def _signaling_routers() -> Sequence[APIRouter]:
     from parley.signaling.router import routers
 
     return routers
+
+
+def _signaling_sockets() -> dict[str, SocketHandler]:
+    from parley.signaling.router import sockets
+
+    return sockets
 
 
 def _signaling_background() -> Sequence[BackgroundTask]:
@@ -71,14 +77,18 @@ class ServiceSpec:
     port: int
     routers: Callable[[], Sequence[APIRouter]]
     background: Callable[[], Sequence[BackgroundTask]] = field(default=lambda: ())
+    # WebSocket endpoints served around the HTTP middleware (see ``ParleyApp``).
+    sockets: Callable[[], dict[str, SocketHandler]] = field(default=lambda: {})
 
     def create_app(self, settings: Settings) -> FastAPI:
-        return create_app(self.name, settings, self.routers(), self.background())
+        return create_app(self.name, settings, self.routers(), self.background(), self.sockets())
 
 
 SERVICES: dict[str, ServiceSpec] = {
     "users": ServiceSpec("users", 8080, _users_routers),
-    "signaling": ServiceSpec("signaling", 8081, _signaling_routers, _signaling_background),
+    "signaling": ServiceSpec(
+        "signaling", 8081, _signaling_routers, _signaling_background, _signaling_sockets
+    ),
     "meetings": ServiceSpec("meetings", 8082, _meetings_routers, _meetings_background),
     "media": ServiceSpec("media", 8083, _media_routers, _media_background),
     "ai": ServiceSpec("ai", 8085, _ai_routers, _ai_background),

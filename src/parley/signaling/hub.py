@@ -2,14 +2,14 @@
 
 A frame for a peer held by this node goes straight into that connection's queue; a frame for a
 peer on another node is published once per node on ``sig:node:<node id>``, which only that node
-listens to. Each connection has a bounded send queue drained by its own writer task, so one slow
-client never stalls the others (when its queue is full it is dropped).
+listens to. Each connection has a bounded backlog, drained by a writer task while it is not
+empty, so one slow client never stalls the others (when its backlog is full it is dropped).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
 import json
 import time
 import uuid
@@ -40,45 +40,70 @@ SEND_QUEUE = 1000
 
 
 class Connection:
-    """A WebSocket held by this node, with its own writer task."""
+    """A WebSocket held by this node.
+
+    Frames wait in a backlog drained by a writer task that exists only while there is something
+    to write: an idle connection holds no task and no queue (they were a tenth of its memory).
+    A client that reads too slowly lets its backlog grow; past ``SEND_QUEUE`` frames it is
+    dropped, so it never holds up the others. The backlog too exists only while it is needed.
+    """
+
+    __slots__ = ("backlog", "closed", "meeting_id", "peer_id", "websocket", "writer")
 
     def __init__(self, websocket: WebSocket, meeting_id: str, peer_id: str) -> None:
         self.websocket = websocket
         self.meeting_id = meeting_id
         self.peer_id = peer_id
-        self.queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(SEND_QUEUE)
-        self.writer = asyncio.create_task(self._write())
+        self.backlog: deque[str | tuple[int, str]] | None = None
+        self.writer: asyncio.Task[None] | None = None
         self.closed = False
 
     def send(self, frame: dict[str, Any] | str) -> None:
         if self.closed:
             return
-        text = frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if self.backlog is not None and len(self.backlog) >= SEND_QUEUE:
             log.warning("slow_client_dropped", peer=self.peer_id)
             self.close(1008, "too slow")
+            return
+        self._push(frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False))
 
     def close(self, code: int, reason: str) -> None:
         """Send what is queued, then close with this code."""
         if self.closed:
             return
         self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait((code, reason))
+        self._push((code, reason))
 
-    async def _write(self) -> None:
+    def stop(self) -> None:
+        """The socket is gone: forget what was waiting."""
+        self.closed = True
+        self.backlog = None
+        if self.writer is not None:
+            self.writer.cancel()
+
+    def _push(self, item: str | tuple[int, str]) -> None:
+        if self.backlog is None:
+            self.backlog = deque((item,))
+            self.writer = asyncio.create_task(self._write(self.backlog))
+        else:
+            self.backlog.append(item)
+
+    async def _write(self, backlog: deque[str | tuple[int, str]]) -> None:
         try:
-            while True:
-                item = await self.queue.get()
+            while backlog:
+                item = backlog.popleft()
                 if isinstance(item, tuple):
                     await self.websocket.close(item[0], item[1])
+                    backlog.clear()
                     return
                 await self.websocket.send_text(item)
-                MESSAGES_OUT.inc()
         except Exception:  # the socket went away; the reader notices and cleans up
             self.closed = True
+            backlog.clear()
+        finally:
+            if self.backlog is backlog:
+                self.backlog = None
+                self.writer = None
 
 
 class Hub:
@@ -87,6 +112,7 @@ class Hub:
         self.bus = bus
         self.node_id = uuid.uuid4().hex[:12]
         self.local: dict[str, Connection] = {}
+        self.rooms: collections.Counter[str] = collections.Counter()  # meeting id → connections
         self.messages_in = 0
         self.messages_out = 0
         self.relay_ms: deque[float] = deque(maxlen=1000)
@@ -102,17 +128,25 @@ class Hub:
         old = self.local.get(connection.peer_id)
         if old is not None and old is not connection:
             old.close(4409, "replaced by a newer connection")
+            self._forget(old)
         self.local[connection.peer_id] = connection
+        self.rooms[connection.meeting_id] += 1
         self._gauges()
 
     def detach(self, connection: Connection) -> None:
         if self.local.get(connection.peer_id) is connection:
             del self.local[connection.peer_id]
+            self._forget(connection)
         self._gauges()
+
+    def _forget(self, connection: Connection) -> None:
+        self.rooms[connection.meeting_id] -= 1
+        if self.rooms[connection.meeting_id] <= 0:
+            del self.rooms[connection.meeting_id]
 
     def _gauges(self) -> None:
         CONNECTIONS.set(len(self.local))
-        ROOMS.set(len({c.meeting_id for c in self.local.values()}))
+        ROOMS.set(len(self.rooms))
 
     async def deliver(
         self,
@@ -130,28 +164,33 @@ class Hub:
         targets = list(to) if to is not None else list(peers)
         by_node: dict[str, list[str]] = {}
         text = json.dumps(frame, ensure_ascii=False)
-        count = 0
+        local = remote = 0
         for peer_id in targets:
             if peer_id == exclude:
                 continue
             peer = peers.get(peer_id)
             node = peer.get("node") if peer else self.node_id
             if node == self.node_id:
-                count += self._deliver_local(peer_id, text, close)
+                local += self._deliver_local(peer_id, text, close)
             elif node:
                 by_node.setdefault(node, []).append(peer_id)
-                count += 1
+                remote += 1
+        self._count_out(local)
         for node, peer_ids in by_node.items():
             message = {"to": peer_ids, "frame": text, "close": close}
             await self.bus.publish(f"sig:node:{node}", json.dumps(message))
-        return count
+        return local + remote
+
+    def _count_out(self, frames: int) -> None:
+        # Once per fan-out rather than per frame: the metric takes a lock on every call.
+        self.messages_out += frames
+        MESSAGES_OUT.inc(frames)
 
     def _deliver_local(self, peer_id: str, text: str, close: tuple[int, str] | None) -> int:
         connection = self.local.get(peer_id)
         if connection is None:
             return 0
         connection.send(text)
-        self.messages_out += 1
         if close is not None:
             connection.close(*close)
         return 1
@@ -160,8 +199,9 @@ class Hub:
         try:
             message = json.loads(data)
             close = tuple(message["close"]) if message.get("close") else None
-            for peer_id in message["to"]:
-                self._deliver_local(peer_id, message["frame"], close)
+            self._count_out(
+                sum(self._deliver_local(p, message["frame"], close) for p in message["to"])
+            )
         except (ValueError, KeyError, TypeError):
             log.warning("bad_node_message", data=data[:200])
 
@@ -170,7 +210,7 @@ class Hub:
         return {
             "node": self.node_id,
             "connections": len(self.local),
-            "rooms": len({c.meeting_id for c in self.local.values()}),
+            "rooms": len(self.rooms),
             "messages_in": self.messages_in,
             "messages_out": self.messages_out,
             "relay_latency_ms_p50": ordered[len(ordered) // 2] if ordered else None,

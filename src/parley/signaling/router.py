@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.core.app import SocketHandler
 from parley.core.auth import Principal, admin_principal, current_principal
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
@@ -20,17 +21,15 @@ from parley.signaling.schemas import MessageOut, MessagePage, NodeStats, StatsOu
 from parley.signaling.session import SignalingSession
 from parley.signaling.tasks import NODES_KEY, STALE_AFTER_S
 
-ws_router = APIRouter(tags=["signaling"])
 router = APIRouter(prefix="/api/v1/signaling", tags=["signaling"])
 
 
-@ws_router.websocket("/ws/signaling")
-async def signaling(websocket: WebSocket) -> None:
+async def signaling(app: FastAPI, websocket: WebSocket) -> None:
     """The signaling WebSocket; see docs/signaling.md."""
-    if getattr(websocket.app.state, "signaling", None) is None:
+    if getattr(app.state, "signaling", None) is None:
         await websocket.close(1013, "signaling is starting; try again")
         return
-    await SignalingSession(websocket.app, websocket).run()
+    await SignalingSession(app, websocket).run()
 
 
 @router.get("/meetings/{meeting_id}/messages")
@@ -69,4 +68,6 @@ async def stats(
     return StatsOut(nodes=[n for n in nodes if now - n.updated_at < STALE_AFTER_S])
 
 
-routers = [ws_router, router]
+routers = [router]
+# Served around the HTTP middleware stack: see parley.core.app.ParleyApp.
+sockets: dict[str, SocketHandler] = {"/ws/signaling": signaling}

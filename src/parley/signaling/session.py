@@ -414,8 +414,7 @@ class SignalingSession:
         connection = self.connection
         if connection is None:
             return
-        connection.closed = True
-        connection.writer.cancel()
+        connection.stop()
         self.hub.detach(connection)
         if self.hub.local.get(self.peer_id) is not None:
             return  # replaced by a newer connection of the same participant
