@@ -49,26 +49,9 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _serve(application: object, host: str, port: int, settings: Settings) -> None:
-    uvicorn.run(
-        application,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-        # The sans-I/O implementation keeps pings on timers instead of tasks and writes frames
-        # without a per-connection lock: the least memory and CPU per signaling connection.
-        ws="websockets-sansio",
-        # Signaling answers oversized frames (> 64 KiB) with an error frame, so the transport
-        # limit sits above that; pings find dead connections.
-        ws_max_size=1024 * 1024,
-        # Signaling frames are small JSON: compressing each one again for every recipient
-        # costs more CPU than it saves, and each deflate context holds ~64 KiB per connection.
-        ws_per_message_deflate=False,
-        ws_ping_interval=settings.signaling_ping_interval_s,
-        ws_ping_timeout=settings.signaling_ping_interval_s,
-    )
+    from parley.core.serving import uvicorn_options
+
+    uvicorn.run(application, host=host, port=port, **uvicorn_options(settings))  # type: ignore[arg-type]
 
 
 @app.command()

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from parley.config import Settings
+from parley.core.serving import uvicorn_options
 from parley.gateway import create_gateway_app
 
 
@@ -21,17 +22,9 @@ from parley.gateway import create_gateway_app
 async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     """The all-in-one app under uvicorn on 127.0.0.1:<ephemeral>; yields (app, base URL)."""
     app = create_gateway_app(settings)
+    options = {**uvicorn_options(settings), "ws_ping_interval": 0.5, "ws_ping_timeout": 0.5}
     config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        ws_max_size=1024 * 1024,
-        ws_ping_interval=0.5,
-        ws_ping_timeout=0.5,
-        timeout_graceful_shutdown=2,
+        app, host="127.0.0.1", port=0, lifespan="on", timeout_graceful_shutdown=2, **options
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -128,8 +121,9 @@ async def open_client(base: str, token: str | None = None) -> Client:
 class Site:
     """REST steps against the live server."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, app: FastAPI | None = None) -> None:
         self.base = base
+        self.app = app  # the server's app, when the test runs it in-process
         self.http = httpx.AsyncClient(base_url=base, timeout=10)
 
     async def user(self, name: str, password: str = "tangerine-Sky-42") -> dict[str, str]:

@@ -21,8 +21,8 @@ GRACE_S = 1.5
 @pytest_asyncio.fixture(scope="session")
 async def site(backend: Backend) -> AsyncIterator[Site]:
     settings = backend.settings(signaling_resume_grace_s=GRACE_S, meeting_sweep_interval_s=3600)
-    async with live_server(settings) as (_, base):
-        running = Site(base)
+    async with live_server(settings) as (app, base):
+        running = Site(base, app)
         await running.user("sigroot")  # the first account (admin) is nobody's host
         yield running
         await running.aclose()
@@ -149,6 +149,15 @@ async def test_chat_reaches_everyone_and_is_kept_for_newcomers(room) -> None:
     room["clients"].append(late)
     history = (await late.expect("welcome"))["chat_history"]
     assert [m["text"] for m in history] == ["Hello, all"]
+
+
+async def test_room_frames_are_serialised_once_and_written_straight_to_the_sockets(room) -> None:
+    hub = room["site"].app.state.signaling
+    before = hub.written_directly
+    await room["alice_client"].send({"type": "chat", "text": "one frame, two sockets"})
+    for client in (room["host_client"], room["alice_client"]):
+        await client.expect("chat", lambda f: f["text"] == "one frame, two sockets")
+    assert hub.written_directly >= before + 2
 
 
 async def test_private_chat_reaches_only_its_two_ends(room) -> None:

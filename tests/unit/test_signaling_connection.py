@@ -1,4 +1,5 @@
-"""A signaling connection's send path: in order, no task while idle, slow readers dropped.
+"""A signaling connection's send path: in order, no task while idle, slow readers dropped,
+prepared frames written at once when the server offers it.
 
 The WebSocket here is a stand-in that records frames (or never finishes writing, like a client
 that stopped reading); the real socket path is covered by tests/integration/test_signaling.py.
@@ -11,11 +12,13 @@ from typing import Any, cast
 
 from starlette.websockets import WebSocket
 
-from parley.signaling.hub import SEND_QUEUE, Connection
+from parley.core.wsprotocol import PREPARED_FRAMES
+from parley.signaling.hub import SEND_QUEUE, Connection, Outgoing
 
 
 class RecordingSocket:
     def __init__(self, stalled: bool = False) -> None:
+        self.scope: dict[str, Any] = {"type": "websocket", "extensions": {}}
         self.sent: list[str] = []
         self.closed_with: tuple[int, str] | None = None
         self.stalled = asyncio.Event() if stalled else None
@@ -82,3 +85,39 @@ async def test_a_client_that_stops_reading_is_dropped_without_holding_up_others(
     slow_socket.stalled.set()  # type: ignore[union-attr]
     await settle()
     assert slow_socket.closed_with == (1008, "too slow")
+
+
+class PreparedSocket(RecordingSocket):
+    """A socket whose server offers the prepared-frame extension; it can be made to refuse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wire: list[bytes] = []
+        self.accepting = True
+        self.scope["extensions"][PREPARED_FRAMES] = {"write": self.write}
+
+    def write(self, wire: bytes) -> bool:
+        if self.accepting:
+            self.wire.append(wire)
+        return self.accepting
+
+
+async def test_a_prepared_frame_is_written_at_once_as_an_unmasked_text_frame() -> None:
+    socket = PreparedSocket()
+    conn = connection(socket)
+    assert conn.send(Outgoing('{"type":"pong"}'))
+    assert conn.writer is None
+    assert socket.wire == [b"\x81\x0f" + b'{"type":"pong"}']
+
+
+async def test_a_socket_that_cannot_take_a_frame_now_gets_it_in_order_later() -> None:
+    socket = PreparedSocket()
+    conn = connection(socket)
+    socket.accepting = False
+    assert not conn.send(Outgoing("first"))
+    socket.accepting = True
+    assert not conn.send(Outgoing("second"))  # behind "first": it waits its turn
+    await settle()
+    assert socket.sent == ["first", "second"]
+    assert conn.send(Outgoing("third"))  # nothing waiting any more
+    assert socket.wire == [b"\x81\x05third"]

@@ -14,14 +14,16 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.websockets import WebSocket
+from websockets.frames import Frame, Opcode
 
 from parley.core.bus import Bus
+from parley.core.wsprotocol import PREPARED_FRAMES
 from parley.signaling.state import RoomState
 
 log = structlog.get_logger("parley.signaling")
@@ -39,16 +41,34 @@ MESSAGES_OUT = MESSAGES.labels("out")
 SEND_QUEUE = 1000
 
 
+class Outgoing:
+    """A frame on its way to several sockets: its text, and its wire form, made at most once."""
+
+    __slots__ = ("_wire", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = Frame(Opcode.TEXT, self.text.encode()).serialize(mask=False)
+        return self._wire
+
+
 class Connection:
     """A WebSocket held by this node.
 
-    Frames wait in a backlog drained by a writer task that exists only while there is something
+    When the server offers the prepared-frame extension (``parley.core.wsprotocol``) and nothing
+    is waiting, a frame serialised once per fan-out is written to the socket at once. Otherwise
+    frames wait in a backlog drained by a writer task that exists only while there is something
     to write: an idle connection holds no task and no queue (they were a tenth of its memory).
     A client that reads too slowly lets its backlog grow; past ``SEND_QUEUE`` frames it is
-    dropped, so it never holds up the others. The backlog too exists only while it is needed.
+    dropped, so it never holds up the others.
     """
 
-    __slots__ = ("backlog", "closed", "meeting_id", "peer_id", "websocket", "writer")
+    __slots__ = ("backlog", "closed", "meeting_id", "peer_id", "websocket", "write_now", "writer")
 
     def __init__(self, websocket: WebSocket, meeting_id: str, peer_id: str) -> None:
         self.websocket = websocket
@@ -57,15 +77,24 @@ class Connection:
         self.backlog: deque[str | tuple[int, str]] | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
+        extension = websocket.scope.get("extensions", {}).get(PREPARED_FRAMES, {})
+        self.write_now: Callable[[bytes], bool] | None = extension.get("write")
 
-    def send(self, frame: dict[str, Any] | str) -> None:
+    def send(self, frame: dict[str, Any] | str | Outgoing) -> bool:
+        """Send a frame; True when it went straight to the socket."""
         if self.closed:
-            return
+            return False
+        if not isinstance(frame, Outgoing):
+            text = frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False)
+            frame = Outgoing(text)
+        if self.backlog is None and self.write_now is not None and self.write_now(frame.wire):
+            return True
         if self.backlog is not None and len(self.backlog) >= SEND_QUEUE:
             log.warning("slow_client_dropped", peer=self.peer_id)
             self.close(1008, "too slow")
-            return
-        self._push(frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False))
+            return False
+        self._push(frame.text)
+        return False
 
     def close(self, code: int, reason: str) -> None:
         """Send what is queued, then close with this code."""
@@ -115,6 +144,7 @@ class Hub:
         self.rooms: collections.Counter[str] = collections.Counter()  # meeting id → connections
         self.messages_in = 0
         self.messages_out = 0
+        self.written_directly = 0  # frames that took the prepared-frame path
         self.relay_ms: deque[float] = deque(maxlen=1000)
 
     @property
@@ -164,6 +194,7 @@ class Hub:
         targets = list(to) if to is not None else list(peers)
         by_node: dict[str, list[str]] = {}
         text = json.dumps(frame, ensure_ascii=False)
+        outgoing = Outgoing(text)
         local = remote = 0
         for peer_id in targets:
             if peer_id == exclude:
@@ -171,7 +202,7 @@ class Hub:
             peer = peers.get(peer_id)
             node = peer.get("node") if peer else self.node_id
             if node == self.node_id:
-                local += self._deliver_local(peer_id, text, close)
+                local += self._deliver_local(peer_id, outgoing, close)
             elif node:
                 by_node.setdefault(node, []).append(peer_id)
                 remote += 1
@@ -186,11 +217,14 @@ class Hub:
         self.messages_out += frames
         MESSAGES_OUT.inc(frames)
 
-    def _deliver_local(self, peer_id: str, text: str, close: tuple[int, str] | None) -> int:
+    def _deliver_local(
+        self, peer_id: str, outgoing: Outgoing, close: tuple[int, str] | None
+    ) -> int:
         connection = self.local.get(peer_id)
         if connection is None:
             return 0
-        connection.send(text)
+        if connection.send(outgoing):
+            self.written_directly += 1
         if close is not None:
             connection.close(*close)
         return 1
@@ -199,9 +233,8 @@ class Hub:
         try:
             message = json.loads(data)
             close = tuple(message["close"]) if message.get("close") else None
-            self._count_out(
-                sum(self._deliver_local(p, message["frame"], close) for p in message["to"])
-            )
+            outgoing = Outgoing(message["frame"])
+            self._count_out(sum(self._deliver_local(p, outgoing, close) for p in message["to"]))
         except (ValueError, KeyError, TypeError):
             log.warning("bad_node_message", data=data[:200])
 
