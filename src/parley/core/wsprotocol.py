@@ -1,4 +1,5 @@
-"""uvicorn's WebSocket protocol, plus one ASGI extension: write a frame serialised once.
+"""uvicorn's WebSocket protocol, plus one ASGI extension (write a frame serialised once) and a
+smaller footprint per connection.
 
 Signaling fans one frame out to every peer of a room. Through plain ASGI each copy is a
 ``websocket.send`` message that the server frames again (and, to keep one slow reader from
@@ -16,6 +17,11 @@ False (writing nothing) when the socket is closing or its write buffer is above 
 mark; the app then sends that frame the ordinary way, which waits for the buffer to drain.
 An app that does not look for the extension sees uvicorn's protocol unchanged.
 
+Memory: a signaling connection sits idle for most of its life, so what each one holds counts.
+uvicorn's protocol keeps the handshake's request and response (their headers) for the life of
+the connection and an ``asyncio.Queue`` (four deques, ~3 KiB) for at most a message or two:
+this class lets go of the handshake once it is answered and uses ``ReceiveQueue`` instead.
+
 It is selected with uvicorn's ``ws`` setting (an import path is how uvicorn takes a protocol
 class): see ``parley.core.serving``. It builds on uvicorn's sans-I/O implementation and reads
 its state (``transport``, ``writable``, ``close_sent``, ``conn``); the uvicorn version is
@@ -24,16 +30,72 @@ pinned, and tests/integration/test_signaling.py checks that the extension is use
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from websockets.protocol import State
 
+if TYPE_CHECKING:
+    from uvicorn._types import ASGISendEvent
+
 PREPARED_FRAMES = "parley.websocket.prepared"
+T = TypeVar("T")
+
+
+class ReceiveQueue(Generic[T]):
+    """The part of ``asyncio.Queue`` uvicorn's protocol uses (``put_nowait``, ``get``,
+    ``empty``), unbounded, in two lists instead of four deques. It rarely holds more than one
+    event: the protocol stops reading the socket while an event waits."""
+
+    __slots__ = ("_getters", "_items")
+
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._getters: list[asyncio.Future[None]] = []
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: T) -> None:
+        self._items.append(item)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._getters:
+            getter = self._getters.pop(0)
+            if not getter.done():
+                getter.set_result(None)
+                return
+
+    async def get(self) -> T:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                if getter in self._getters:
+                    self._getters.remove(getter)
+                elif self._items:
+                    self._wake_one()  # it was woken for an item it will not take
+                raise
+        return self._items.pop(0)
 
 
 class PreparedFrameWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = ReceiveQueue()  # type: ignore[assignment]
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":
+            # The handshake is answered: its request and response are not read again.
+            self.request = None  # type: ignore[assignment]
+            self.response = None  # type: ignore[assignment]
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope: dict[str, Any] | None = getattr(self, "scope", None)  # absent when refused

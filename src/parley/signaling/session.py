@@ -58,6 +58,25 @@ def error(code: str, message: str) -> dict[str, Any]:
 
 
 class SignalingSession:
+    # Slots: one of these lives as long as its connection, mostly idle (see docs/signaling.md).
+    __slots__ = (
+        "app",
+        "connection",
+        "gone",
+        "hub",
+        "in_lobby",
+        "in_room",
+        "last_refill",
+        "meeting_id",
+        "over_limit",
+        "peer",
+        "room_settings",
+        "settings",
+        "state",
+        "tokens",
+        "websocket",
+    )
+
     def __init__(self, app: FastAPI, websocket: WebSocket) -> None:
         self.app = app
         self.websocket = websocket
