@@ -19,8 +19,9 @@ An app that does not look for the extension sees uvicorn's protocol unchanged.
 
 Memory: a signaling connection sits idle for most of its life, so what each one holds counts.
 uvicorn's protocol keeps the handshake's request and response (their headers) for the life of
-the connection and an ``asyncio.Queue`` (four deques, ~3 KiB) for at most a message or two:
-this class lets go of the handshake once it is answered and uses ``ReceiveQueue`` instead.
+the connection, an ``asyncio.Queue`` (four deques, ~3 KiB) for at most a message or two, and an
+``asyncio.Event`` with its own deque: this class lets go of the handshake once it is answered
+and uses ``ReceiveQueue`` and ``WritableFlag`` instead.
 
 It is selected with uvicorn's ``ws`` setting (an import path is how uvicorn takes a protocol
 class): see ``parley.core.serving``. It builds on uvicorn's sans-I/O implementation and reads
@@ -84,10 +85,50 @@ class ReceiveQueue(Generic[T]):
         return self._items.pop(0)
 
 
+class WritableFlag:
+    """The part of ``asyncio.Event`` uvicorn's protocol uses for "the socket can take more"
+    (``set``, ``clear``, ``is_set``, ``wait``), without a deque of waiters allocated up front:
+    almost every connection never waits on it."""
+
+    __slots__ = ("_value", "_waiters")
+
+    def __init__(self) -> None:
+        self._value = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        self._value = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        if self._value:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
 class PreparedFrameWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = ReceiveQueue()  # type: ignore[assignment]
+        self.writable = WritableFlag()  # type: ignore[assignment]
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
