@@ -28,12 +28,11 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import jwt
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import JWT_SECRET, pinned
+from bench.common import JWT_SECRET, pinned, service, service_process
 from tests.servers import free_port, redis_server
 
 ROOM = 50
@@ -75,41 +74,6 @@ def ticket(meeting: str, name: str, role: str = "participant") -> str:
         "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
-
-
-def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [*pinned(1), *command],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return process
-
-
-def parley(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    data = tempfile.mkdtemp(prefix="parley-bench-")
-    return start(
-        [
-            sys.executable,
-            "-m",
-            "parley",
-            "serve",
-            "signaling",
-            "--port",
-            str(port),
-            "--data-dir",
-            data,
-        ],
-        {"JWT_SECRET": JWT_SECRET, "PARLEY_LOG_LEVEL": "warning", **env},
-        port,
-    )
 
 
 def bare(port: int) -> subprocess.Popen[bytes]:
@@ -263,6 +227,10 @@ async def idle(url: str, pid: int, count: int, parley_mode: bool = True) -> dict
     }
 
 
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://", 1) + "/ws/signaling"
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
@@ -290,10 +258,9 @@ def main() -> None:
         os.sched_setaffinity(0, {0})  # the clients on core 0, each server on core 1
     ours: dict[int, dict[str, float]] = {}
     with redis_server() as redis:
-        port = free_port()
-        server = parley(port, {"REDIS_URL": redis.url(0)})
-        url = f"ws://127.0.0.1:{port}/ws/signaling"
-        try:
+        env = {"REDIS_URL": redis.url(0), "PARLEY_LOG_LEVEL": "warning"}
+        with service_process("signaling", env) as (base, server):
+            url = ws_url(base)
             for rate in rates:
                 ours[rate] = median_of(
                     [asyncio.run(fanout(url, rate, args.seconds, True, server.pid)) for _ in runs]
@@ -301,32 +268,18 @@ def main() -> None:
                 print(fanout_line("parley", rate, ours[rate]), flush=True)
             r = median_of([asyncio.run(relay(url, url)) for _ in runs])
             print(f"relay one node: p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms", flush=True)
-            port_b = free_port()
-            second = parley(port_b, {"REDIS_URL": redis.url(0)})
-            url_b = f"ws://127.0.0.1:{port_b}/ws/signaling"
-            try:
-                r = median_of([asyncio.run(relay(url, url_b)) for _ in runs])
-                print(
-                    f"relay two nodes (Redis): p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
-                    flush=True,
-                )
-            finally:
-                second.terminate()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+            with service("signaling", env) as second:
+                r = median_of([asyncio.run(relay(url, ws_url(second))) for _ in runs])
+            print(
+                f"relay two nodes (Redis): p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms",
+                flush=True,
+            )
         # Memory on a fresh process each run: one that has served the fan-out has freed memory
         # that new connections would reuse without growing, flattering the figure.
         figures = []
         for _ in runs:
-            port = free_port()
-            server = parley(port, {"REDIS_URL": redis.url(0)})
-            try:
-                url = f"ws://127.0.0.1:{port}/ws/signaling"
-                figures.append(asyncio.run(idle(url, server.pid, args.idle)))
-            finally:
-                server.terminate()
-                server.wait(timeout=20)
+            with service_process("signaling", env) as (base, server):
+                figures.append(asyncio.run(idle(ws_url(base), server.pid, args.idle)))
         r = median_of(figures)
         print(
             f"idle: {r['connections']:.0f} connections, RSS {r['rss_before_mib']:.1f} → "
