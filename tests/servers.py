@@ -1,10 +1,12 @@
-"""Real servers for the test suite: throwaway PostgreSQL and Redis on ephemeral loopback ports.
+"""Real servers for the test suite: throwaway PostgreSQL and Redis on ephemeral loopback ports,
+and an app served by uvicorn inside the test's event loop.
 
 They never touch servers the machine may already run on the standard ports.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -14,9 +16,12 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 
 def free_port() -> int:
@@ -196,3 +201,28 @@ def redis_server() -> Iterator[RedisServer]:
         process.terminate()
         process.wait(timeout=20)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, **options: Any) -> AsyncIterator[str]:
+    """``app`` under uvicorn on 127.0.0.1:<ephemeral>, in this event loop; yields its base URL.
+
+    ``options`` are more ``uvicorn.Config`` settings. Start-up may migrate a new database, which
+    is slow on a loaded machine, so it may take up to 120 s; a server that fails says why.
+    """
+    settings = {"log_config": None, "access_log": False, "timeout_graceful_shutdown": 2, **options}
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **settings)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(12_000):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        raise RuntimeError(f"uvicorn did not start: {task.exception() if task.done() else ''}")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 20)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,15 +14,16 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from parley.ai.engines.whisper import WhisperAsr, whisper_models
 from parley.config import Settings
+from parley.core.serving import uvicorn_options
 from parley.gateway import create_gateway_app
 from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, encode_as, pcm_of, wav_of, words
 from tests.conftest import PASSWORD, Backend, client_for
+from tests.servers import serve_app
 
 Speech = Callable[..., bytes]
 CHUNK = 3_200  # 100 ms of 16 kHz s16
@@ -34,23 +34,9 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     """The all-in-one app under uvicorn on an ephemeral port. Pings are relaxed (5 s) because
     the recognizer competes with the server for the GIL on a loaded 2-core machine."""
     app = create_gateway_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on",
-        ws_ping_interval=5.0, ws_ping_timeout=5.0, timeout_graceful_shutdown=2,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(12_000):  # up to 120 s: start-up migrates a new database, slow under load
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, f"uvicorn did not start: {task.exception() if task.done() else ''}"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    options = {**uvicorn_options(settings), "ws_ping_interval": 5.0, "ws_ping_timeout": 5.0}
+    async with serve_app(app, **options) as base:
+        yield app, base
 
 
 @pytest_asyncio.fixture(scope="session")

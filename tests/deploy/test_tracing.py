@@ -3,8 +3,6 @@ HTTP (the W3C ``traceparent`` header), and a service's JSON logs carry the trace
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import http.client
 import json
 import subprocess
@@ -15,8 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
-from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan
@@ -29,27 +25,9 @@ from parley.core import tracing
 from parley.services import SERVICES
 from tests.conftest import JWT_SECRET, client_for
 from tests.deploy.conftest import PARLEY, clean_env, wait_http
-from tests.servers import free_port
+from tests.servers import free_port, serve_app
 
 PASSWORD = "tangerine-Sky-42"
-
-
-@contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app under uvicorn on 127.0.0.1:<ephemeral> (a real socket between services)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 20)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +63,7 @@ async def media_and_meetings(
     meetings = SERVICES["meetings"].create_app(settings())
     async with (
         users.router.lifespan_context(users),
-        served(meetings) as meetings_url,
+        serve_app(meetings) as meetings_url,
     ):
         media = SERVICES["media"].create_app(settings(media_meetings_url=meetings_url))
         async with (

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from parley.config import Settings
 from parley.core.serving import uvicorn_options
 from parley.gateway import create_gateway_app
+from tests.servers import serve_app
 
 
 @contextlib.asynccontextmanager
@@ -23,25 +23,12 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     """The all-in-one app under uvicorn on 127.0.0.1:<ephemeral>; yields (app, base URL)."""
     app = create_gateway_app(settings)
     options = {**uvicorn_options(settings), "ws_ping_interval": 0.5, "ws_ping_timeout": 0.5}
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", timeout_graceful_shutdown=2, **options
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    for _ in range(200):  # the signaling hub is set up by a background task
-        if getattr(app.state, "signaling", None) is not None:
-            break
-        await asyncio.sleep(0.01)
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 20)
+    async with serve_app(app, **options) as base:
+        for _ in range(200):  # the signaling hub is set up by a background task
+            if getattr(app.state, "signaling", None) is not None:
+                break
+            await asyncio.sleep(0.01)
+        yield app, base
 
 
 class Client:
