@@ -4,6 +4,7 @@ started on 127.0.0.1: issued credentials allocate a relay; expired or forged one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import time
@@ -120,6 +121,17 @@ def test_credentials_follow_the_turn_rest_convention() -> None:
     assert credential == expected
 
 
+@contextlib.contextmanager
+def turn_configured(media_env: MediaEnv, coturn: Coturn) -> Iterator[None]:
+    """The running app hands out credentials for this coturn, for the duration of the block."""
+    settings: Settings = media_env.app.state.settings
+    settings.turn_urls, settings.turn_secret = [coturn.url], SecretStr(coturn.secret)
+    try:
+        yield
+    finally:
+        settings.turn_urls, settings.turn_secret = [], None
+
+
 def test_without_turn_configured_only_the_static_servers_are_given() -> None:
     settings = Settings(ice_servers=[{"urls": "stun:stun.example.org"}])
     assert ice_servers(settings, "u") == [{"urls": "stun:stun.example.org"}]
@@ -128,14 +140,10 @@ def test_without_turn_configured_only_the_static_servers_are_given() -> None:
 async def test_issued_credentials_allocate_a_relay_on_coturn(
     coturn: Coturn, media_env: MediaEnv, media_api: Api, people: People
 ) -> None:
-    settings: Settings = media_env.app.state.settings
-    settings.turn_urls, settings.turn_secret = [coturn.url], SecretStr(coturn.secret)
-    try:
+    with turn_configured(media_env, coturn):
         response = await media_api.http.get(
             "/api/v1/media/ice-servers", headers=people.owner.headers
         )
-    finally:
-        settings.turn_urls, settings.turn_secret = [], None
     assert response.status_code == 200
     turn = next(s for s in response.json() if s.get("username"))
     assert turn["urls"] == [coturn.url]
@@ -161,17 +169,13 @@ async def test_forged_credentials_are_refused_by_coturn(coturn: Coturn) -> None:
 async def test_the_meeting_join_response_carries_ice_servers(
     media_env: MediaEnv, media_api: Api, people: People, coturn: Coturn
 ) -> None:
-    settings: Settings = media_env.app.state.settings
-    settings.turn_urls, settings.turn_secret = [coturn.url], SecretStr(coturn.secret)
-    try:
+    with turn_configured(media_env, coturn):
         meeting = await media_api.http.post(
             "/api/v1/meetings", json={"title": "ICE"}, headers=people.host.headers
         )
         joined = await media_api.http.post(
             f"/api/v1/meetings/{meeting.json()['id']}/join", json={}, headers=people.host.headers
         )
-    finally:
-        settings.turn_urls, settings.turn_secret = [], None
     assert joined.status_code == 200, joined.text
     servers = joined.json()["ice_servers"]
     turn = next(s for s in servers if s.get("username"))
