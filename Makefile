@@ -3,9 +3,11 @@
 
 .PHONY: run test lint format bench
 
+PORT ?= 8800
+
 run:
 	./scripts/bootstrap.sh
-	.venv/bin/parley up
+	.venv/bin/parley up --port $(PORT)
 
 test:
 	./scripts/bootstrap.sh --test

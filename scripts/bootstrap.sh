@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { echo "bootstrap: $*" >&2; }
+
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
@@ -17,6 +19,7 @@ apt_install() {
   if ! command -v apt-get >/dev/null; then
     echo "please install: $* (no apt-get on this machine)" >&2; return 1
   fi
+  say "installing Debian packages: $*"
   if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
 }
@@ -49,20 +52,25 @@ if [ "$want_test" = 1 ]; then
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 
-stamp=.venv/.installed$([ "$want_test" = 1 ] && echo -test)
-if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+# An `if`, not `$(test && echo)`: under `set -e` a command substitution that fails in an
+# assignment ends the script (that once broke `make run` on every fresh clone).
+if [ "$want_test" = 1 ]; then stamp=.venv/.installed-test; extras='.[test]'; else
+  stamp=.venv/.installed; extras='.'; fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating the virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Parley and its dependencies into .venv (a few minutes the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
-  if [ "$want_test" = 1 ]; then
-    .venv/bin/python -m pip install -q -e '.[test]'
-  else
-    .venv/bin/python -m pip install -q -e .
-  fi
+  .venv/bin/python -m pip install -q --progress-bar off -e "$extras"
   touch "$stamp"
+  say "installed"
 fi
 
 if [ "$want_test" = 1 ] && { [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.bin/tsc ]; }; then
   # tsc --checkJs checks the web client's JSDoc types (dev tooling; nothing is built).
+  say "installing typescript from npm (type checks of the web client)"
   npm ci --silent --no-audit --no-fund
   touch node_modules/.bin/tsc
 fi
