@@ -55,6 +55,8 @@ class Participant(Base):
     role: Mapped[str] = mapped_column(String(16), default="participant")
     status: Mapped[str] = mapped_column(String(16), default="joined")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the row was let in (admitted, or joined with no waiting room): the explicit fact
+    # "was admitted", which no other transition sets. NULL for knockers denied or never let in.
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 

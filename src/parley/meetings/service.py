@@ -4,6 +4,12 @@ Joining rule: every ``POST /join`` makes a new participant row (one per browser 
 because each connection is its own WebRTC peer. A signed-in user's *role* in a meeting is the
 best role of their rows; promoting or removing a user applies to all their rows, and a removed
 user cannot join again. A signed-in user who was admitted once skips the waiting room later.
+
+"Was admitted" is one explicit fact: ``Participant.joined_at``, set only when a row is let in
+(by admission, or by a join past no waiting room) and never by any other transition. Statuses
+are not that fact: a denied knocker and one still waiting when the meeting ends both become
+``left`` without ever having been in, and must stay outsiders (404 for everything of the
+meeting, the lobby again if they knock again).
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ SIGNALING_AUDIENCE = "signaling"
 SIGNALING_URL = "/ws/signaling"
 ACTIVE = ("scheduled", "live")
 FINISHED = ("ended", "cancelled")
-PRESENT = ("joined", "left")  # admitted at some point
+# The one test of "was let in at some point" (see the module docstring); never a status.
+ADMITTED = Participant.joined_at.is_not(None)
 ROLE_RANK = {"host": 3, "cohost": 2, "participant": 1, "guest": 0}
 CODE_ALPHABET = "bcdfghjkmnpqrstvwxz"  # no vowels (no words), no look-alikes (l)
 MAX_PASSWORD_FAILURES = 10
@@ -157,15 +164,15 @@ async def role_in(session: AsyncSession, meeting: Meeting, principal: Principal)
         return "host"
     rows = (
         await session.execute(
-            select(Participant.role, Participant.status).where(
+            select(Participant.role, Participant.status, Participant.joined_at).where(
                 Participant.meeting_id == meeting.id,
                 Participant.user_id == uuid.UUID(principal.user_id),
             )
         )
     ).all()
-    if any(status == "removed" for _, status in rows):
+    if any(status == "removed" for _, status, _ in rows):
         return "admin" if principal.is_admin else None
-    admitted = [role for role, status in rows if status in PRESENT]
+    admitted = [role for role, _, joined_at in rows if joined_at is not None]
     if admitted:
         return max(admitted, key=lambda role: ROLE_RANK.get(role, 0))
     return "admin" if principal.is_admin else None
@@ -185,9 +192,7 @@ def meetings_query(
     ``total`` (the count before paging) on every row. Values may be bind parameters, so that
     :func:`list_statement` can build each shape of the query once."""
     hosted = select(Meeting.id).where(Meeting.host_id == user_id)
-    attended = select(Participant.meeting_id).where(
-        Participant.user_id == user_id, Participant.status.in_(PRESENT)
-    )
+    attended = select(Participant.meeting_id).where(Participant.user_id == user_id, ADMITTED)
     # One id set from two index scans. An OR across the two tables, or a plain IN, makes
     # PostgreSQL scan every meeting; ``= ANY(ARRAY(...))`` makes it fetch the few by primary key.
     if role == "host":
@@ -314,6 +319,8 @@ async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingU
 
 
 async def _close_meeting(session: AsyncSession, meeting: Meeting, status: str) -> None:
+    """Everyone goes: rows in the room and in the lobby become ``left``. A lobby row keeps no
+    ``joined_at``, so ending a meeting lets nobody in after the fact."""
     now = utcnow()
     meeting.status = status
     meeting.ended_at = now
@@ -379,6 +386,7 @@ def _full() -> ProblemError:
 
 
 def _mark_joined(meeting: Meeting, participant: Participant, now: datetime) -> None:
+    """Let a row in: the only place that sets ``joined_at``, the "was admitted" fact."""
     participant.status = "joined"
     participant.joined_at = participant.joined_at or now
     meeting.empty_since = None
@@ -417,9 +425,7 @@ _JOIN_FACTS = select(
     _count_where(and_(Participant.user_id == _me, Participant.status == "removed")).label(
         "removed"
     ),
-    _count_where(and_(Participant.user_id == _me, Participant.status.in_(PRESENT))).label(
-        "admitted"
-    ),
+    _count_where(and_(Participant.user_id == _me, ADMITTED)).label("admitted"),
     _count_where(and_(Participant.user_id == _me, Participant.role == "cohost")).label("cohost"),
 ).where(Participant.meeting_id == bindparam("meeting_id", type_=Uuid()))
 _LOCK_MEETING = (
@@ -605,6 +611,8 @@ async def admit(session: AsyncSession, meeting: Meeting, participant: Participan
 
 
 async def deny(session: AsyncSession, meeting: Meeting, participant: Participant) -> Participant:
+    """Out of the lobby, not in: the row becomes ``left`` with no ``joined_at``, so the person
+    stays an outsider and waits in the lobby again if they knock again."""
     if participant.status != "waiting":
         raise ProblemError(409, "Only a waiting participant can be denied.", type="not-waiting")
     participant.status = "left"
