@@ -273,8 +273,11 @@ async def start_recording(access: ModeratorAccess, session: SessionDep) -> Recor
 async def update_recording(
     recording_id: uuid.UUID, body: RecordingUpdate, access: ModeratorAccess, session: SessionDep
 ) -> RecordingOut:
+    """Moderators change the status; ``media_id``, ``duration_s`` and ``size_bytes`` only the
+    recording's starter (``started_by``) may set, else 403."""
     recording = await service.recording_of(session, access.meeting, recording_id)
-    return RecordingOut.model_validate(await service.update_recording(session, recording, body))
+    updated = await service.update_recording(session, recording, body, access.principal)
+    return RecordingOut.model_validate(updated)
 
 
 @router.get("/{meeting_id}/recordings")

@@ -162,12 +162,18 @@ class ParticipantRoleIn(StrictBody):
     role: Literal["cohost", "participant"]
 
 
+# The largest integer a JSON number carries exactly (and far below BIGINT's limit).
+MAX_JSON_INT = 2**53
+
+
 class RecordingOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     meeting_id: uuid.UUID
-    started_by: uuid.UUID
+    started_by: uuid.UUID = Field(
+        description="the user who started it: the only one who may attach its media"
+    )
     started_at: datetime
     ended_at: datetime | None
     status: RecordingStatus
@@ -180,7 +186,7 @@ class RecordingUpdate(StrictBody):
     status: RecordingStatus | None = None
     media_id: uuid.UUID | None = None
     duration_s: Annotated[float, Field(ge=0, le=7 * 24 * 3600)] | None = None
-    size_bytes: Annotated[int, Field(ge=0)] | None = None
+    size_bytes: Annotated[int, Field(ge=0, le=MAX_JSON_INT)] | None = None
 
 
 class PlatformStats(BaseModel):

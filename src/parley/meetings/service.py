@@ -702,9 +702,23 @@ async def recording_of(
     return recording
 
 
+# What only the recording's starter may set: the media behind it and what it measures.
+# media-service attaches an upload by PATCHing these with the uploader's own token, so this is
+# the rule that keeps anyone else's file from becoming the host's recording.
+STARTER_ONLY_FIELDS = ("media_id", "duration_s", "size_bytes")
+
+
 async def update_recording(
-    session: AsyncSession, recording: Recording, data: RecordingUpdate
+    session: AsyncSession, recording: Recording, data: RecordingUpdate, principal: Principal
 ) -> Recording:
+    """Moderators move a recording through its states; its media fields are the starter's."""
+    touched = data.model_dump(exclude_none=True, include=set(STARTER_ONLY_FIELDS))
+    if touched and str(recording.started_by) != principal.user_id:
+        raise ProblemError(
+            403,
+            "Only the person who started this recording can attach its media.",
+            type="recording-starter-only",
+        )
     if data.status is not None:
         if data.status not in RECORDING_TRANSITIONS[recording.status]:
             raise ProblemError(
@@ -715,9 +729,7 @@ async def update_recording(
         if recording.status == "recording" and data.status != "recording":
             recording.ended_at = utcnow()
         recording.status = data.status
-    for name, value in data.model_dump(
-        exclude_none=True, include={"media_id", "duration_s", "size_bytes"}
-    ).items():
+    for name, value in touched.items():
         setattr(recording, name, value)
     await session.commit()
     return recording
