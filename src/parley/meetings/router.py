@@ -141,14 +141,21 @@ async def get_meeting(access: ParticipantAccess) -> MeetingOut:
     return service.to_out(access.meeting)
 
 
+KvDep = Annotated[Redis, Depends(get_kv)]
+
+
 @router.patch("/{meeting_id}")
 async def update_meeting(
-    body: MeetingUpdate, access: HostAccess, session: SessionDep
+    body: MeetingUpdate, access: HostAccess, session: SessionDep, kv: KvDep
 ) -> MeetingOut:
-    return service.to_out(await service.update_meeting(session, access.meeting, body))
-
-
-KvDep = Annotated[Redis, Depends(get_kv)]
+    """Change a meeting that has not finished. New settings reach a live room at once
+    (signaling-service applies them to the people already in it)."""
+    updated = await service.update_meeting(session, access.meeting, body)
+    if body.settings is not None:
+        await service.tell_signaling(
+            kv, "settings", updated, settings=service.settings_of(updated).model_dump_json()
+        )
+    return service.to_out(updated)
 
 
 @router.delete("/{meeting_id}", status_code=204)

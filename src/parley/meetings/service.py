@@ -439,8 +439,17 @@ SIGNALING_COMMANDS = "parley:signaling:commands"
 async def tell_signaling(
     kv: Redis, command: str, meeting: Meeting, participant: Participant | None = None, **extra: str
 ) -> None:
-    """Pass what a host did over REST to the live room (signaling-service reads this stream:
-    ``cmd`` remove | admit | deny | role | end, ``meeting_id``, ``participant_id``, ``user_id``)."""
+    """Pass what a host did over REST to the live room. signaling-service reads this stream;
+    every entry has ``cmd`` and ``meeting_id``, and per command:
+
+    - ``remove`` | ``admit`` | ``deny``: ``participant_id``, ``user_id`` ("" for a guest);
+    - ``role``: ``participant_id``, ``user_id``, ``role`` (cohost | participant);
+    - ``end``: nothing more (everyone leaves the room);
+    - ``settings``: ``settings``, the JSON of the meeting's complete settings object after a
+      change (``waiting_room``, ``allow_guests``, ``mute_on_join``, ``video_off_on_join``,
+      ``allow_screen_share``, ``allow_chat``, ``max_participants``), for the room to enforce on
+      the people already in it, not only on those who join with a new ticket.
+    """
     fields: dict[Any, Any] = {"cmd": command, "meeting_id": str(meeting.id), **extra}
     if participant is not None:
         fields["participant_id"] = str(participant.id)
