@@ -68,12 +68,24 @@ class Connection:
     dropped, so it never holds up the others.
     """
 
-    __slots__ = ("backlog", "closed", "meeting_id", "peer_id", "websocket", "write_now", "writer")
+    __slots__ = (
+        "backlog",
+        "closed",
+        "meeting_id",
+        "peer_id",
+        "user_id",
+        "websocket",
+        "write_now",
+        "writer",
+    )
 
-    def __init__(self, websocket: WebSocket, meeting_id: str, peer_id: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, meeting_id: str, peer_id: str, user_id: str | None = None
+    ) -> None:
         self.websocket = websocket
         self.meeting_id = meeting_id
         self.peer_id = peer_id
+        self.user_id = user_id  # None for guests; a disabled account's connections are closed
         self.backlog: deque[str | tuple[int, str]] | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
@@ -146,6 +158,9 @@ class Hub:
         self.messages_out = 0
         self.written_directly = 0  # frames that took the prepared-frame path
         self.relay_ms: deque[float] = deque(maxlen=1000)
+        # The task that keeps this node's heartbeat fresh (``tasks.keep_alive``): while it
+        # lapses, other nodes take this node for dead and reap its peers.
+        self.heartbeat: asyncio.Task[None] | None = None
 
     @property
     def channel(self) -> str:

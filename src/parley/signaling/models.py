@@ -28,10 +28,18 @@ class ChatMessage(Base):
 
 
 class RoomMember(Base):
-    """A signed-in user who entered a room: who may read its chat history later."""
+    """A signed-in user's standing in a room: who may read its chat history, and up to when.
+
+    A row is written when the user *enters* the room (admitted from the lobby, or straight in),
+    never when they merely knock. ``status``: ``present`` (in the room now: all history),
+    ``left`` (history up to ``left_at``; entering again makes them present), ``removed`` or
+    ``denied`` (an outsider again: no history at all).
+    """
 
     __tablename__ = "room_members"
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="present", server_default="present")
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

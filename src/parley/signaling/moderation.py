@@ -4,10 +4,14 @@ relaying what a host did over its REST API (the ``parley:signaling:commands`` st
 Each action changes the shared room state once and tells the people concerned through the hub,
 whichever node holds their connections. ``tell`` says whether meeting-service must be told (it
 already knows when the action came from it).
+
+Meeting-service also publishes ``settings`` when a host changes the meeting's settings during
+the meeting: the live room takes them at once (and enforces them, see ``session.py``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -61,13 +65,15 @@ async def remove(
     if target is None:
         if not tell:
             # Removed through meeting-service while not connected: a ticket it still holds
-            # must not let it in.
+            # must not let it in, and the room's history is closed to them.
             await state.mark_removed(meeting_id, target_id, user_id)
+            await _shut_out(app, meeting_id, user_id, "removed")
         raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
     if target["role"] == "host":
         raise ModerationError("forbidden", "The host cannot be removed.")
     await state.mark_removed(meeting_id, target_id, target.get("user_id"))
     await state.drop_peer(meeting_id, target_id)
+    await _shut_out(app, meeting_id, target.get("user_id"), "removed")
     await hub.deliver(
         meeting_id,
         {"type": "removed"},
@@ -86,15 +92,16 @@ async def remove(
 
 
 async def admit(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = True) -> None:
-    from parley.signaling.session import build_welcome  # the welcome is the session's frame
+    # The welcome is the session's frame (and entering is the session's step).
+    from parley.signaling.session import build_welcome, entered
 
     hub = _hub(app)
     state = hub.state
     waiting = await state.leave_lobby(meeting_id, target_id)
     if waiting is None:
         raise ModerationError("unknown-peer", f"No one called {target_id!r} is waiting.")
-    await state.put_peer(meeting_id, waiting)
-    token = await state.new_resume_token(meeting_id, target_id)
+    token = await state.enter_room(meeting_id, waiting)
+    await entered(app, meeting_id, waiting)
     # Built here for the admitted peer and sent to whichever node holds its connection.
     welcome = await build_welcome(app, meeting_id, waiting, token)
     peers = await state.peers(meeting_id)
@@ -114,6 +121,7 @@ async def deny(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = Tr
     waiting = await hub.state.leave_lobby(meeting_id, target_id)
     if waiting is None:
         raise ModerationError("unknown-peer", f"No one called {target_id!r} is waiting.")
+    await _shut_out(app, meeting_id, waiting.get("user_id"), "denied")
     await hub.deliver(
         meeting_id,
         {"type": "denied"},
@@ -170,8 +178,28 @@ async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
         await service.tell_meetings(state.kv, "end", meeting_id)
 
 
+async def _shut_out(app: FastAPI, meeting_id: str, user_id: str | None, how: str) -> None:
+    async with app.state.db.sessionmaker() as session:
+        await service.member_shut_out(session, meeting_id, user_id, how)
+
+
+async def change_settings(app: FastAPI, meeting_id: str, raw: str) -> None:
+    """The meeting's settings as meeting-service now has them (JSON, all of them): kept in the
+    room state, where chat and screen sharing are checked, and sent to everyone in the room."""
+    try:
+        settings = json.loads(raw)
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise ModerationError("invalid-message", "settings must be a JSON object")
+    hub = _hub(app)
+    await hub.state.set_settings(meeting_id, settings)
+    await hub.deliver(meeting_id, {"type": "settings", "settings": settings})
+
+
 async def apply(app: FastAPI, fields: dict[str, Any]) -> None:
-    """One command from meeting-service (``cmd``, ``meeting_id``, ``participant_id``, ``role``)."""
+    """One command from meeting-service (``cmd``, ``meeting_id``, ``participant_id``, ``role``,
+    ``settings``)."""
     command = fields.get("cmd")
     meeting_id = str(fields.get("meeting_id") or "")
     target = str(fields.get("participant_id") or "")
@@ -185,3 +213,5 @@ async def apply(app: FastAPI, fields: dict[str, Any]) -> None:
         await deny(app, meeting_id, target, tell=False)
     elif command == "role" and fields.get("role") in ("cohost", "participant"):
         await set_role(app, meeting_id, target, str(fields["role"]), tell=False)
+    elif command == "settings":
+        await change_settings(app, meeting_id, str(fields.get("settings") or ""))

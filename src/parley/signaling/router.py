@@ -41,18 +41,23 @@ async def messages(
     before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
-    """Chat history for people who were in the room (others get 404), newest page first,
-    each page oldest-first; private messages only for their two ends."""
+    """Chat history for people who were admitted to the room (others, and anyone removed or
+    denied, get 404), up to when they left; newest page first, each page oldest-first; private
+    messages only for their two ends."""
     user_id = uuid.UUID(principal.user_id)
-    if not principal.is_admin and not await service.is_member(session, meeting_id, user_id):
-        raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+    until = None
+    if not principal.is_admin:
+        member = await service.membership(session, meeting_id, user_id)
+        if member is None or member.status not in ("present", "left"):
+            raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+        until = member.left_at if member.status == "left" else None
     if before is not None and before.tzinfo is None:
         raise ProblemError(422, "`before` needs a UTC offset.")
     chat_log = getattr(request.app.state, "chat_log", None)
     if chat_log is not None:
         await chat_log.flush()
     rows, has_more = await service.history(
-        session, meeting_id, user_id=user_id, before=before, limit=limit
+        session, meeting_id, user_id=user_id, before=before, until=until, limit=limit
     )
     return MessagePage(items=[MessageOut.model_validate(r) for r in rows], has_more=has_more)
 

@@ -10,7 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+from parley.core.text import MultiLineText
 
 MAX_TEXT = 4000
 REACTIONS = ("👍", "👏", "😂", "😮", "❤️", "🎉", "🤔", "👎")
@@ -39,7 +41,9 @@ class Relay(Frame):
 
 class Chat(Frame):
     type: Literal["chat"]
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    # NUL and other control characters (newlines and tabs aside) are refused with an error
+    # frame: PostgreSQL cannot store NUL, and such a line must never reach the batch writer.
+    text: Annotated[MultiLineText, StringConstraints(min_length=1, max_length=MAX_TEXT)]
     to: str | None = Field(default=None, max_length=64)
 
 

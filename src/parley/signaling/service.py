@@ -10,8 +10,9 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley.core.db import utcnow
@@ -21,6 +22,8 @@ from parley.signaling.models import ChatMessage, RoomMember
 # meeting-service applies these (it owns meetings and participants); a Redis stream keeps them
 # until it has, even across its restarts.
 MEETING_COMMANDS = "parley:meetings:commands"
+# What a database (or its driver) raises for a row it will not store.
+REFUSED = (SQLAlchemyError, ValueError, TypeError)
 HISTORY = 100
 log = structlog.get_logger("parley.signaling")
 
@@ -46,20 +49,87 @@ async def tell_meetings(
     )
 
 
-async def remember_member(session: AsyncSession, meeting_id: str, user_id: str | None) -> None:
+def _upsert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(RoomMember.__table__)
+
+
+async def member_entered(session: AsyncSession, meeting_id: str, user_id: str | None) -> None:
+    """The user is in the room (admitted, or straight in): they read its whole history again.
+
+    Never undoes a removal (a removed user cannot enter; this only guards a race)."""
     if not user_id:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else ""
     table = RoomMember.__table__
-    values = {"meeting_id": uuid.UUID(meeting_id), "user_id": uuid.UUID(user_id)}
-    insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    await session.execute(insert.values(**values).on_conflict_do_nothing())
+    statement = (
+        _upsert(session)
+        .values(
+            meeting_id=uuid.UUID(meeting_id),
+            user_id=uuid.UUID(user_id),
+            first_seen_at=utcnow(),
+            status="present",
+            left_at=None,
+        )
+        .on_conflict_do_update(
+            index_elements=["meeting_id", "user_id"],
+            set_={"status": "present", "left_at": None},
+            where=table.c.status != "removed",
+        )
+    )
+    await session.execute(statement)
     await session.commit()
 
 
-async def is_member(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    found = await session.get(RoomMember, (meeting_id, user_id))
-    return found is not None
+async def member_left(session: AsyncSession, meeting_id: str, user_id: str | None) -> None:
+    """The user's last connection left the room: history up to now, nothing after."""
+    if not user_id:
+        return
+    await session.execute(
+        update(RoomMember)
+        .where(
+            RoomMember.meeting_id == uuid.UUID(meeting_id),
+            RoomMember.user_id == uuid.UUID(user_id),
+            RoomMember.status == "present",
+        )
+        .values(status="left", left_at=utcnow())
+    )
+    await session.commit()
+
+
+async def member_shut_out(
+    session: AsyncSession, meeting_id: str, user_id: str | None, how: str
+) -> None:
+    """Removed (``removed``) or denied at the door (``denied``): an outsider to the room's
+    history. A denial does not touch someone who is in the room through another connection."""
+    if not user_id:
+        return
+    table = RoomMember.__table__
+    now = utcnow()
+    condition = None if how == "removed" else table.c.status != "present"
+    statement = (
+        _upsert(session)
+        .values(
+            meeting_id=uuid.UUID(meeting_id),
+            user_id=uuid.UUID(user_id),
+            first_seen_at=now,
+            status=how,
+            left_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=["meeting_id", "user_id"],
+            set_={"status": how, "left_at": func.coalesce(table.c.left_at, now)},
+            where=condition,
+        )
+    )
+    await session.execute(statement)
+    await session.commit()
+
+
+async def membership(
+    session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID
+) -> RoomMember | None:
+    """The user's standing in the room, or ``None`` when they never entered it."""
+    return await session.get(RoomMember, (meeting_id, user_id))
 
 
 def new_chat(
@@ -82,7 +152,11 @@ def new_chat(
 class ChatLog:
     """Chat messages are written in batches: one transaction per flush instead of one per
     message, which is what lets a busy room's chat keep up. A flush happens every
-    ``FLUSH_S`` and before any history is read, so readers never miss a delivered message."""
+    ``FLUSH_S`` and before any history is read, so readers never miss a delivered message.
+
+    One message the database refuses must not take the others down with it: when a batch
+    fails, its messages are written one by one and only the refused ones are dropped (logged).
+    """
 
     FLUSH_S = 0.05
 
@@ -101,9 +175,35 @@ class ChatLog:
             if not self._pending:
                 return
             rows, self._pending = self._pending, []
-            async with self._sessionmaker() as session:
-                await session.execute(insert(ChatMessage), rows)
-                await session.commit()
+            try:
+                async with self._sessionmaker() as session:
+                    await session.execute(insert(ChatMessage), rows)
+                    await session.commit()
+            except REFUSED:
+                if len(rows) == 1:
+                    self._dropped(rows[0])
+                    return
+                await self._one_by_one(rows)
+
+    async def _one_by_one(self, rows: list[dict[str, Any]]) -> None:
+        async with self._sessionmaker() as session:
+            for row in rows:
+                try:
+                    await session.execute(insert(ChatMessage), [row])
+                    await session.commit()
+                except REFUSED:
+                    await session.rollback()
+                    self._dropped(row)
+
+    @staticmethod
+    def _dropped(row: dict[str, Any]) -> None:
+        # The message's text stays out of the log: it is what people wrote.
+        log.error(
+            "chat_message_dropped",
+            message_id=str(row.get("id")),
+            meeting_id=str(row.get("meeting_id")),
+            reason="the database refused it",
+        )
 
     async def run(self) -> None:
         try:
@@ -154,12 +254,16 @@ async def history(
     participant_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
     before: datetime | None = None,
+    until: datetime | None = None,
     limit: int = HISTORY,
 ) -> tuple[list[ChatMessage], bool]:
-    """The newest ``limit`` messages (before ``before``), oldest first, and whether more exist."""
+    """The newest ``limit`` messages (before ``before``, none after ``until``), oldest first,
+    and whether more exist."""
     conditions = [ChatMessage.meeting_id == meeting_id, _visible_to(participant_id, user_id)]
     if before is not None:
         conditions.append(ChatMessage.created_at < before)
+    if until is not None:
+        conditions.append(ChatMessage.created_at <= until)
     rows = list(
         (
             await session.scalars(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.core.ice import ice_servers
-from parley.signaling import moderation, service
+from parley.signaling import moderation, presence, service
 from parley.signaling.hub import MESSAGES_IN, RELAY_LATENCY, Connection, Hub
 from parley.signaling.moderation import public
 from parley.signaling.schemas import (
@@ -46,7 +46,7 @@ MAX_FRAME_BYTES = 64 * 1024
 RATE_PER_S = 50.0
 BURST = 100.0
 ABUSE_LIMIT = 200  # over-limit frames in a row before the connection is closed (1008)
-MODERATORS = ("host", "cohost")
+MODERATORS = presence.MODERATORS
 
 
 class Closed(Exception):
@@ -55,6 +55,11 @@ class Closed(Exception):
 
 def error(code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message}
+
+
+def effective_settings(live: dict[str, Any] | None, fallback: dict[str, Any]) -> dict[str, Any]:
+    """The meeting's settings as published during the meeting, else the ticket's copy."""
+    return live if live is not None else fallback
 
 
 class SignalingSession:
@@ -128,6 +133,8 @@ class SignalingSession:
         raise Closed
 
     async def _authenticate(self) -> None:
+        # Old clients put the ticket in the URL (where access logs see it); the web client
+        # sends it in the first frame.
         token = self.websocket.query_params.get("token")
         if token:
             await self._enter(token)
@@ -137,7 +144,7 @@ class SignalingSession:
             first = json.loads(raw)
         except TimeoutError:
             await self._close(4401, "authentication timed out")
-        except (ValueError, KeyError, RuntimeError):
+        except (ValueError, KeyError, RuntimeError, RecursionError):
             await self._close(4401, "the first frame must be auth or resume")
         if isinstance(first, dict) and first.get("type") == "auth":
             await self._enter(str(first.get("token", "")))
@@ -153,6 +160,8 @@ class SignalingSession:
             await self._close(4401, "token expired")
         except jwt.InvalidTokenError:
             await self._close(4401, "invalid token")
+        if not await self.state.spend_ticket(str(claims["jti"]), float(claims["exp"])):
+            await self._close(4401, "this ticket was used already; join again")
         self.meeting_id = str(claims["mid"])
         user_id = claims.get("uid")
         self.room_settings = dict(claims.get("settings") or {})
@@ -172,17 +181,22 @@ class SignalingSession:
             await self._close(4410, "the meeting has ended")
         if await self.state.is_removed(self.meeting_id, self.peer_id, user_id):
             await self._close(4403, "removed from this meeting")
-        async with self.app.state.db.sessionmaker() as session:
-            await service.remember_member(session, self.meeting_id, user_id)
-        self._attach()
+        gone = await presence.is_gone(self.app, user_id)
+        if gone:
+            await self._close(presence.GONE_CLOSE, f"account {gone}")
+        await self._attach()
         waits = claims.get("status") == "waiting" or (room["locked"] and not self.is_moderator)
         if waits:
             await self._wait_in_lobby()
         else:
             await self._join_room()
 
-    def _attach(self) -> None:
-        self.connection = Connection(self.websocket, self.meeting_id, self.peer_id)
+    async def _attach(self) -> None:
+        await self.state.hold_room(self.hub.node_id, self.meeting_id)
+        user_id = self.peer.get("user_id")
+        self.connection = Connection(
+            self.websocket, self.meeting_id, self.peer_id, str(user_id) if user_id else None
+        )
         self.hub.attach(self.connection)
 
     def send(self, frame: dict[str, Any]) -> None:
@@ -196,9 +210,7 @@ class SignalingSession:
         await self._to_moderators({"type": "lobby-request", "participant": public(self.peer)})
 
     async def _to_moderators(self, frame: dict[str, Any]) -> None:
-        peers = await self.state.peers(self.meeting_id)
-        moderators = [pid for pid, p in peers.items() if p["role"] in MODERATORS]
-        await self.hub.deliver(self.meeting_id, frame, to=moderators, peers=peers)
+        await presence.to_moderators(self.hub, self.meeting_id, frame)
 
     async def _welcome(self, resume_token: str) -> dict[str, Any]:
         return await build_welcome(self.app, self.meeting_id, self.peer, resume_token)
@@ -206,8 +218,8 @@ class SignalingSession:
     async def _join_room(self) -> None:
         self.in_lobby = False
         self.in_room = True
-        await self.state.put_peer(self.meeting_id, self.peer)
-        token = await self.state.new_resume_token(self.meeting_id, self.peer_id)
+        token = await self.state.enter_room(self.meeting_id, self.peer)
+        await entered(self.app, self.meeting_id, self.peer)
         self.send(await self._welcome(token))
         await self.hub.deliver(
             self.meeting_id,
@@ -223,6 +235,11 @@ class SignalingSession:
         peer = await self.state.peer(self.meeting_id, peer_id)
         if peer is None:
             await self._close(4401, "the session has expired; join again")
+        if (await self.state.room(self.meeting_id))["ended"]:
+            await self._close(4410, "the meeting has ended")
+        gone = await presence.is_gone(self.app, peer.get("user_id"))
+        if gone:
+            await self._close(presence.GONE_CLOSE, f"account {gone}")
         await self.state.cancel_leave(self.meeting_id, peer_id)
         self.peer = (
             await self.state.update_peer(
@@ -232,7 +249,8 @@ class SignalingSession:
         )
         self.room_settings = dict(self.peer.get("settings") or {})
         self.in_room = True
-        self._attach()
+        await self.state.resumed(token)
+        await self._attach()
         self.send(await self._welcome(token))
         await self.hub.deliver(
             self.meeting_id,
@@ -270,22 +288,26 @@ class SignalingSession:
             return
         try:
             raw = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
             self.send(error("invalid-json", "The frame is not valid JSON."))
             return
         kind = raw.get("type") if isinstance(raw, dict) else None
-        if kind not in KNOWN_TYPES:
-            self.send(error("unknown-type", f"Unknown message type {kind!r}."))
+        if not isinstance(kind, str) or kind not in KNOWN_TYPES:
+            shown = repr(kind) if kind is None or isinstance(kind, str) else "(not a string)"
+            self.send(error("unknown-type", f"Unknown message type {shown[:80]}."))
             return
         try:
             frame = inbound.validate_python(raw)
+        except RecursionError:
+            self.send(error("invalid-message", f"Invalid {kind}: nested too deeply."))
+            return
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()[:3]
             )
             code = (
                 "too-long"
-                if any(e["type"] == "string_too_long" for e in exc.errors())
+                if any(e["type"] in ("string_too_long", "too_long") for e in exc.errors())
                 else "invalid-message"
             )
             self.send(error(code, f"Invalid {kind}: {problems}"))
@@ -321,11 +343,7 @@ class SignalingSession:
         elif isinstance(frame, Hand):
             await self._update_self(hand=frame.raised)
         elif isinstance(frame, MediaState):
-            if (
-                frame.screen
-                and not self.room_settings.get("allow_screen_share", True)
-                and not self.is_moderator
-            ):
+            if frame.screen and not await self._allowed("allow_screen_share"):
                 self.send(error("forbidden", "Screen sharing is off in this meeting."))
                 return
             media = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
@@ -366,8 +384,16 @@ class SignalingSession:
         RELAY_LATENCY.observe(elapsed)
         self.hub.relay_ms.append(elapsed * 1000)
 
+    async def _allowed(self, setting: str) -> bool:
+        """Whether the meeting's settings (live ones, as changed during the meeting) let this
+        participant do what ``setting`` governs; hosts and cohosts always may."""
+        _, live = await self.state.live(self.meeting_id)
+        if effective_settings(live, self.room_settings).get(setting, True):
+            return True
+        return await self._may_moderate()
+
     async def _chat(self, frame: Chat) -> None:
-        if not self.room_settings.get("allow_chat", True) and not self.is_moderator:
+        if not await self._allowed("allow_chat"):
             self.send(error("forbidden", "Chat is off in this meeting."))
             return
         peers = await self.state.peers(self.meeting_id)
@@ -448,32 +474,24 @@ class SignalingSession:
             if peer is None or peer.get("node") != self.hub.node_id:
                 return  # removed, ended, or resumed on another node
             if code == 1000 and not self.gone:
-                await leave_now(self.hub, self.meeting_id, self.peer_id)
+                await presence.leave_now(self.app, self.hub, self.meeting_id, self.peer_id)
             else:
+                grace = self.settings.signaling_resume_grace_s
                 await self.state.update_peer(self.meeting_id, self.peer_id, connected=False)
-                await self.state.schedule_leave(
-                    self.meeting_id, self.peer_id, self.settings.signaling_resume_grace_s
-                )
+                await self.state.schedule_leave(self.meeting_id, self.peer_id, grace)
+                if peer.get("resume"):
+                    await self.state.resume_window(str(peer["resume"]), grace)
         except Exception:
             log.exception("disconnect_cleanup_failed", peer=self.peer_id)
 
 
-async def leave_now(hub: Hub, meeting_id: str, peer_id: str) -> None:
-    """The participant is gone: out of the room, peers told, meeting-service told."""
-    if await hub.state.drop_peer(meeting_id, peer_id):
-        await hub.deliver(meeting_id, {"type": "peer-left", "peer": peer_id})
-        await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
-
-
-async def end_expired_sessions(hub: Hub) -> int:
-    """Dropped connections whose resume window ran out leave (any node may do it)."""
-    gone = 0
-    for meeting_id, peer_id in await hub.state.due_leaves():
-        peer = await hub.state.peer(meeting_id, peer_id)
-        if peer is not None and not peer.get("connected", True):
-            await leave_now(hub, meeting_id, peer_id)
-            gone += 1
-    return gone
+async def entered(app: FastAPI, meeting_id: str, peer: dict[str, Any]) -> None:
+    """A participant's socket is in the room (straight in, or admitted from the lobby): the
+    user reads the room's chat history from now on, and meeting-service learns that the
+    participant really connected (a join whose socket never comes is released)."""
+    async with app.state.db.sessionmaker() as session:
+        await service.member_entered(session, meeting_id, peer.get("user_id"))
+    await service.tell_meetings(app.state.kv, "connected", meeting_id, str(peer["id"]))
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -485,7 +503,7 @@ async def build_welcome(
 ) -> dict[str, Any]:
     """What a participant learns on entering the room (also after admission or a resume)."""
     state: RoomState = app.state.signaling.state
-    peers = await state.peers(meeting_id)
+    peers, live = await state.live(meeting_id)
     room = await state.room(meeting_id)
     await app.state.chat_log.flush()
     async with app.state.db.sessionmaker() as session:
@@ -501,7 +519,7 @@ async def build_welcome(
         "peers": [public(p) for pid, p in peers.items() if pid != peer["id"]],
         "room": {
             "meeting_id": meeting_id,
-            "settings": peer.get("settings") or {},
+            "settings": effective_settings(live, peer.get("settings") or {}),
             "recording": room["recording"],
             "locked": room["locked"],
         },
