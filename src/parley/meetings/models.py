@@ -59,10 +59,16 @@ class Participant(Base):
     # "was admitted", which no other transition sets. NULL for knockers denied or never let in.
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # When signaling-service first saw this row's socket authenticated (its ``connected``
+    # command). A joined row still without one after its ticket's lifetime is a ghost (a join
+    # whose socket never came) and is released, so it neither fills the meeting nor keeps it
+    # from ending idle.
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     __table_args__ = (
         Index("ix_participants_meeting_status", "meeting_id", "status"),
         Index("ix_participants_user_meeting", "user_id", "meeting_id"),
+        Index("ix_participants_status_joined_at", "status", "joined_at"),
     )
 
 

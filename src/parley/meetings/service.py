@@ -587,6 +587,44 @@ async def participant_left(
     await session.commit()
 
 
+async def participant_connected(
+    session: AsyncSession, meeting: Meeting, participant: Participant
+) -> None:
+    """signaling-service authenticated this participant's socket (the ``connected`` command):
+    the join was real, so the ghost sweep leaves it alone. The first connection counts."""
+    if participant.connected_at is None and participant.status in ("waiting", "joined"):
+        participant.connected_at = utcnow()
+    await session.commit()
+
+
+async def release_ghosts(session: AsyncSession, grace_s: float, now: datetime | None = None) -> int:
+    """Joined rows whose socket never connected within ``grace_s`` of being let in leave.
+
+    A join hands out a signaling ticket that expires (``signaling_token_ttl_s``); a row that
+    has not connected by then never will, yet it would count towards ``max_participants`` and
+    keep the meeting from ending idle. Returns how many rows were released."""
+    now = now or utcnow()
+    ghosts = (
+        await session.scalars(
+            select(Participant).where(
+                Participant.status == "joined",
+                Participant.connected_at.is_(None),
+                Participant.joined_at < now - timedelta(seconds=grace_s),
+            )
+        )
+    ).all()
+    for ghost in ghosts:
+        ghost.status = "left"
+        ghost.left_at = now
+    await session.flush()
+    for meeting_id in {ghost.meeting_id for ghost in ghosts}:
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is not None:
+            await _emptied(session, meeting)
+    await session.commit()
+    return len(ghosts)
+
+
 async def participant_of(
     session: AsyncSession, meeting: Meeting, participant_id: uuid.UUID
 ) -> Participant:

@@ -18,12 +18,25 @@ from parley.meetings.models import Meeting
 log = structlog.get_logger("parley.meetings")
 
 
+# How long past a signaling ticket's lifetime a join may wait for its socket before it is
+# released as a ghost: room for a slow network and for the ``connected`` command's journey.
+GHOST_MARGIN_S = 30
+
+
 async def end_idle_meetings(app: FastAPI) -> None:
     """Live meetings everyone has left for ``meeting_idle_end_s`` end by themselves. The state is
-    in the database, so meetings left idle across a restart end too."""
+    in the database, so meetings left idle across a restart end too.
+
+    Each sweep first releases ghosts (joins whose socket never connected within the ticket's
+    lifetime plus :data:`GHOST_MARGIN_S`): they would keep a meeting full and never idle."""
     settings = app.state.settings
     while True:
         try:
+            async with app.state.db.sessionmaker() as session:
+                grace_s = settings.signaling_token_ttl_s + GHOST_MARGIN_S
+                released = await service.release_ghosts(session, grace_s)
+            if released:
+                log.info("ghost_participants_released", count=released)
             async with app.state.db.sessionmaker() as session:
                 ended = await service.end_idle_meetings(session, settings.meeting_idle_end_s)
             if ended:
@@ -40,6 +53,10 @@ GROUP = "meeting-service"
 
 
 async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
+    """One room event from signaling-service: ``cmd`` connected | left | remove | admit | deny |
+    role | end, with ``meeting_id`` and (but for ``end``) ``participant_id``. ``connected`` is
+    sent when a participant's socket is authenticated into the room; a dead signaling node's
+    peers come as ``left``."""
     command = fields.get("cmd")
     async with app.state.db.sessionmaker() as session:
         meeting = await session.get(Meeting, uuid.UUID(fields["meeting_id"]))
@@ -52,7 +69,9 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
             session, meeting, uuid.UUID(fields["participant_id"])
         )
         try:
-            if command == "left":
+            if command == "connected":
+                await service.participant_connected(session, meeting, participant)
+            elif command == "left":
                 await service.participant_left(session, meeting, participant)
             elif command == "remove":
                 await service.remove(session, meeting, participant)
