@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from parley.media.models import MediaFile
 from tests.conftest import Account, Api
+
+if TYPE_CHECKING:
+    from tests.media.conftest import MediaEnv
 
 MEDIA = "/api/v1/media"
 UPLOADS = f"{MEDIA}/uploads/"
@@ -95,3 +101,42 @@ async def wait_processed(api: Api, who: Account, media_id: str, timeout: float =
             return body
         assert asyncio.get_running_loop().time() < deadline, body
         await asyncio.sleep(0.1)
+
+
+async def chunked(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """``data`` as a chunked body (no Content-Length for the server to judge up front)."""
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+        await asyncio.sleep(0)
+
+
+async def tus_create_deferred(api: Api, who: Account, **meta: str) -> httpx.Response:
+    """A tus upload whose length comes later (creation-defer-length), as a live recording."""
+    headers = {**who.headers, **TUS, "Upload-Defer-Length": "1"}
+    if meta:
+        headers["Upload-Metadata"] = metadata(**meta)
+    return await api.http.post(UPLOADS, headers=headers)
+
+
+async def fill_quota(env: MediaEnv, who: Account, leave: int) -> None:
+    """Record a stored file of ``who`` so large that only ``leave`` bytes of quota remain
+    (a row only: the quota counts rows, and no test reads its content)."""
+
+    async def insert() -> None:
+        async with env.app.state.db.sessionmaker() as session:
+            session.add(
+                MediaFile(
+                    owner_id=uuid.UUID(who.id),
+                    kind="file",
+                    filename="ballast.pdf",
+                    content_type="application/pdf",
+                    size_bytes=env.settings.media_user_quota_bytes - leave,
+                    sha256="0" * 64,
+                    storage_key=f"media/{uuid.uuid4()}",
+                    codecs=[],
+                    thumbnail_status="none",
+                )
+            )
+            await session.commit()
+
+    await env.acall(insert())

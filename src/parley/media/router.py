@@ -11,30 +11,30 @@ from urllib.parse import quote
 import jwt
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from parley.config import Settings
 from parley.core import ice
-from parley.core.auth import (
-    Principal,
-    TokenSigner,
-    current_principal,
-    get_signer,
-    optional_principal,
-)
+from parley.core.auth import Principal, TokenSigner, get_signer
 from parley.core.errors import ProblemError
 from parley.core.requests import get_settings
 from parley.core.storage import ObjectNotFound
 from parley.media import service, tus
-from parley.media.dependencies import caller_auth, media_runtime
+from parley.media.dependencies import (
+    caller_auth,
+    media_optional_principal,
+    media_principal,
+    media_runtime,
+)
 from parley.media.models import MediaFile, MediaUpload
 from parley.media.schemas import IceServer, MediaKind, MediaOut, MediaPage
 from parley.media.service import MediaRuntime
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+PrincipalDep = Annotated[Principal, Depends(media_principal)]
 AuthDep = Annotated[dict[str, str], Depends(caller_auth)]
 RuntimeDep = Annotated[MediaRuntime, Depends(media_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -44,6 +44,9 @@ MULTIPART_OVERHEAD = 64 * 1024
 PRESIGN_TTL_S = 300
 LINK_AUDIENCE = "media-link"
 LINK_TTL_S = 6 * 3600
+# Paging further than this is no listing anyone reads; the bound keeps the value inside what
+# every database's OFFSET takes (2**70 used to reach the driver and fail there as a 500).
+MAX_LIST_OFFSET = 2**31 - 1
 
 
 @router.get("/ice-servers")
@@ -85,8 +88,7 @@ async def tus_options(settings: SettingsDep) -> Response:
 
 
 def _content_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
-    return int(value) if value and value.isdigit() else None
+    return tus.ascii_int(request.headers.get("content-length"))
 
 
 async def _patch_body(
@@ -289,13 +291,19 @@ class _StreamingForm:
             self.fields[self._name] = self._buffer.decode("utf-8", "replace")
 
     async def file_chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self.request.stream():
-            self.parser.write(chunk)
-            if self._pending:
-                data = b"".join(self._pending)
-                self._pending.clear()
-                yield data
-        self.parser.finalize()
+        try:
+            async for chunk in self.request.stream():
+                self.parser.write(chunk)
+                if self._pending:
+                    data = b"".join(self._pending)
+                    self._pending.clear()
+                    yield data
+            self.parser.finalize()
+        except MultipartParseError as exc:
+            # The client's bytes are not multipart/form-data as declared: its mistake, a 400.
+            raise ProblemError(
+                400, f"The multipart body is malformed: {exc}"[:300], type="bad-form"
+            ) from exc
         if not self.file_seen:
             raise ProblemError(400, "The form has no `file` part.", type="bad-form")
 
@@ -334,30 +342,36 @@ async def upload_file(
         if value is not None
     }
     if query.get("meeting_id"):
-        await service.check_meeting_links(request.app, service.upload_spec(query), auth)
+        spec = service.upload_spec(query)
+        await service.check_meeting_links(request.app, spec, auth, principal.user_id)
     media_id = uuid.uuid4()
     form = _StreamingForm(request, boundary)
-    size, sha256 = await service.store_stream(request.app, media_id, form.file_chunks())
+    # The bytes count against the quota as they arrive (a chunked body declares no size).
+    meter = service.QuotaMeter(request.app, owner, media_id)
     try:
-        fields = {**form.fields, **query}
-        fields.setdefault("filename", form.filename or "")
-        if "content_type" not in fields and form.content_type:
-            fields["content_type"] = form.content_type
-        spec = service.upload_spec(fields)
-        await service.check_meeting_links(request.app, spec, auth)
-        await service.check_quota(request.app, owner, size)
-    except BaseException:
-        await service.runtime(request.app).storage.delete(service.object_key(media_id))
-        raise
-    media = await service.admit(
-        request.app,
-        media_id=media_id,
-        owner=principal,
-        auth=auth,
-        spec=spec,
-        size=size,
-        sha256=sha256,
-    )
+        size, sha256 = await service.store_stream(request.app, media_id, form.file_chunks(), meter)
+        try:
+            fields = {**form.fields, **query}
+            fields.setdefault("filename", form.filename or "")
+            if "content_type" not in fields and form.content_type:
+                fields["content_type"] = form.content_type
+            spec = service.upload_spec(fields)
+            await service.check_meeting_links(request.app, spec, auth, principal.user_id)
+        except BaseException:
+            await service.runtime(request.app).storage.delete(service.object_key(media_id))
+            raise
+        media = await service.admit(
+            request.app,
+            media_id=media_id,
+            owner=principal,
+            auth=auth,
+            spec=spec,
+            size=size,
+            sha256=sha256,
+        )
+    finally:
+        # Released once the file's row counts it (or it was thrown away).
+        await meter.release()
     return MediaOut.model_validate(media)
 
 
@@ -373,7 +387,7 @@ async def list_media(
     meeting_id: uuid.UUID | None = None,
     kind: MediaKind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET)] = 0,
 ) -> MediaPage:
     """A meeting's files (for the people in it), or without ``meeting_id`` the caller's own."""
     rows, total = await service.list_media(
@@ -392,13 +406,24 @@ async def get_media(
 
 
 def content_disposition(kind: str, filename: str) -> str:
-    """Both a plain-ASCII ``filename`` and the exact UTF-8 ``filename*`` (RFC 6266)."""
+    """Both a plain-ASCII ``filename`` and the exact UTF-8 ``filename*`` (RFC 6266). The name
+    goes through :func:`service.safe_filename` again: rows stored before names were cleaned
+    may still hold bidi or control characters, which must not reach a browser's save dialog."""
+    filename = service.safe_filename(filename)
     fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
     fallback = fallback.replace("\\", "_").replace('"', "_")
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$", re.ASCII)
+# More digits than any 63-bit size has: the value is past every file's end.
+_MAX_RANGE_DIGITS = 19
+
+
+def _range_int(digits: str) -> int:
+    """A range bound; one too long to be a size counts as "beyond the end" (``int()`` of
+    5,000 digits raises, and no file is that large anyway)."""
+    return int(digits) if len(digits) <= _MAX_RANGE_DIGITS else tus.MAX_INT + 1
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -415,12 +440,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         raise _unsatisfiable(size)
     if first == "":
-        length = int(last)
+        length = _range_int(last)
         if length == 0 or size == 0:
             raise _unsatisfiable(size)
         return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _range_int(first)
+    end = min(_range_int(last), size - 1) if last else size - 1
     if start >= size or end < start:
         raise _unsatisfiable(size)
     return start, end
@@ -499,8 +524,14 @@ async def _viewer(
             ) from exc
         if claims.get("media") != str(media_id):
             raise ProblemError(401, "The link is for another file.", type="bad-link")
+        # A link lives for hours; the account it was made for may have been disabled or
+        # deleted since (users-service sets the gone key at once).
+        if await service.user_is_gone(request.app, str(claims.get("sub", ""))):
+            raise ProblemError(401, "The link is no longer valid.", type="bad-link")
         media = await service.get_media_row(request.app, media_id)
-        if media is None:
+        # A deleted owner's files are on their way out (the worker removes them).
+        owner_state = await service.gone_state(request.app, str(media.owner_id)) if media else None
+        if media is None or owner_state == "deleted":
             raise ProblemError(404, "No such media.", type="media-not-found")
         return media
     if principal is None:
@@ -513,7 +544,7 @@ async def _viewer(
     return await service.visible_media(request.app, media_id, principal, auth)
 
 
-OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(media_optional_principal)]
 
 
 @router.get("/{media_id}/content", response_model=None)

@@ -33,9 +33,11 @@ from starlette.concurrency import run_in_threadpool
 
 from parley.config import Settings
 from parley.core.auth import Principal
+from parley.core.contracts import user_gone_key
 from parley.core.db import Database, utcnow
 from parley.core.errors import ProblemError
 from parley.core.storage import ObjectNotFound, Storage, StorageUnavailable, create_storage
+from parley.core.text import strip_bidi_controls
 from parley.media import sniffing, tus
 from parley.media.meetings_client import MeetingsClient
 from parley.media.models import MediaFile, MediaUpload
@@ -48,6 +50,15 @@ LOCK_TTL_MS = 60_000
 DEFERRED = -1
 MAX_TRACKED_HASHES = 1000
 SPOOL_BYTES = 4 * 1024 * 1024
+# Uploads in progress one user may hold (each holds a row, a partial object and, with a
+# declared length, part of the quota): several files sent side by side fit, a client that
+# opens uploads without end does not. A setting would be better:
+# PARLEY_MEDIA_MAX_OPEN_UPLOADS (config.py belongs to the platform).
+MAX_OPEN_UPLOADS = 20
+# Quota reserved per check while bytes stream in (one database query per block).
+QUOTA_GRANT_BYTES = 1024 * 1024
+# How long reservations of a request that died without releasing them can linger.
+IN_FLIGHT_TTL_S = 3600
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,13 +114,15 @@ def _upload_not_found() -> ProblemError:
 # What an upload declares
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+# C0, DEL and C1 controls, and path separators.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\]")
 
 
 def safe_filename(name: str | None) -> str:
     """A display name only (storage keys never use it): the last path component, no control
-    characters or separators, at most 255 characters."""
-    name = unicodedata.normalize("NFC", name or "")
+    characters or separators, at most 255 characters. Bidi controls are dropped: in
+    ``\u202egnp.exe.png`` the override makes an ``.exe`` read as ``…exe.png``."""
+    name = strip_bidi_controls(unicodedata.normalize("NFC", name or ""))
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE.sub("_", name).strip().lstrip(".")
     return name[:255] or "upload"
@@ -187,24 +200,141 @@ async def _used_bytes(session: AsyncSession, owner: uuid.UUID) -> int:
     return int(stored or 0) + int(pending or 0)
 
 
+def _quota_exceeded(settings: Settings, used: int) -> ProblemError:
+    return ProblemError(
+        413,
+        f"This would exceed your storage quota of {settings.media_user_quota_bytes} bytes "
+        f"({used} in use).",
+        type="quota-exceeded",
+        headers=tus.headers(),
+    )
+
+
 async def check_quota(app: FastAPI, owner: uuid.UUID, adding: int) -> None:
+    """An early, advisory refusal (a declared size that cannot fit). What binds is what is
+    recorded or charged: rows in the database, and bytes in flight (:class:`QuotaMeter`)."""
     settings: Settings = app.state.settings
     async with db(app).sessionmaker() as session:
         used = await _used_bytes(session, owner)
+    used += await _in_flight_bytes(app, owner)
     if used + adding > settings.media_user_quota_bytes:
-        raise ProblemError(
-            413,
-            f"This would exceed your storage quota of {settings.media_user_quota_bytes} bytes "
-            f"({used} in use).",
-            type="quota-exceeded",
+        raise _quota_exceeded(settings, used)
+
+
+def _in_flight_key(owner: uuid.UUID) -> str:
+    return f"media:quota-in-flight:{owner}"
+
+
+async def _in_flight_bytes(app: FastAPI, owner: uuid.UUID) -> int:
+    values = await app.state.kv.hvals(_in_flight_key(owner))
+    return sum(int(v) for v in values)
+
+
+class QuotaMeter:
+    """Charges one request's bytes against its owner's quota as they arrive.
+
+    The database counts stored files and uploads in progress (their declared length, or for
+    a deferred length the offset saved so far). Bytes on their way (received, not yet saved)
+    are reserved in a Redis hash, one field per request target (an upload id, or the id of a
+    multipart file), so that concurrent requests of one user, on any node, see each other:
+    database + every reservation must stay within the quota. A reservation is taken first
+    and checked after, so two racing requests may both be refused but never both pass.
+    Reservations are made a :data:`QUOTA_GRANT_BYTES` block at a time (one query per block),
+    then exactly what is needed when a block no longer fits, so uploads stop at the quota.
+    A crashed request's field is cleared by the next request of the same upload (which holds
+    the upload lock), or with the hash's expiry.
+    """
+
+    def __init__(self, app: FastAPI, owner: uuid.UUID, target: uuid.UUID) -> None:
+        self.app = app
+        self.owner = owner
+        self.key = _in_flight_key(owner)
+        self.field = str(target)
+        self.granted = 0  # reserved in Redis, beyond what the database counts
+        self.used = 0  # received of that
+
+    async def begin(self) -> None:
+        await self.app.state.kv.hdel(self.key, self.field)
+
+    async def charge(self, size: int) -> None:
+        """Count ``size`` more bytes; 413 (nothing charged) when they do not fit."""
+        need = self.used + size - self.granted
+        if need > 0:
+            for grant in dict.fromkeys((max(need, QUOTA_GRANT_BYTES), need)):
+                if await self._reserve(grant):
+                    break
+            else:
+                settings: Settings = self.app.state.settings
+                async with db(self.app).sessionmaker() as session:
+                    used = await _used_bytes(session, self.owner)
+                raise _quota_exceeded(settings, used + self.used)
+        self.used += size
+
+    async def _reserve(self, grant: int) -> bool:
+        settings: Settings = self.app.state.settings
+        kv = self.app.state.kv
+        await kv.hincrby(self.key, self.field, grant)
+        await kv.expire(self.key, IN_FLIGHT_TTL_S)
+        async with db(self.app).sessionmaker() as session:
+            used = await _used_bytes(session, self.owner)
+        if used + await _in_flight_bytes(self.app, self.owner) > settings.media_user_quota_bytes:
+            await kv.hincrby(self.key, self.field, -grant)
+            return False
+        self.granted += grant
+        return True
+
+    async def settled(self, size: int) -> None:
+        """``size`` charged bytes are now counted by the database (call after the commit)."""
+        if size <= 0:
+            return
+        self.used -= size
+        self.granted -= size
+        await self.app.state.kv.hincrby(self.key, self.field, -size)
+
+    async def release(self) -> None:
+        """The request is over: what it stored is in the database (or was thrown away)."""
+        self.granted = self.used = 0
+        await self.app.state.kv.hdel(self.key, self.field)
+
+
+async def _admit_new_upload(app: FastAPI, upload: MediaUpload) -> None:
+    """Checked after the upload's row is in: its declared length (reserved whole) must fit the
+    quota with everything else, and the owner may hold only :data:`MAX_OPEN_UPLOADS` uploads
+    in progress. Counting after the insert means two racing creations cannot both slip in."""
+    settings: Settings = app.state.settings
+    now = utcnow()
+    async with db(app).sessionmaker() as session:
+        used = await _used_bytes(session, upload.owner_id)
+        open_uploads = await session.scalar(
+            select(func.count())
+            .select_from(MediaUpload)
+            .where(MediaUpload.owner_id == upload.owner_id, MediaUpload.expires_at > now)
+        )
+    used += await _in_flight_bytes(app, upload.owner_id)
+    problem: ProblemError | None = None
+    if int(open_uploads or 0) > MAX_OPEN_UPLOADS:
+        problem = ProblemError(
+            429,
+            f"You have {MAX_OPEN_UPLOADS} uploads in progress; finish or cancel one first.",
+            type="too-many-uploads",
+            title="Too Many Uploads",
             headers=tus.headers(),
         )
+    elif used > settings.media_user_quota_bytes:
+        problem = _quota_exceeded(settings, used - max(upload.length, 0))
+    if problem is not None:
+        async with db(app).sessionmaker() as session:
+            await session.execute(delete(MediaUpload).where(MediaUpload.id == upload.id))
+            await session.commit()
+        raise problem
 
 
 async def check_meeting_links(
-    app: FastAPI, spec: UploadSpec, auth: dict[str, str]
+    app: FastAPI, spec: UploadSpec, auth: dict[str, str], caller: str
 ) -> dict[str, Any] | None:
-    """The caller must belong to the meeting a file is for (and the recording to it)."""
+    """The caller must belong to the meeting a file is for; a recording's media comes only
+    from the person who started that recording (``started_by`` in meeting-service's list), so
+    a participant cannot attach a file of their own to the host's recording id."""
     if spec.meeting_id is None:
         return None
     meetings = runtime(app).meetings
@@ -213,9 +343,16 @@ async def check_meeting_links(
         raise ProblemError(404, "No such meeting.", type="meeting-not-found")
     if spec.recording_id is not None:
         recordings = await meetings.recordings(spec.meeting_id, auth) or []
-        if not any(r.get("id") == str(spec.recording_id) for r in recordings):
+        recording = next((r for r in recordings if r.get("id") == str(spec.recording_id)), None)
+        if recording is None:
             raise ProblemError(
                 404, "No such recording in this meeting.", type="recording-not-found"
+            )
+        if recording.get("started_by") != caller:
+            raise ProblemError(
+                403,
+                "Only the person who started this recording uploads its media.",
+                type="not-recording-starter",
             )
     return meeting
 
@@ -422,7 +559,7 @@ async def create_upload(
     if length is not None and length > settings.media_max_file_bytes:
         raise _too_large(settings)
     spec = upload_spec(tus.parse_metadata(metadata_header))
-    await check_meeting_links(app, spec, auth)
+    await check_meeting_links(app, spec, auth, principal.user_id)
     owner = uuid.UUID(principal.user_id)
     await check_quota(app, owner, length or 0)
     now = utcnow()
@@ -444,6 +581,7 @@ async def create_upload(
     async with db(app).sessionmaker() as session:
         session.add(upload)
         await session.commit()
+    await _admit_new_upload(app, upload)
     return upload
 
 
@@ -475,6 +613,7 @@ async def discard_upload(app: FastAPI, upload: MediaUpload) -> None:
     with contextlib.suppress(StorageUnavailable):
         await storage.abort_append(object_key(upload.id), upload.storage_state)
     await _drop_upload(app, upload.id)
+    await app.state.kv.hdel(_in_flight_key(upload.owner_id), str(upload.id))
 
 
 @contextlib.asynccontextmanager
@@ -564,7 +703,13 @@ async def append(
     declared_length: int | None = None,
 ) -> tuple[MediaUpload, MediaFile | None]:
     """Write a PATCH body at ``offset``; returns the upload and, once complete, its media.
-    ``declared_length`` is the ``Upload-Length`` of an upload created with a deferred length."""
+    ``declared_length`` is the ``Upload-Length`` of an upload created with a deferred length.
+
+    Progress is saved each time the store makes more bytes durable (not only at the end), so
+    a crash in a long PATCH resumes from there. A body that goes past the declared length is
+    refused: the chunk that crosses it is not stored and the upload is not completed (the
+    upload's last byte is held back until the body has ended, so that it never completes
+    early). Bytes of a deferred-length upload are charged to the quota as they arrive."""
     settings: Settings = app.state.settings
     async with upload_lock(app, upload_id) as refresh_lock:
         upload = await get_upload(app, upload_id, principal)
@@ -575,11 +720,18 @@ async def append(
                 "upload-offset-mismatch",
             )
         await _declare_length(app, upload, declared_length)
-        limit = upload.length if upload.length != DEFERRED else settings.media_max_file_bytes
+        deferred = upload.length == DEFERRED
+        limit = settings.media_max_file_bytes if deferred else upload.length
+        too_long = _too_large(settings) if deferred else _past_length()
         if content_length is not None and offset + content_length > limit:
-            raise tus.problem(413, "The chunk goes past Upload-Length.", "upload-length-exceeded")
-        if upload.length == DEFERRED and content_length:
-            await check_quota(app, upload.owner_id, content_length)
+            raise too_long
+        # A declared length was reserved whole when it was declared; a deferred one is
+        # charged byte by byte.
+        meter = QuotaMeter(app, upload.owner_id, upload.id) if deferred else None
+        if meter is not None:
+            await meter.begin()
+            if content_length:
+                await check_quota(app, upload.owner_id, content_length)
         media_runtime = runtime(app)
         hashed = media_runtime.hashes.pop(upload.id, None)
         digest = hashed[1] if hashed and hashed[0] == upload.offset else None
@@ -592,27 +744,56 @@ async def append(
         hash_here = digest is not None and not appender.hashes_in_thread
         if digest is not None and appender.hashes_in_thread:
             appender.digest = digest
-        received = upload.offset
-        overflow = completed = False
+        received = written = saved = upload.offset
+        held = b""
+        refusal: ProblemError | None = None
+        completed = False
         refreshed = time.monotonic()
+
+        async def write(data: bytes) -> None:
+            nonlocal written
+            if hash_here:
+                digest.update(data)  # type: ignore[union-attr]
+            await appender.write(data)
+            written += len(data)
+
+        async def save_durable() -> None:
+            nonlocal saved
+            if appender.offset != saved:
+                await _save_progress(app, upload, appender.offset, appender.state)
+                if meter is not None:
+                    await meter.settled(appender.offset - saved)
+                saved = appender.offset
+
         try:
             try:
                 async for chunk in body:
+                    if not chunk:
+                        continue
                     if received + len(chunk) > limit:
-                        chunk = chunk[: limit - received]
-                        overflow = True
-                    received += len(chunk)
-                    if hash_here:
-                        digest.update(chunk)  # type: ignore[union-attr]
-                    await appender.write(chunk)
-                    if overflow:
+                        refusal = too_long
                         break
+                    if meter is not None:
+                        try:
+                            await meter.charge(len(chunk))
+                        except ProblemError as exc:
+                            refusal = exc
+                            break
+                    received += len(chunk)
+                    if received == upload.length:
+                        chunk, held = chunk[:-1], chunk[-1:]
+                    if chunk:
+                        await write(chunk)
+                    await save_durable()
                     if time.monotonic() - refreshed > LOCK_TTL_MS / 4000:
                         await refresh_lock()
                         refreshed = time.monotonic()
             except disconnect:
                 log.info("upload_interrupted", upload_id=str(upload.id), received=received)
-            if received == upload.length:
+            if refusal is too_long:
+                pass  # refused whole: nothing of it is made durable or completed
+            elif received == upload.length:
+                await write(held)
                 await appender.finish()
                 completed = True
             else:
@@ -622,16 +803,22 @@ async def append(
             await appender.close()
             state = {"completed": True} if completed else appender.state
             await _save_progress(app, upload, appender.offset, state)
-            if digest is not None and appender.offset == received:
-                media_runtime.hashes[upload.id] = (received, digest)
+            if meter is not None:
+                await meter.release()
+            if digest is not None and appender.offset == written:
+                media_runtime.hashes[upload.id] = (written, digest)
                 while len(media_runtime.hashes) > MAX_TRACKED_HASHES:
                     media_runtime.hashes.popitem(last=False)
-        if overflow:
-            raise tus.problem(413, "The chunk goes past Upload-Length.", "upload-length-exceeded")
+        if refusal is not None:
+            raise refusal
         media = None
         if upload.offset == upload.length:
             media = await finalize(app, upload, principal, auth)
         return upload, media
+
+
+def _past_length() -> ProblemError:
+    return tus.problem(413, "The body goes past Upload-Length.", "upload-length-exceeded")
 
 
 async def _declare_length(app: FastAPI, upload: MediaUpload, declared: int | None) -> None:
@@ -649,6 +836,15 @@ async def _declare_length(app: FastAPI, upload: MediaUpload, declared: int | Non
     await check_quota(app, upload.owner_id, declared - upload.offset)
     upload.length = declared
     await _save_progress(app, upload, upload.offset, upload.storage_state)
+    # Checked again now that the length is recorded (reserved whole): a racing upload of the
+    # same owner may have taken the room meanwhile.
+    async with db(app).sessionmaker() as session:
+        used = await _used_bytes(session, upload.owner_id)
+    used += await _in_flight_bytes(app, upload.owner_id)
+    if used > settings.media_user_quota_bytes:
+        upload.length = DEFERRED
+        await _save_progress(app, upload, upload.offset, upload.storage_state)
+        raise _quota_exceeded(settings, used - (declared - upload.offset))
 
 
 async def finalize(
@@ -697,8 +893,10 @@ async def store_stream(
     app: FastAPI,
     media_id: uuid.UUID,
     chunks: AsyncIterator[bytes],
+    meter: QuotaMeter,
 ) -> tuple[int, str]:
-    """Stream ``chunks`` to the media's object, within the size limit; ``(size, sha256)``."""
+    """Stream ``chunks`` to the media's object, within the size limit and the owner's quota
+    (charged to ``meter`` as they come); ``(size, sha256)``."""
     settings: Settings = app.state.settings
     digest = hashlib.sha256()
     size = 0
@@ -709,11 +907,50 @@ async def store_stream(
             size += len(chunk)
             if size > settings.media_max_file_bytes:
                 raise _too_large(settings)
+            await meter.charge(len(chunk))
             digest.update(chunk)
             yield chunk
 
     await runtime(app).storage.write_stream(object_key(media_id), limited())
     return size, digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts that are gone (disabled or deleted in users-service)
+
+
+async def gone_state(app: FastAPI, user_id: str) -> str | None:
+    """``"disabled"`` or ``"deleted"`` while users-service marks the account gone
+    (``user_gone_key``), else ``None``."""
+    value = await app.state.kv.get(user_gone_key(user_id))
+    return str(value) if value else None
+
+
+async def user_is_gone(app: FastAPI, user_id: str) -> bool:
+    return await gone_state(app, user_id) is not None
+
+
+async def remove_user_media(app: FastAPI, user_id: uuid.UUID) -> int:
+    """Everything a deleted account owned: its files (objects, thumbnails, rows) and its
+    uploads in progress. Recordings it uploaded of other hosts' meetings go too: a file goes
+    with its owner (docs/media.md). Returns how many files were removed."""
+    async with db(app).sessionmaker() as session:
+        files = list(
+            (await session.scalars(select(MediaFile).where(MediaFile.owner_id == user_id))).all()
+        )
+        uploads = list(
+            (
+                await session.scalars(select(MediaUpload).where(MediaUpload.owner_id == user_id))
+            ).all()
+        )
+    for media in files:
+        await remove_media(app, media)
+    for upload in uploads:
+        await discard_upload(app, upload)
+    await app.state.kv.delete(_in_flight_key(user_id))
+    if files or uploads:
+        log.info("user_media_removed", user_id=str(user_id), files=len(files))
+    return len(files)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import av
 import av.error
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 ALLOWED_TYPES = frozenset(
     {
@@ -46,7 +47,28 @@ _ALIASES = {
 _SAME_CONTAINER = [{"video/webm", "audio/webm"}]
 _IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 THUMBNAIL_WIDTH = 320
+# The largest picture accepted as a file at all. Accepting reads only the header and the
+# chunk checksums (nothing is decompressed), so this can stay generous.
 MAX_IMAGE_PIXELS = 80_000_000
+# The most pixels decoded at full size to make a thumbnail (PNG, WebP, a video frame; a JPEG
+# after its reduced-size decode). 24 Mpx is a 6000x4000 camera photo or a 6K screenshot
+# (6016x3384 = 20.4 Mpx) and costs at most ~96 MiB as RGBA; a thumbnail needs no more. A
+# 300 KB PNG of 6300x6300 (39.7 Mpx, ~160 MiB decoded and several copies while resizing) is
+# refused before any pixel is decompressed: the file is kept, its thumbnail fails with why.
+MAX_DECODE_PIXELS = 24_000_000
+# Decodes at once per process: each may hold ~100 MiB at the bound above.
+DECODE_SLOTS = 2
+_decode_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+# EXIF orientation → the transposition that shows the picture upright.
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class SniffError(ValueError):
@@ -148,29 +170,72 @@ class Probe:
     height: int | None = None
     codecs: list[str] = field(default_factory=list)
     thumbnail: bytes | None = None
+    # Why there is no thumbnail although the file has pictures.
+    thumbnail_note: str | None = None
 
 
-def _webp(image: Image.Image) -> bytes:
-    picture = ImageOps.exif_transpose(image)
-    picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-    height = max(1, round(picture.height * THUMBNAIL_WIDTH / picture.width))
-    picture = picture.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+def _too_many_pixels(width: int, height: int) -> SniffError:
+    return SniffError(
+        f"The picture is {width}x{height} ({width * height / 1e6:.1f} Mpx); thumbnails are "
+        f"made from pictures of up to {MAX_DECODE_PIXELS / 1e6:.0f} Mpx."
+    )
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except (ValueError, TypeError, OSError, SyntaxError):
+        return 1
+
+
+def _thumbnail_size(width: int, height: int, orientation: int) -> tuple[int, int]:
+    """The size to resize to before turning the picture upright, so that it is
+    :data:`THUMBNAIL_WIDTH` wide once upright."""
+    swapped = orientation in (5, 6, 7, 8)
+    shown_width, shown_height = (height, width) if swapped else (width, height)
+    scaled = max(1, round(shown_height * THUMBNAIL_WIDTH / shown_width))
+    return (scaled, THUMBNAIL_WIDTH) if swapped else (THUMBNAIL_WIDTH, scaled)
+
+
+def _webp(image: Image.Image, orientation: int = 1) -> bytes:
+    """A WebP :data:`THUMBNAIL_WIDTH` wide. Resized first (integer reduction, then Lanczos)
+    and turned upright after, so that no full-size copy is made beyond a mode conversion."""
+    picture = image
+    if picture.mode not in ("RGB", "RGBA"):
+        picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+    size = _thumbnail_size(picture.width, picture.height, orientation)
+    picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if orientation in _ORIENTATION:
+        picture = picture.transpose(_ORIENTATION[orientation])
     out = io.BytesIO()
     picture.save(out, "WEBP", quality=80, method=4)
     return out.getvalue()
 
 
 def _probe_image(reader: BinaryIO) -> Probe:
+    """Facts and a thumbnail, decoding no more pixels than the thumbnail needs: a JPEG is
+    decoded at 1/2, 1/4 or 1/8 of its size (``draft``); other formats whose size is over
+    :data:`MAX_DECODE_PIXELS` are refused from their header, before decompression."""
     reader.seek(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(reader) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise _too_many_pixels(width, height)
+            orientation = _orientation(image)
+            if image.format == "JPEG":
+                target = _thumbnail_size(width, height, orientation)
+                # Twice the thumbnail's size keeps the final Lanczos pass sharp.
+                image.draft(None, (target[0] * 2, target[1] * 2))
+            if image.width * image.height > MAX_DECODE_PIXELS:
+                raise _too_many_pixels(width, height)
             image.load()
             return Probe(
-                width=image.width,
-                height=image.height,
+                width=width,
+                height=height,
                 codecs=[(image.format or "").lower()],
-                thumbnail=_webp(image),
+                thumbnail=_webp(image, orientation),
             )
 
 
@@ -222,6 +287,10 @@ def _probe_av(reader: BinaryIO) -> Probe:
             return probe
         probe.width = video.codec_context.width or None
         probe.height = video.codec_context.height or None
+        if (probe.width or 0) * (probe.height or 0) > MAX_DECODE_PIXELS:
+            # The recording itself is fine; only its picture is too large to decode here.
+            probe.thumbnail_note = str(_too_many_pixels(probe.width or 0, probe.height or 0))
+            return probe
         video.thread_type = "AUTO"
         image = _frame_at(container, video, (probe.duration_s or 0.0) * 0.10)
         if image is None:
@@ -235,12 +304,14 @@ def _probe_av(reader: BinaryIO) -> Probe:
 def probe(reader: BinaryIO, content_type: str) -> Probe:
     """Duration, size, codecs and (for pictures and video) a 320 px wide WebP thumbnail.
 
-    Raises :class:`SniffError` with a reason when the file cannot be decoded."""
+    Raises :class:`SniffError` with a reason when the file cannot be decoded. At most
+    :data:`DECODE_SLOTS` decodes run at once in a process (others wait their turn)."""
     try:
-        if content_type.startswith("image/"):
-            return _probe_image(reader)
-        if content_type.startswith(("video/", "audio/")):
-            return _probe_av(reader)
+        with _decode_slots:
+            if content_type.startswith("image/"):
+                return _probe_image(reader)
+            if content_type.startswith(("video/", "audio/")):
+                return _probe_av(reader)
     except SniffError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, SyntaxError, Warning) as exc:

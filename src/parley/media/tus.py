@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from datetime import datetime
 from email.utils import format_datetime
 
@@ -18,6 +19,10 @@ EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,ch
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 MAX_METADATA_BYTES = 4096
+# Sizes and offsets are 63-bit (BIGINT columns); anything longer than 19 ASCII digits is no
+# size this server could hold. ASCII only: ``str.isdigit`` also says yes to "²" and "١٢".
+MAX_INT = 2**63 - 1
+_ASCII_INT = re.compile(r"[0-9]{1,19}", re.ASCII)
 
 
 def headers(**extra: str) -> dict[str, str]:
@@ -40,10 +45,22 @@ def require_version(value: str | None) -> None:
         )
 
 
+def ascii_int(value: str | None) -> int | None:
+    """A non-negative integer written in ASCII digits that fits 63 bits, else ``None``."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not _ASCII_INT.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_INT else None
+
+
 def parse_int_header(name: str, value: str | None) -> int:
-    if value is None or not value.strip().isdigit():
+    number = ascii_int(value)
+    if number is None:
         raise problem(400, f"The {name} header must be a non-negative integer.", "tus-header")
-    return int(value)
+    return number
 
 
 def parse_metadata(header: str | None) -> dict[str, str]:

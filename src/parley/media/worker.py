@@ -5,6 +5,9 @@ UPDATE (so several processes can run workers without doing a file twice), decode
 worker thread (PyAV/Pillow release the GIL; the event loop keeps serving), and records the
 result. A file that cannot be decoded ends ``failed`` with the reason, never an error loop.
 Recordings are then reported to meeting-service (duration, ``ready``/``failed``).
+
+Beside it runs a consumer of users-service's account events: a deleted account's files and
+uploads are removed (see :func:`parley.media.service.remove_user_media`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from typing import Any
 
 import httpx
 import structlog
@@ -20,7 +24,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
+from parley.core import streams
 from parley.core.auth import TokenSigner
+from parley.core.contracts import USER_EVENTS_STREAM
 from parley.core.storage import Storage, StorageUnavailable
 from parley.core.tasks import stopping
 from parley.media import service, sniffing
@@ -31,6 +37,10 @@ log = structlog.get_logger("parley.media.worker")
 MAX_ATTEMPTS = 3
 HOUSEKEEPING_INTERVAL_S = 60.0
 WORKER_TOKEN_TTL_S = 120
+# media-service's consumer group on users-service's account events.
+USER_EVENTS_GROUP = "media"
+# Tries (with a growing pause) to remove a deleted account's objects while the store is down.
+REMOVE_ATTEMPTS = 5
 
 
 def _probe_key(storage: Storage, key: str, content_type: str) -> sniffing.Probe:
@@ -108,7 +118,7 @@ async def process_one(app: FastAPI) -> bool:
             "height": probe.height,
             "codecs": probe.codecs,
             "thumbnail_status": "none",
-            "thumbnail_error": None,
+            "thumbnail_error": probe.thumbnail_note,
         }
         if probe.thumbnail is not None:
             key = service.thumbnail_key(media.id)
@@ -200,8 +210,50 @@ async def requeue_interrupted(app: FastAPI) -> None:
         await session.commit()
 
 
+async def handle_user_event(app: FastAPI, fields: dict[str, Any]) -> None:
+    """One entry of ``USER_EVENTS_STREAM``: a deleted account's media goes with it. The store
+    being down is waited out a few times here, since the stream reader does not come back to
+    an entry that failed."""
+    if fields.get("event") != "deleted":
+        return
+    user_id = uuid.UUID(str(fields.get("user_id")))
+    for attempt in range(REMOVE_ATTEMPTS):
+        try:
+            await service.remove_user_media(app, user_id)
+            return
+        except StorageUnavailable:
+            if attempt == REMOVE_ATTEMPTS - 1:
+                raise
+            log.warning("user_media_removal_retry", user_id=str(user_id), attempt=attempt + 1)
+            await asyncio.sleep(2**attempt)
+
+
+async def consume_user_events(app: FastAPI) -> None:
+    """Read users-service's account events as the ``media`` consumer group (entries written
+    while media-service was down wait for it)."""
+    await streams.consume(
+        app.state.kv,
+        USER_EVENTS_STREAM,
+        USER_EVENTS_GROUP,
+        uuid.uuid4().hex[:12],
+        lambda fields: handle_user_event(app, fields),
+        expected=(ValueError,),
+    )
+
+
 async def run_media_worker(app: FastAPI) -> None:
-    """Background task: process files as they arrive, clean up now and then."""
+    """Background task: process files as they arrive, clean up now and then, and remove the
+    media of deleted accounts."""
+    events = asyncio.create_task(consume_user_events(app))
+    try:
+        await _process_files(app)
+    finally:
+        events.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await events
+
+
+async def _process_files(app: FastAPI) -> None:
     settings = app.state.settings
     media_runtime = service.runtime(app)
     last_housekeeping = 0.0
