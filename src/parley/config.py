@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     login_window_s: int = 15 * 60
     max_json_body_bytes: int = 1024 * 1024
     cookie_secure: bool | None = None
+    # Addresses (or CIDR ranges) of the gateways whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed: behind nginx, per-address limits then see each client, not the gateway.
+    # Anyone else's forwarded headers are ignored. "*" trusts every peer (never when clients
+    # can reach the service directly).
+    forwarded_allow_ips: str = "127.0.0.1"
     log_level: str = "info"
     log_json: bool = True
     auto_migrate: bool = True

@@ -19,6 +19,7 @@ def create_gateway_app(settings: Settings) -> FastAPI:
     routers = [router for spec in SERVICES.values() for router in spec.routers()]
     background = [task for spec in SERVICES.values() for task in spec.background()]
     sockets = {path: fn for spec in SERVICES.values() for path, fn in spec.sockets().items()}
-    app = create_app("gateway", settings, routers, background, sockets)
+    limits = [limit for spec in SERVICES.values() for limit in spec.body_limits(settings)]
+    app = create_app("gateway", settings, routers, background, sockets, limits)
     add_web_client(app)
     return app

@@ -9,12 +9,23 @@ from fastapi import APIRouter, FastAPI
 
 from parley.config import Settings
 from parley.core.app import BackgroundTask, SocketHandler, create_app
+from parley.core.bodies import BodyLimit
+
+MULTIPART_OVERHEAD = 64 * 1024
+"""Room for a multipart body's boundaries and part headers around the file it carries."""
 
 
 def _users_routers() -> Sequence[APIRouter]:
     from parley.users.router import routers
 
     return routers
+
+
+def _users_body_limits(settings: Settings) -> Sequence[BodyLimit]:
+    from parley.users.router import MAX_AVATAR_BYTES
+
+    # The avatar: a raw image body or a multipart form with one file.
+    return [BodyLimit("/api/v1/users/me/avatar", MAX_AVATAR_BYTES + MULTIPART_OVERHEAD)]
 
 
 def _meetings_routers() -> Sequence[APIRouter]:
@@ -53,6 +64,17 @@ def _ai_routers() -> Sequence[APIRouter]:
     return routers
 
 
+def _ai_body_limits(settings: Settings) -> Sequence[BodyLimit]:
+    # Multipart audio for /asr and /asr/upload (JSON with base64 audio keeps the 1 MiB limit).
+    return [
+        BodyLimit(
+            "/api/v1/ai/asr",
+            settings.ai_max_upload_bytes + MULTIPART_OVERHEAD,
+            ("multipart/form-data",),
+        )
+    ]
+
+
 def _ai_background() -> Sequence[BackgroundTask]:
     from parley.ai.jobs import run_ai_workers
 
@@ -63,6 +85,23 @@ def _media_routers() -> Sequence[APIRouter]:
     from parley.media.router import routers
 
     return routers
+
+
+def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:
+    return [
+        # tus PATCH: one request may carry the whole file.
+        BodyLimit(
+            "/api/v1/media/uploads",
+            settings.media_max_file_bytes,
+            ("application/offset+octet-stream",),
+        ),
+        # Small files in one multipart POST.
+        BodyLimit(
+            "/api/v1/media",
+            settings.media_max_file_bytes + MULTIPART_OVERHEAD,
+            ("multipart/form-data",),
+        ),
+    ]
 
 
 def _media_background() -> Sequence[BackgroundTask]:
@@ -79,17 +118,29 @@ class ServiceSpec:
     background: Callable[[], Sequence[BackgroundTask]] = field(default=lambda: ())
     # WebSocket endpoints served around the HTTP middleware (see ``ParleyApp``).
     sockets: Callable[[], dict[str, SocketHandler]] = field(default=lambda: {})
+    # Request bodies larger than the 1 MiB default that this service accepts (uploads); every
+    # other body is cut off with 413 at the default (see ``parley.core.bodies``).
+    body_limits: Callable[[Settings], Sequence[BodyLimit]] = field(default=lambda settings: ())
 
     def create_app(self, settings: Settings) -> FastAPI:
-        return create_app(self.name, settings, self.routers(), self.background(), self.sockets())
+        return create_app(
+            self.name,
+            settings,
+            self.routers(),
+            self.background(),
+            self.sockets(),
+            self.body_limits(settings),
+        )
 
 
 SERVICES: dict[str, ServiceSpec] = {
-    "users": ServiceSpec("users", 8080, _users_routers),
+    "users": ServiceSpec("users", 8080, _users_routers, body_limits=_users_body_limits),
     "signaling": ServiceSpec(
         "signaling", 8081, _signaling_routers, _signaling_background, _signaling_sockets
     ),
     "meetings": ServiceSpec("meetings", 8082, _meetings_routers, _meetings_background),
-    "media": ServiceSpec("media", 8083, _media_routers, _media_background),
-    "ai": ServiceSpec("ai", 8085, _ai_routers, _ai_background),
+    "media": ServiceSpec(
+        "media", 8083, _media_routers, _media_background, body_limits=_media_body_limits
+    ),
+    "ai": ServiceSpec("ai", 8085, _ai_routers, _ai_background, body_limits=_ai_body_limits),
 }

@@ -55,14 +55,14 @@ async def test_duplicate_username_is_a_conflict_whatever_the_case(api: Api) -> N
     name = unique("dup")
     assert (await api.register(name)).status_code == 201
     response = await api.register(name.upper(), email=f"other-{name}@example.com")
-    assert_problem(response, 409, "username-taken")
+    assert_problem(response, 409, "account-taken")
 
 
 async def test_duplicate_email_is_a_conflict(api: Api) -> None:
     name = unique()
     await api.register(name)
     response = await api.register(unique(), email=f"{name.upper()}@EXAMPLE.com")
-    assert_problem(response, 409, "email-taken")
+    assert_problem(response, 409, "account-taken")
 
 
 async def test_short_password_is_rejected(api: Api) -> None:
@@ -145,7 +145,7 @@ async def test_disabled_account_cannot_sign_in(api: Api) -> None:
     await api.http.patch(
         f"/api/v1/admin/users/{account.id}", json={"is_active": False}, headers=api.root.headers
     )
-    assert_problem(await api.login(account.username), 403, "account-disabled")
+    assert_problem(await api.login(account.username), 401, "invalid-credentials")
 
 
 async def test_five_failures_block_sign_in_with_retry_after(api: Api) -> None:

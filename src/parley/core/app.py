@@ -24,14 +24,17 @@ from starlette.websockets import WebSocket
 from parley import __version__
 from parley.config import Settings, prepare
 from parley.core.auth import TokenSigner
+from parley.core.bodies import BodyLimit, BodyLimitMiddleware, require_json_bodies
 from parley.core.bus import Bus
 from parley.core.db import Database
 from parley.core.errors import install_problem_handlers, problem_response
 from parley.core.kv import create_kv
-from parley.core.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
+from parley.core.middleware import RequestContextMiddleware
 from parley.core.observability import configure_logging, metrics_endpoint
+from parley.core.openapi import describe_problems
 from parley.core.registry import register_service
 from parley.core.revocation import RevocationList
+from parley.core.sessions import LoginSessions
 from parley.core.storage import create_storage
 from parley.core.tracing import instrument_app
 
@@ -59,7 +62,8 @@ def _health_router(service: str) -> APIRouter:
 
     @router.get("/health/ready", response_model=None)
     async def ready(request: Request) -> JSONResponse | dict[str, Any]:
-        """Readiness: the database and the key-value store answer."""
+        """Readiness: the database answers a query on the schema (not only a connection: a
+        corrupt SQLite file still connects) and the key-value store answers."""
         state = request.app.state
         database, redis = await asyncio.gather(
             _check("database", state.db.ping), _check("redis", state.kv.ping)
@@ -103,8 +107,12 @@ def create_app(
     routers: Sequence[APIRouter],
     background: Sequence[BackgroundTask] = (),
     sockets: dict[str, SocketHandler] | None = None,
+    body_limits: Sequence[BodyLimit] = (),
 ) -> FastAPI:
-    """One service's ASGI app (or the gateway's, with every service's routers)."""
+    """One service's ASGI app (or the gateway's, with every service's routers).
+
+    ``body_limits`` raise the 1 MiB body limit for uploads under given paths (see
+    :mod:`parley.core.bodies`)."""
     prepare(settings)
     configure_logging(service, settings.log_level, settings.log_json)
     log = structlog.get_logger("parley.app")
@@ -118,7 +126,9 @@ def create_app(
         app.state.db = Database(settings.sqlalchemy_url)
         app.state.kv = create_kv(settings.redis_url)
         app.state.bus = Bus(app.state.kv)
-        app.state.revocations = RevocationList(app.state.kv, app.state.bus)
+        app.state.revocations = RevocationList(
+            app.state.kv, app.state.bus, LoginSessions(app.state.db)
+        )
         await app.state.bus.start()
         app.state.storage = create_storage(settings)
         app.state.signer = TokenSigner(settings.secret(), settings.access_token_ttl_s)
@@ -164,10 +174,16 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router(service))
+    require_json_bodies(app)
+    describe_problems(app)
 
     # Added innermost first: the request-context layer wraps everything so even a 413 or a CORS
     # rejection carries the request id and security headers.
-    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_max_bytes=settings.max_json_body_bytes,
+        limits=list(body_limits),
+    )
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -5,7 +5,9 @@ session, i.e. the refresh-token family), ``exp``, ``iat`` and ``aud="parley"``. 
 (e.g. ``signaling``) use the same signer with their own ``aud``, so a token made for one purpose
 never passes for another. Revocation (:mod:`parley.core.revocation`) is checked on every
 request, keyed by ``jti`` (one token, on logout) and by ``sid`` (a whole session, on password
-change, account disable or refresh-token reuse).
+change, account disable or refresh-token reuse); the first time a process sees a session it
+also checks the database (:mod:`parley.core.sessions`), so a restart forgets no revocation, and
+a ``role`` claim counts only while it matches the role stored for the user.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi import Depends, Request
 
 from parley.core.errors import ProblemError
 from parley.core.revocation import RevocationList, jti_key, sid_key
+from parley.core.sessions import NOT_A_LOGIN_SESSION
 
 ACCESS_AUDIENCE = "parley"
 ALGORITHM = "HS256"
@@ -133,9 +136,17 @@ async def principal_from_token(
     jti = str(claims["jti"])
     if await revocations.is_denied(jti, sid):
         raise _unauthorized("The access token has been revoked.")
+    user_id = str(claims["sub"])
+    role = str(claims.get("role", "user"))
+    if revocations.sessions is not None:
+        stored = await revocations.sessions.stored_role(sid, user_id)
+        if stored is None:
+            raise _unauthorized("The access token has been revoked.")
+        if stored != NOT_A_LOGIN_SESSION and stored != role:
+            role = "user"  # the claim is stale: no powers the account does not have now
     return Principal(
-        user_id=str(claims["sub"]),
-        role=str(claims.get("role", "user")),
+        user_id=user_id,
+        role=role,
         jti=jti,
         session_id=sid,
         expires_at=int(claims["exp"]),

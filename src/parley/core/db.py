@@ -70,11 +70,22 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    """The engine; its errors never carry the statement's parameters (``hide_parameters``):
+    they end up in logs, and parameters are password hashes, tokens' hashes, emails."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=False, hide_parameters=True
+    )
+
+
+READY_QUERY = text(
+    "SELECT (SELECT version_num FROM alembic_version LIMIT 1), (SELECT 1 FROM users LIMIT 1)"
+)
+"""Readiness reads the schema and the table every sign-in reads: a connection alone proves
+little (a corrupt SQLite file still connects and answers ``SELECT 1``)."""
 
 
 class Database:
@@ -91,7 +102,7 @@ class Database:
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            await connection.execute(READY_QUERY)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parley.core.openapi import allowed_methods
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:parley:problem:"
 
@@ -128,7 +130,13 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route at this path only.
+        allowed = allowed_methods(request.app, request.url.path)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return problem_response(exc.status_code, detail, headers=headers)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -142,12 +150,35 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(422, f"Invalid request: {summary}", errors=errors)
 
 
+def _database_error_fields(exc: sqlalchemy.exc.SQLAlchemyError) -> dict[str, Any]:
+    """What a log may say about a database error: its kind and the SQL, never the values.
+
+    The engine hides parameters (``hide_parameters``), but drivers put values in their own
+    messages too (asyncpg: ``invalid input for query argument $2: '...'``), so neither the
+    message nor the traceback text is logged."""
+    orig = getattr(exc, "orig", None)
+    fields: dict[str, Any] = {"error": type(exc).__name__}
+    if orig is not None:
+        fields["driver_error"] = type(orig).__name__
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if code:
+            fields["sqlstate"] = str(code)
+    statement = getattr(exc, "statement", None)
+    if statement:
+        fields["statement"] = str(statement)[:500]
+    return fields
+
+
 async def _on_dependency_down(request: Request, exc: Exception) -> JSONResponse:
     """A store we depend on is unreachable: the client may retry; nothing was half-written
     because each request's transaction is rolled back with its session."""
-    structlog.get_logger("parley.errors").error(
-        "dependency_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"
-    )
+    log = structlog.get_logger("parley.errors")
+    if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        log.error("dependency_unavailable", path=request.url.path, **_database_error_fields(exc))
+    else:
+        log.error(
+            "dependency_unavailable", path=request.url.path, error=f"{type(exc).__name__}: {exc}"
+        )
     return problem_response(
         503,
         "A storage service is unavailable; try again shortly.",
@@ -157,7 +188,11 @@ async def _on_dependency_down(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    structlog.get_logger("parley.errors").exception("unhandled_error", path=request.url.path)
+    log = structlog.get_logger("parley.errors")
+    if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+        log.error("unhandled_error", path=request.url.path, **_database_error_fields(exc))
+    else:
+        log.exception("unhandled_error", path=request.url.path)
     return problem_response(500, "An unexpected error occurred; it has been logged.")
 
 

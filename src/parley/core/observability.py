@@ -9,6 +9,7 @@ are routed through the same renderer.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -33,6 +34,28 @@ HTTP_DURATION = Histogram(
 HTTP_IN_FLIGHT = Gauge("parley_http_requests_in_flight", "HTTP requests being served.", ["service"])
 
 _configured = False
+
+_SECRET_QUERY = re.compile(r"(?i)(\b(?:token|ticket|access)=)[^&\s\"'#]+")
+"""Query parameters that carry credentials: access tokens and signaling tickets (``?token=``,
+``?ticket=``) and signed content links (``?access=``)."""
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the values of credential-carrying query parameters replaced."""
+    return _SECRET_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Scrubs credentials from every standard-library log record before it is written: uvicorn
+    logs WebSocket requests with their query string (``"WebSocket /ws/signaling?token=..."``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
 
 
 def configure_logging(service: str, level: str = "info", json: bool = True) -> None:
@@ -76,6 +99,7 @@ def configure_logging(service: str, level: str = "info", json: bool = True) -> N
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     if _configured:
         for old in list(root.handlers):

@@ -4,6 +4,9 @@ A revocation is written to the key-value store (``auth:deny:jti:<jti>`` or ``aut
 with the remaining token lifetime as TTL, so new nodes and restarts see it) and published on the
 bus; every node keeps the live set in memory. While the bus is not in step (just started, or its
 connection dropped) checks go to the store instead, so a revocation is never missed.
+
+The store may forget (the embedded one lives in memory): ``sessions`` then answers from the
+database, which records every ended session (:mod:`parley.core.sessions`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 from redis.asyncio import Redis
 
 from parley.core.bus import Bus
+from parley.core.sessions import LoginSessions
 
 CHANNEL = "parley:auth:revoked"
 PREFIX = "auth:deny:"
@@ -27,8 +31,9 @@ def sid_key(sid: str) -> str:
 
 
 class RevocationList:
-    def __init__(self, kv: Redis, bus: Bus) -> None:
+    def __init__(self, kv: Redis, bus: Bus, sessions: LoginSessions | None = None) -> None:
         self._kv = kv
+        self.sessions = sessions
         self._bus = bus
         self._denied: dict[str, float] = {}
         self._next_prune = 0.0

@@ -13,6 +13,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_config": None,
         "access_log": False,
         "proxy_headers": True,
+        # Forwarded headers only from the configured gateways; without this uvicorn trusts
+        # them from its own host only, and every client behind nginx looks like nginx.
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
         "server_header": False,
         # uvicorn's sans-I/O WebSocket implementation (pings on timers, no per-connection
         # tasks or locks) with the prepared-frame extension signaling's fan-out uses.

@@ -72,27 +72,35 @@ async def target_user(
     return user
 
 
-def _csrf_signature(secret: str, nonce: str) -> str:
-    return hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+def _csrf_signature(secret: str, nonce: str, session_id: str) -> str:
+    message = f"csrf:{session_id}:{nonce}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def new_csrf_token(secret: str) -> str:
-    """A signed double-submit token: the cookie cannot be planted by a sibling subdomain
-    because only the server can sign it."""
+def new_csrf_token(secret: str, session_id: str) -> str:
+    """A signed double-submit token bound to one login session (the refresh-token family of
+    the caller's cookie). Only the server can sign one, and a token is good only with the
+    session it was made for: a cookie planted by a sibling subdomain, even one the attacker
+    got from the server for their own session, does not pass with the victim's session."""
     nonce = secrets.token_urlsafe(18)
-    return f"{nonce}.{_csrf_signature(secret, nonce)}"
+    return f"{nonce}.{_csrf_signature(secret, nonce, session_id)}"
 
 
-def check_csrf(request: Request) -> None:
-    """For requests authenticated by cookie: the header must repeat the cookie's signed token."""
+def check_csrf(request: Request, session_id: str) -> None:
+    """For requests authenticated by the refresh cookie of session ``session_id``: the header
+    must repeat the cookie's token, signed for that session."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     header = request.headers.get(CSRF_HEADER, "")
     nonce, _, signature = cookie.partition(".")
     secret = request.app.state.settings.secret()
     valid = (
         bool(cookie)
-        and hmac.compare_digest(cookie, header)
-        and hmac.compare_digest(signature, _csrf_signature(secret, nonce))
+        and bool(session_id)
+        # Compared as bytes: compare_digest refuses non-ASCII text (a 500 otherwise).
+        and hmac.compare_digest(cookie.encode(), header.encode())
+        and hmac.compare_digest(
+            signature.encode(), _csrf_signature(secret, nonce, session_id).encode()
+        )
     )
     if not valid:
         raise ProblemError(

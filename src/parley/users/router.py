@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.concurrency import run_in_threadpool
 
 from parley.config import Settings
 from parley.core.auth import (
@@ -28,8 +27,9 @@ from parley.core.kv import get_kv
 from parley.core.requests import client_ip, get_settings
 from parley.core.revocation import RevocationList
 from parley.core.storage import ObjectNotFound, Storage, get_storage
+from parley.core.text import SingleLineText
 from parley.users import service
-from parley.users.avatars import make_avatar
+from parley.users.avatars import render_avatar
 from parley.users.cache import CachedUser
 from parley.users.dependencies import (
     CSRF_COOKIE,
@@ -76,14 +76,23 @@ TargetDep = Annotated[User, Depends(target_user)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _pair(result: service.Session, response: Response, settings: Settings) -> TokenPairOut:
+def _secure(request: Request, settings: Settings) -> bool:
+    """Cookies are ``Secure`` when configured so, and whenever the request came over HTTPS
+    (directly, or as a trusted gateway's ``X-Forwarded-Proto`` says)."""
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+def _pair(
+    result: service.Session, request: Request, response: Response, settings: Settings
+) -> TokenPairOut:
+    secure = _secure(request, settings)
     response.set_cookie(
         REFRESH_COOKIE,
         result.refresh_token,
         max_age=settings.refresh_token_ttl_s,
         path=AUTH_PATH,
         httponly=True,
-        secure=settings.secure_cookies,
+        secure=secure,
         samesite="strict",
     )
     # Not secret, readable by the page: tells the web client that a refresh is worth trying,
@@ -93,7 +102,7 @@ def _pair(result: service.Session, response: Response, settings: Settings) -> To
         "1",
         max_age=settings.refresh_token_ttl_s,
         path="/",
-        secure=settings.secure_cookies,
+        secure=secure,
         samesite="strict",
     )
     return TokenPairOut(
@@ -104,13 +113,17 @@ def _pair(result: service.Session, response: Response, settings: Settings) -> To
     )
 
 
-def _refresh_token_from(request: Request, body: RefreshIn | None) -> str | None:
-    """The refresh token from the body, or from the cookie (which then needs CSRF)."""
+async def _refresh_token_from(
+    request: Request, session: AsyncSession, body: RefreshIn | None
+) -> str | None:
+    """The refresh token from the body, or from the cookie (which then needs the CSRF token
+    of its session)."""
     if body is not None and body.refresh_token:
         return body.refresh_token
     cookie = request.cookies.get(REFRESH_COOKIE)
     if cookie:
-        check_csrf(request)
+        family = await service.family_of(session, cookie)
+        check_csrf(request, str(family) if family else "")
     return cookie
 
 
@@ -132,7 +145,8 @@ async def login(
     user = await service.authenticate(
         session, kv, settings, body.username, body.password, await client_ip(request)
     )
-    return _pair(await service.start_session(session, signer, settings, user), response, settings)
+    started = await service.start_session(session, signer, settings, user)
+    return _pair(started, request, response, settings)
 
 
 @auth_router.post("/refresh")
@@ -145,12 +159,11 @@ async def refresh(
     settings: SettingsDep,
     body: RefreshIn | None = None,
 ) -> TokenPairOut:
-    raw = _refresh_token_from(request, body)
+    raw = await _refresh_token_from(request, session, body)
     if not raw:
         raise ProblemError(401, "No refresh token given.", type="invalid-refresh-token")
-    return _pair(
-        await service.rotate(session, revocations, signer, settings, raw), response, settings
-    )
+    rotated = await service.rotate(session, revocations, signer, settings, raw)
+    return _pair(rotated, request, response, settings)
 
 
 @auth_router.post("/logout", status_code=204)
@@ -162,21 +175,26 @@ async def logout(
     settings: SettingsDep,
     body: LogoutIn | None = None,
 ) -> Response:
-    """Ends the session: its refresh tokens are revoked and the access token is deny-listed."""
+    """Ends the session: its refresh tokens are revoked and the access token is deny-listed.
+
+    All or nothing: every credential given is checked (the access token, the refresh cookie's
+    CSRF token) before anything is revoked."""
     families: list[uuid.UUID] = []
     token = bearer_token(request)
+    principal = None
     if token is not None:
         principal = await principal_from_token(token, signer, revocations)
+    raw = await _refresh_token_from(request, session, body)
+    if principal is None and not raw:
+        raise ProblemError(401, "Nothing to sign out: no token given.", type="invalid-token")
+    if principal is not None:
         await revoke_token(revocations, principal.jti, principal.expires_at)
-        if principal.session_id:
+        if _is_uuid(principal.session_id):
             families.append(uuid.UUID(principal.session_id))
-    raw = _refresh_token_from(request, body)
     if raw:
         family = await service.family_of(session, raw)
         if family is not None:
             families.append(family)
-    if not families and token is None:
-        raise ProblemError(401, "Nothing to sign out: no token given.", type="invalid-token")
     await service.revoke_families(session, revocations, settings, families)
     response = Response(status_code=204)
     response.delete_cookie(REFRESH_COOKIE, path=AUTH_PATH)
@@ -184,11 +202,25 @@ async def logout(
     return response
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 @auth_router.get("/csrf-token")
-async def csrf_token(response: Response, settings: SettingsDep) -> CsrfOut:
-    token = new_csrf_token(settings.secret())
+async def csrf_token(
+    request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> CsrfOut:
+    """A CSRF token for the session of the caller's refresh cookie (fetch it after signing
+    in; it stays good for that session's refreshes and its sign-out)."""
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    family = await service.family_of(session, cookie) if cookie else None
+    token = new_csrf_token(settings.secret(), str(family) if family else "")
     response.set_cookie(
-        CSRF_COOKIE, token, path="/", secure=settings.secure_cookies, samesite="strict"
+        CSRF_COOKIE, token, path="/", secure=_secure(request, settings), samesite="strict"
     )
     return CsrfOut(csrf_token=token)
 
@@ -264,7 +296,7 @@ async def put_avatar(
     settings: SettingsDep,
 ) -> UserOut:
     data = await _read_limited(request, MAX_AVATAR_BYTES)
-    avatar = await run_in_threadpool(make_avatar, data)
+    avatar = await render_avatar(data)
     key = f"avatars/{user.id}-{uuid.uuid4().hex[:8]}.webp"
     await storage.put(key, avatar)
     old, user.avatar_key = user.avatar_key, key
@@ -300,7 +332,7 @@ async def get_avatar(
 async def admin_list_users(
     session: SessionDep,
     _: Annotated[User, Depends(admin_user)],
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[SingleLineText | None, Query(max_length=100)] = None,
     role: Role | None = None,
     is_active: bool | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -325,11 +357,12 @@ async def admin_update_user(
     body: AdminUserUpdateIn,
     target: TargetDep,
     session: SessionDep,
+    kv: KvDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> UserOut:
     return UserOut.model_validate(
-        await service.admin_update(session, revocations, settings, target, body)
+        await service.admin_update(session, kv, revocations, settings, target, body)
     )
 
 
@@ -337,11 +370,14 @@ async def admin_update_user(
 async def admin_delete_user(
     target: TargetDep,
     session: SessionDep,
+    kv: KvDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
     storage: Annotated[Storage, Depends(get_storage)],
 ) -> Response:
-    avatar_key = await service.delete_user(session, revocations, settings, target)
+    """Deletes the account, its login sessions and its avatar; every service then removes or
+    reassigns what the user owned (docs/users.md)."""
+    avatar_key = await service.delete_user(session, kv, revocations, settings, target)
     if avatar_key:
         await storage.delete(avatar_key)
     return Response(status_code=204)

@@ -1,4 +1,8 @@
-"""user-service request and response bodies (the API contract)."""
+"""user-service request and response bodies (the API contract).
+
+Everything people type is :data:`~parley.core.text.SingleLineText`: NUL and other control
+characters are refused with 422 here (PostgreSQL cannot store NUL, and such names disguise
+what others read)."""
 
 from __future__ import annotations
 
@@ -6,14 +10,27 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from parley.core.text import SingleLineText, refuse_control_characters
 
 Username = Annotated[
-    str,
+    SingleLineText,
     StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", to_lower=True),
 ]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, Field(min_length=8, max_length=1024)]
+DisplayName = Annotated[
+    SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+Password = Annotated[SingleLineText, Field(min_length=8, max_length=1024)]
+Email = Annotated[EmailStr, AfterValidator(refuse_control_characters)]
 Role = Literal["admin", "user"]
 
 
@@ -25,20 +42,27 @@ class StrictBody(BaseModel):
 
 class RegisterIn(StrictBody):
     username: Username
-    email: EmailStr
+    email: Email
     password: Password
     display_name: DisplayName
 
 
 class LoginIn(StrictBody):
-    username: Annotated[str, Field(min_length=1, max_length=254, description="username or email")]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    username: Annotated[
+        SingleLineText, Field(min_length=1, max_length=254, description="username or email")
+    ]
+    password: Annotated[SingleLineText, Field(min_length=1, max_length=1024)]
 
 
 class RefreshIn(StrictBody):
     refresh_token: str | None = Field(
         default=None, max_length=200, description="omit to use the refresh cookie"
     )
+
+    @field_validator("refresh_token")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else refuse_control_characters(value)
 
 
 class LogoutIn(RefreshIn):
@@ -72,11 +96,11 @@ class CsrfOut(BaseModel):
 
 class ProfileUpdateIn(StrictBody):
     display_name: DisplayName | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class PasswordChangeIn(StrictBody):
-    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    current_password: Annotated[SingleLineText, Field(min_length=1, max_length=1024)]
     new_password: Password
 
 

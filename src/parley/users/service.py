@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.config import Settings
 from parley.core import ratelimit
 from parley.core.auth import TokenSigner, revoke_sessions
+from parley.core.contracts import USER_EVENTS_STREAM, USER_GONE_CHANNEL, user_gone_key
 from parley.core.db import utcnow
 from parley.core.errors import ProblemError
 from parley.core.revocation import RevocationList
@@ -49,24 +50,30 @@ def _weak_password(detail: str) -> ProblemError:
     return ProblemError(422, detail, type="weak-password")
 
 
-async def _conflict_field(session: AsyncSession, username: str | None, email: str | None) -> str:
-    """Which unique field an insert or update collides with."""
-    if username is not None:
-        taken = await session.scalar(select(User.id).where(User.username == username))
-        if taken is not None:
-            return "username"
-    if email is not None:
-        taken = await session.scalar(select(User.id).where(User.email == email))
-        if taken is not None:
-            return "email"
-    return ""
+async def _email_taken(session: AsyncSession, email: str) -> bool:
+    return await session.scalar(select(User.id).where(User.email == email)) is not None
 
 
-def _conflict(field: str) -> ProblemError:
-    what = {"username": "This username is taken.", "email": "This email is already registered."}
-    return ProblemError(
-        409, what.get(field, "This account already exists."), type=f"{field or 'user'}-taken"
+async def _account_exists(session: AsyncSession, username: str, email: str) -> bool:
+    taken = await session.scalar(
+        select(User.id).where(or_(User.username == username, User.email == email)).limit(1)
     )
+    return taken is not None
+
+
+def _account_taken() -> ProblemError:
+    """One answer whichever field collides: registration must not tell a stranger whether an
+    email address has an account here."""
+    return ProblemError(
+        409,
+        "This username or email address cannot be used; choose another or sign in.",
+        type="account-taken",
+    )
+
+
+def _email_conflict() -> ProblemError:
+    """For the signed-in user changing their own address (they know which field they sent)."""
+    return ProblemError(409, "This email is already registered.", type="email-taken")
 
 
 async def register(session: AsyncSession, data: RegisterIn) -> User:
@@ -75,9 +82,8 @@ async def register(session: AsyncSession, data: RegisterIn) -> User:
     violation = passwords.policy_violation(data.password, username=data.username, email=email)
     if violation:
         raise _weak_password(violation)
-    field = await _conflict_field(session, data.username, email)
-    if field:
-        raise _conflict(field)
+    if await _account_exists(session, data.username, email):
+        raise _account_taken()
     is_first = (await session.scalar(select(func.count()).select_from(User))) == 0
     user = User(
         username=data.username,
@@ -91,12 +97,12 @@ async def register(session: AsyncSession, data: RegisterIn) -> User:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _conflict(await _conflict_field(session, data.username, email)) from exc
+        raise _account_taken() from exc
     return user
 
 
-def _login_key(login: str, client_ip: str) -> str:
-    return f"auth:login-fail:{login.lower()}:{client_ip}"
+def _login_key(account: str, client_ip: str) -> str:
+    return f"auth:login-fail:{account}:{client_ip}"
 
 
 async def authenticate(
@@ -109,10 +115,17 @@ async def authenticate(
 ) -> User:
     """The user whose credentials these are.
 
-    Unknown user and wrong password answer the same 401 after the same argon2 work. Failures are
-    counted per (username, address); past the limit the answer is 429 until the window ends.
+    Unknown user, wrong password and a disabled account answer the same 401 after the same
+    argon2 work: the answer tells nothing about an account to someone without its password.
+    Failures are counted per (account, address), the account resolved first, so its username
+    and its email share one count; unknown names count under the lower-cased name. Past the
+    limit the answer is 429 until the window ends.
     """
-    key = _login_key(login, client_ip)
+    lowered = login.lower()
+    user = await session.scalar(
+        select(User).where(or_(User.username == lowered, User.email == lowered))
+    )
+    key = _login_key(f"user:{user.id}" if user else f"name:{lowered}", client_ip)
     window = await ratelimit.current(kv, key)
     if window.count >= settings.login_max_failures:
         raise ProblemError(
@@ -121,16 +134,10 @@ async def authenticate(
             type="login-rate-limited",
             headers={"Retry-After": str(max(window.retry_after_s, 1))},
         )
-    lowered = login.lower()
-    user = await session.scalar(
-        select(User).where(or_(User.username == lowered, User.email == lowered))
-    )
     ok = await passwords.verify_password(user.password_hash if user else None, password)
-    if not ok or user is None:
+    if not ok or user is None or not user.is_active:
         await ratelimit.hit(kv, key, settings.login_window_s)
         raise ProblemError(401, INVALID_CREDENTIALS, type="invalid-credentials")
-    if not user.is_active:
-        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
     await ratelimit.reset(kv, key)
     return user
 
@@ -247,8 +254,8 @@ async def family_of(session: AsyncSession, raw: str) -> uuid.UUID | None:
 async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateIn) -> User:
     if data.email is not None and data.email.lower() != user.email:
         email = data.email.lower()
-        if await _conflict_field(session, None, email):
-            raise _conflict("email")
+        if await _email_taken(session, email):
+            raise _email_conflict()
         user.email = email
     if data.display_name is not None:
         user.display_name = data.display_name
@@ -256,7 +263,7 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateI
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _conflict("email") from exc
+        raise _email_conflict() from exc
     return user
 
 
@@ -328,8 +335,26 @@ def _last_admin() -> ProblemError:
     )
 
 
+async def announce_account_state(kv: Redis, user_id: uuid.UUID, state: str) -> None:
+    """Tell every service that an account stopped (``disabled``/``deleted``) or resumed
+    (``enabled``) counting, after the change is committed: a key read on resume and content
+    links, a message for open sockets, and for a deletion a stream entry that the services
+    owning the user's things consume (see :mod:`parley.core.contracts`)."""
+    uid = str(user_id)
+    async with kv.pipeline(transaction=True) as pipe:
+        if state == "enabled":
+            pipe.delete(user_gone_key(uid))
+        else:
+            pipe.set(user_gone_key(uid), state)
+        if state == "deleted":
+            pipe.xadd(USER_EVENTS_STREAM, {"event": "deleted", "user_id": uid})
+        pipe.publish(USER_GONE_CHANNEL, f"{uid} {state}")
+        await pipe.execute()
+
+
 async def admin_update(
     session: AsyncSession,
+    kv: Redis,
     revocations: RevocationList,
     settings: Settings,
     target: User,
@@ -344,6 +369,7 @@ async def admin_update(
         raise _last_admin()
     role_changed = data.role is not None and data.role != target.role
     disabled = data.is_active is False and target.is_active
+    enabled = data.is_active is True and not target.is_active
     for name, value in data.model_dump(exclude_none=True).items():
         setattr(target, name, value)
     await session.commit()
@@ -352,13 +378,21 @@ async def admin_update(
         await revoke_families(
             session, revocations, settings, await _user_families(session, target.id)
         )
+    if disabled or enabled:
+        await announce_account_state(kv, target.id, "disabled" if disabled else "enabled")
     return target
 
 
 async def delete_user(
-    session: AsyncSession, revocations: RevocationList, settings: Settings, target: User
+    session: AsyncSession,
+    kv: Redis,
+    revocations: RevocationList,
+    settings: Settings,
+    target: User,
 ) -> str | None:
-    """Delete the account; returns the avatar key for the caller to remove from storage."""
+    """Delete the account and its login sessions; returns the avatar key for the caller to
+    remove from storage. Other services remove or reassign what the user owned when they
+    read the ``deleted`` event (``USER_EVENTS_STREAM``)."""
     if (
         target.role == "admin"
         and target.is_active
@@ -367,7 +401,9 @@ async def delete_user(
         raise _last_admin()
     families = await _user_families(session, target.id)
     avatar_key = target.avatar_key
+    user_id = target.id
     await session.delete(target)
     await session.commit()
     await revoke_sessions(revocations, [str(f) for f in families], settings.access_token_ttl_s)
+    await announce_account_state(kv, user_id, "deleted")
     return avatar_key
