@@ -159,5 +159,26 @@ class Site:
         assert welcome["self"]["id"] == ticket["participant"]["id"]
         return client, ticket["participant"]
 
+    async def user_id(self, who: dict[str, str]) -> str:
+        me = await self.http.get("/api/v1/users/me", headers=who)
+        assert me.status_code == 200, me.text
+        return str(me.json()["id"])
+
+    async def history(self, meeting: dict[str, Any], who: dict[str, str]) -> httpx.Response:
+        """``GET .../messages`` for this user: the chat history they may read."""
+        return await self.http.get(
+            f"/api/v1/signaling/meetings/{meeting['id']}/messages", headers=who
+        )
+
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll an async check until it returns something truthy (and return that)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
