@@ -35,11 +35,25 @@
  */
 
 /**
+ * The meeting's settings (meeting-service's `settings` object; the ones the room acts on here).
+ * @typedef {{allow_chat?: boolean, allow_screen_share?: boolean, mute_on_join?: boolean,
+ *   video_off_on_join?: boolean} & Record<string, unknown>} RoomSettings
+ */
+
+/**
  * @typedef {object} RoomInfo
  * @property {string} meeting_id
- * @property {Record<string, unknown>} settings
+ * @property {RoomSettings} settings
  * @property {boolean} recording
  * @property {boolean} locked
+ */
+
+/**
+ * A host changed the meeting's settings during the meeting: all of them, as they are now.
+ * The server enforces them (chat and screen sharing refused to non-hosts when switched off).
+ * @typedef {object} SettingsFrame
+ * @property {"settings"} type
+ * @property {RoomSettings} settings
  */
 
 /**
@@ -52,6 +66,12 @@
  * @property {RTCIceServer[]} ice_servers
  * @property {string} resume_token
  * @property {Peer[]} [lobby] hosts and cohosts only
+ */
+
+/**
+ * The first frame on a new socket: the ticket (never in the URL, where access logs keep it),
+ * or the resume token after a dropped connection.
+ * @typedef {{type: "auth", token: string} | {type: "resume", resume_token: string}} OpeningFrame
  */
 
 /**
@@ -87,7 +107,7 @@ const HEARTBEAT_MS = 5_000;
  * Why the connection ended for good.
  * @typedef {object} Ended
  * @property {number} code the WebSocket close code
- * @property {"invalid-token"|"removed"|"denied"|"replaced"|"meeting-ended"|"flooding"|"lost"|"left"} reason
+ * @property {"invalid-token"|"account-gone"|"removed"|"denied"|"replaced"|"meeting-ended"|"flooding"|"lost"|"left"} reason
  */
 
 /**
@@ -100,7 +120,8 @@ const HEARTBEAT_MS = 5_000;
 export class SignalingConnection extends EventTarget {
   /**
    * @param {string} path the `signaling.url` from the join response, e.g. `/ws/signaling`
-   * @param {string} token the signaling ticket from the join response
+   * @param {string} token the signaling ticket from the join response: it enters once (a
+   *   resume uses the resume token from the welcome; a new entry needs a new join)
    */
   constructor(path, token) {
     super();
@@ -134,11 +155,13 @@ export class SignalingConnection extends EventTarget {
 
   /** @param {boolean} resuming */
   connect(resuming) {
-    const socket = new WebSocket(resuming ? this.url : `${this.url}?token=${encodeURIComponent(this.token)}`);
+    const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.lastHeard = Date.now();
-      if (resuming && this.resumeToken) socket.send(JSON.stringify({ type: "resume", resume_token: this.resumeToken }));
+      /** @type {OpeningFrame} */
+      const opening = resuming && this.resumeToken ? { type: "resume", resume_token: this.resumeToken } : { type: "auth", token: this.token };
+      socket.send(JSON.stringify(opening));
       clearInterval(this.heartbeat);
       this.heartbeat = window.setInterval(() => this.beat(), HEARTBEAT_MS);
     });
@@ -168,12 +191,15 @@ export class SignalingConnection extends EventTarget {
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
       clearInterval(this.heartbeat);
-      this.onClose(event.code);
+      this.onClose(event.code, event.reason);
     });
   }
 
-  /** @param {number} code */
-  onClose(code) {
+  /**
+   * @param {number} code
+   * @param {string} [why] the close reason the server gave
+   */
+  onClose(code, why = "") {
     if (this.closedByUs) {
       this.emit("ended", { code, reason: "left" });
       return;
@@ -184,6 +210,7 @@ export class SignalingConnection extends EventTarget {
       if (this.farewell === "meeting-ended" || code === 4410) reason = "meeting-ended";
       else if (this.farewell === "removed" || (code === 4403 && this.farewell !== "denied")) reason = "removed";
       else if (this.farewell === "denied") reason = "denied";
+      else if (code === 4401 && why.startsWith("account ")) reason = "account-gone";
       else if (code === 4401) reason = this.lostAt !== null ? "lost" : "invalid-token";
       else if (code === 4409) reason = "replaced";
       else if (code === 1008) reason = "flooding";

@@ -29,6 +29,7 @@ const ENDINGS = /** @type {Record<string, [string, string]>} */ ({
   denied: ["You were not let in", "A host declined your request to join."],
   replaced: ["Opened elsewhere", "You joined this meeting from another tab or device."],
   "invalid-token": ["Could not connect", "Your invitation to the room expired. Try joining again."],
+  "account-gone": ["Signed out", "Your account was disabled or deleted."],
   lost: ["Connection lost", "The connection to the meeting was lost and could not be restored."],
   flooding: ["Disconnected", "Too many messages were sent too quickly."],
   left: ["You left the meeting", ""],

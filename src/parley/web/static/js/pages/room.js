@@ -16,6 +16,7 @@ import { h, render, toast } from "../ui.js";
  * @typedef {import("../protocol.js").Peer} Peer
  * @typedef {import("../protocol.js").Welcome} Welcome
  * @typedef {import("../protocol.js").ChatMessage} ChatMessage
+ * @typedef {import("../protocol.js").SettingsFrame} SettingsFrame
  * @typedef {import("../peers.js").PeerLink} PeerLink
  */
 
@@ -110,7 +111,8 @@ export class Room {
     this.chatLog = h("ol", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
     this.chatTo = h("select", { id: "chat-to", "aria-label": "Send to" });
     this.chatText = h("input", { id: "chat-text", name: "text", maxlength: 4000, autocomplete: "off", placeholder: "Message", "aria-label": "Message" });
-    const chatForm = h("form", { class: "chat-form", id: "chat-form" }, this.chatTo, this.chatText, h("button", { type: "submit" }, "Send"));
+    this.chatSend = h("button", { type: "submit" }, "Send");
+    const chatForm = h("form", { class: "chat-form", id: "chat-form" }, this.chatTo, this.chatText, this.chatSend);
     chatForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = this.chatText.value.trim();
@@ -248,10 +250,20 @@ export class Room {
       }
       this.refresh();
     });
+    c.on("settings", (/** @type {SettingsFrame} */ { settings }) => {
+      const before = this.allowed;
+      this.room.settings = settings;
+      const now = this.allowed;
+      if (before.chat !== now.chat) toast(now.chat ? "Chat is on again." : "A host switched chat off.");
+      if (before.screen !== now.screen) toast(now.screen ? "Screen sharing is on again." : "A host switched screen sharing off.");
+      if (!now.screen && this.media.screen) void this.toggleScreen();
+      this.refresh();
+    });
     c.on("error", ({ message }) => toast(message, "error"));
     c.on("reconnecting", () => { this.banner.hidden = false; });
     c.on("reconnected", (/** @type {Welcome} */ welcome) => {
       this.banner.hidden = true;
+      this.room.settings = welcome.room.settings;
       const present = new Set(welcome.peers.map((p) => p.id));
       for (const id of [...this.peers.keys()]) if (!present.has(id)) this.removePeer(id);
       for (const peer of welcome.peers) {
@@ -314,6 +326,7 @@ export class Room {
     this.setPressed(this.handButton, this.self.hand, this.self.hand ? "Lower hand" : "Raise hand");
     this.lockBadge.hidden = !this.room.locked;
     this.recordingBadge.hidden = !this.room.recording;
+    this.applyRoomSettings();
     this.recordButton.hidden = !this.moderator;
     this.setPressed(this.recordButton, this.recorder !== null, this.recorder ? "Stop recording" : "Record");
     this.renderChatTargets();
@@ -330,6 +343,26 @@ export class Room {
     const badge = button.querySelector(".badge");
     button.textContent = label;
     if (badge) button.append(badge);
+  }
+
+  /** What the meeting's settings allow this participant (hosts and cohosts: everything). */
+  get allowed() {
+    const settings = this.room.settings || {};
+    return {
+      chat: this.moderator || settings.allow_chat !== false,
+      screen: this.moderator || settings.allow_screen_share !== false,
+    };
+  }
+
+  /** Chat and screen sharing follow the settings as they are now (they may change live). */
+  applyRoomSettings() {
+    const allowed = this.allowed;
+    this.chatText.disabled = !allowed.chat;
+    this.chatTo.disabled = !allowed.chat;
+    this.chatSend.disabled = !allowed.chat;
+    this.chatText.placeholder = allowed.chat ? "Message" : "Only hosts can chat in this meeting";
+    this.screenButton.disabled = !allowed.screen && !this.media.screen;
+    this.screenButton.title = allowed.screen ? "" : "Screen sharing is off in this meeting";
   }
 
   renderChatTargets() {
