@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vText
 
 from parley import __version__
 from parley.core.db import utcnow
 from parley.meetings.models import Meeting
+
+
+def _end(start: datetime, duration_minutes: int) -> datetime:
+    """When the meeting ends, or the calendar's last moment for rows stored (before start
+    times were bounded) so close to year 9999 that adding the duration overflows."""
+    try:
+        return start + timedelta(minutes=duration_minutes)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def invitation(meeting: Meeting, base_url: str) -> bytes:
@@ -22,7 +31,7 @@ def invitation(meeting: Meeting, base_url: str) -> bytes:
     event.add("uid", f"{meeting.id}@parley")
     event.add("dtstamp", utcnow())
     event.add("dtstart", start)
-    event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))
+    event.add("dtend", _end(start, meeting.duration_minutes))
     event.add("summary", meeting.title)
     lines = [meeting.description] if meeting.description else []
     lines.append(f"Join: {join_url}")

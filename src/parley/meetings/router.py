@@ -46,6 +46,7 @@ from parley.meetings.schemas import (
     PublicMeetingOut,
     RecordingOut,
     RecordingUpdate,
+    SearchText,
     SignalingOut,
     StatsOut,
 )
@@ -74,7 +75,7 @@ async def my_meetings(
     status: MeetingStatus | None = None,
     start_from: Annotated[datetime | None, Query(alias="from")] = None,
     start_to: Annotated[datetime | None, Query(alias="to")] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[SearchText | None, Query()] = None,
     role: Literal["host", "attendee"] | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -83,6 +84,8 @@ async def my_meetings(
     for moment in (start_from, start_to):
         if moment is not None and moment.tzinfo is None:
             raise ProblemError(422, "`from` and `to` need a UTC offset (e.g. 2026-01-01T00:00Z).")
+    start_from = service.utc_bound(start_from) if start_from else None
+    start_to = service.utc_bound(start_to) if start_to else None
     items, total = await service.list_meetings(
         session,
         uuid.UUID(principal.user_id),
@@ -130,7 +133,10 @@ async def by_code(
             type="code-lookup-rate-limited",
             headers={"Retry-After": str(max(window.retry_after_s, 1))},
         )
-    meeting = await session.scalar(select(Meeting).where(Meeting.code == code.lower()[:32]))
+    code = code.lower()
+    meeting = None
+    if service.plausible_code(code):  # else no query: NUL cannot even be sent to PostgreSQL
+        meeting = await session.scalar(select(Meeting).where(Meeting.code == code))
     if meeting is None:
         raise ProblemError(404, "No meeting has this code.", type="meeting-not-found")
     return service.to_public(meeting)

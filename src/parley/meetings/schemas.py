@@ -9,15 +9,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from parley.core.text import MultiLineText, SingleLineText
+
 MeetingStatus = Literal["scheduled", "live", "ended", "cancelled"]
 ParticipantRole = Literal["host", "cohost", "participant", "guest"]
 ParticipantStatus = Literal["waiting", "joined", "left", "removed"]
 RecordingStatus = Literal["recording", "processing", "ready", "failed"]
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=5000)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-MeetingPassword = Annotated[str, Field(min_length=1, max_length=128)]
+# Text people type: NUL and other control characters are refused with 422 (PostgreSQL cannot
+# store NUL, and controls in names disguise what others read); descriptions keep newlines.
+Title = Annotated[
+    SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+Description = Annotated[MultiLineText, Field(max_length=5000)]
+DisplayName = Annotated[
+    SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+MeetingPassword = Annotated[SingleLineText, Field(min_length=1, max_length=128)]
+SearchText = Annotated[SingleLineText, Field(max_length=200)]
 Duration = Annotated[int, Field(ge=1, le=24 * 60)]
 
 
@@ -31,7 +40,7 @@ def _valid_timezone(name: str) -> str:
     return name
 
 
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_valid_timezone)]
+TimeZone = Annotated[SingleLineText, Field(max_length=64), AfterValidator(_valid_timezone)]
 
 
 class StrictBody(BaseModel):
@@ -124,7 +133,7 @@ class PublicMeetingOut(BaseModel):
 
 
 class JoinIn(StrictBody):
-    password: Annotated[str, Field(max_length=128)] | None = None
+    password: Annotated[SingleLineText, Field(max_length=128)] | None = None
     display_name: DisplayName | None = None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import string
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,17 @@ def new_code() -> str:
     return "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(n)) for n in parts)
 
 
+# Wider than what new_code draws from, so that any code ever issued still resolves.
+_CODE_CHARACTERS = frozenset(string.ascii_lowercase + string.digits + "-")
+CODE_MAX_LENGTH = 16  # the column's width
+
+
+def plausible_code(code: str) -> bool:
+    """Could this be a meeting code at all? Anything else is a 404 without a query (a NUL or
+    other control character would not even reach PostgreSQL)."""
+    return 0 < len(code) <= CODE_MAX_LENGTH and _CODE_CHARACTERS.issuperset(code)
+
+
 def settings_of(meeting: Meeting | Row[Any]) -> MeetingSettings:
     return MeetingSettings.model_validate(meeting.settings or {})
 
@@ -108,16 +120,52 @@ def to_public(meeting: Meeting) -> PublicMeetingOut:
     )
 
 
+# Meetings start and end inside this range (UTC). Anything outside is a typo or a probe, and
+# the edges of Python's calendar overflow when converted (a 500 on create, or an ``.ics`` that
+# could never be rendered again).
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_END = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _out_of_range(what: str) -> ProblemError:
+    return ProblemError(
+        422,
+        f"{what} must lie between {EARLIEST_START:%Y-%m-%d} and {LATEST_END:%Y-%m-%d} (UTC).",
+        type="time-out-of-range",
+    )
+
+
 def in_utc(moment: datetime, timezone: str) -> datetime:
-    """A time without an offset is a wall-clock time in the meeting's time zone."""
+    """A time without an offset is a wall-clock time in the meeting's time zone; 422 when the
+    conversion leaves the calendar (``9999-12-31T23:00`` in Honolulu)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _out_of_range("The start time") from None
+
+
+def utc_bound(moment: datetime) -> datetime:
+    """A list filter in UTC; 422 when it leaves the calendar (``9999-12-31T23:59:59-23:59``)."""
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _out_of_range("`from` and `to`") from None
+
+
+def check_schedule(start: datetime, duration_minutes: int) -> None:
+    """A scheduled meeting starts and ends inside [EARLIEST_START, LATEST_END]."""
+    if not EARLIEST_START <= start <= LATEST_END - timedelta(minutes=duration_minutes):
+        raise _out_of_range("A meeting")
 
 
 async def create_meeting(
     session: AsyncSession, principal: Principal, data: MeetingCreate
 ) -> Meeting:
+    start_time = in_utc(data.start_time, data.timezone) if data.start_time else None
+    if start_time is not None:
+        check_schedule(start_time, data.duration_minutes)
     password_hash = await hash_secret(data.password) if data.password else None
     for _ in range(5):
         meeting = Meeting(
@@ -126,7 +174,7 @@ async def create_meeting(
             description=data.description,
             host_id=uuid.UUID(principal.user_id),
             host_display_name=principal.display_name or "Host",
-            start_time=in_utc(data.start_time, data.timezone) if data.start_time else None,
+            start_time=start_time,
             duration_minutes=data.duration_minutes,
             timezone=data.timezone,
             password_hash=password_hash,
@@ -300,6 +348,10 @@ async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingU
     if data.password is not None and data.clear_password:
         raise ProblemError(422, "Give either a new password or clear_password, not both.")
     timezone = data.timezone or meeting.timezone
+    if data.start_time is not None or data.duration_minutes is not None:
+        start = in_utc(data.start_time, timezone) if data.start_time else meeting.start_time
+        if start is not None:
+            check_schedule(start, data.duration_minutes or meeting.duration_minutes)
     for name, value in data.model_dump(
         exclude_none=True, include={"title", "description", "timezone", "duration_minutes"}
     ).items():
