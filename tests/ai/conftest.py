@@ -123,3 +123,19 @@ def problem(response: Any, status: int, type_suffix: str | None = None) -> dict[
     if type_suffix is not None:
         assert body["type"].endswith(type_suffix), body
     return body
+
+
+async def live_recording(api: Api, host: Any) -> tuple[dict[str, Any], str]:
+    """A live meeting of ``host`` with a recording started: the meeting and the recording id."""
+    from tests.integration.meetings_helpers import create_meeting
+
+    meeting = await create_meeting(api, host)
+    joined = await api.http.post(
+        f"/api/v1/meetings/{meeting['id']}/join", json={}, headers=host.headers
+    )
+    assert joined.status_code == 200, joined.text
+    started = await api.http.post(
+        f"/api/v1/meetings/{meeting['id']}/recordings", headers=host.headers
+    )
+    assert started.status_code == 201, started.text
+    return meeting, str(started.json()["id"])

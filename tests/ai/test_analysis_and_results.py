@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.ai.conftest import AI, problem
+from tests.ai.conftest import AI, live_recording, problem
 from tests.conftest import Api, Cast
 from tests.integration.meetings_helpers import create_meeting, joined
 
@@ -104,8 +104,7 @@ async def test_a_non_participant_cannot_store_results_on_a_meeting(api: Api, cas
 
 
 async def test_results_of_a_recording_are_listed_by_recording(api: Api, cast: Cast) -> None:
-    meeting = await create_meeting(api, cast.host)
-    recording = str(uuid.uuid4())
+    meeting, recording = await live_recording(api, cast.host)
     stored = await api.http.post(
         f"{AI}/analyze",
         json={"meeting_id": meeting["id"], "recording_id": recording, "segments": SEGMENTS},

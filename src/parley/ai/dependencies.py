@@ -11,7 +11,7 @@ through an in-process ASGI transport to the same app; split, to ``PARLEY_AI_MEET
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
@@ -46,15 +46,17 @@ def _is_route_miss(response: httpx.Response) -> bool:
     return not problem_type.endswith("meeting-not-found")
 
 
-async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
-    """Pass when the caller takes part in the meeting; 404 (never 403) otherwise."""
+async def _ask_meetings(request: Request, meeting_id: uuid.UUID, path: str = "") -> Any:
+    """``GET /api/v1/meetings/{id}{path}`` with the caller's token: the JSON body on 200; 404
+    (never 403) when the caller does not take part; 503 when meeting-service cannot answer."""
     token = bearer_token(request)
     if token is None:
         raise ProblemError(401, "A bearer access token is required.", type="invalid-token")
     try:
         async with _meetings_client(request) as client:
             response = await client.get(
-                f"/api/v1/meetings/{meeting_id}", headers={"Authorization": f"Bearer {token}"}
+                f"/api/v1/meetings/{meeting_id}{path}",
+                headers={"Authorization": f"Bearer {token}"},
             )
     except httpx.HTTPError as exc:
         raise ProblemError(
@@ -64,7 +66,10 @@ async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
             headers={"Retry-After": "5"},
         ) from exc
     if response.status_code == 200:
-        return
+        try:
+            return response.json()
+        except ValueError:
+            return None
     if response.status_code == 404 and _is_route_miss(response):
         # Not meeting-service's "no such meeting" but "no such route": whoever answered is not
         # meeting-service (the ai service alone with no PARLEY_AI_MEETINGS_URL, or a wrong one).
@@ -87,17 +92,41 @@ async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
     )
 
 
+async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
+    """Pass when the caller takes part in the meeting; 404 (never 403) otherwise."""
+    await _ask_meetings(request, meeting_id)
+
+
+async def ensure_recording(
+    request: Request, meeting_id: uuid.UUID, recording_id: uuid.UUID
+) -> None:
+    """Pass when the caller takes part in the meeting *and* the recording is one of that
+    meeting's (its recordings list, which meeting-service shows to participants only): a
+    result must never be filed under another meeting's recording. 404 otherwise."""
+    recordings = await _ask_meetings(request, meeting_id, "/recordings")
+    known = {
+        str(item.get("id", "")).lower()
+        for item in (recordings if isinstance(recordings, list) else [])
+        if isinstance(item, dict)
+    }
+    if str(recording_id).lower() not in known:
+        raise ProblemError(404, "The meeting has no such recording.", type="recording-not-found")
+
+
 async def ensure_scope(
     request: Request, meeting_id: uuid.UUID | None, recording_id: uuid.UUID | None
 ) -> None:
     """A result stored against a meeting or recording: the caller must take part in it.
 
     A recording belongs to a meeting; the meeting is named with it so that access is checked
-    against the meeting (the AI service keeps no copy of which recording is whose).
+    against the meeting (the AI service keeps no copy of which recording is whose), and the
+    recording must be one of that meeting's.
     """
     if recording_id is not None and meeting_id is None:
         raise ProblemError(
             422, "`recording_id` needs the recording's `meeting_id` as well.", type="validation"
         )
-    if meeting_id is not None:
+    if meeting_id is not None and recording_id is not None:
+        await ensure_recording(request, meeting_id, recording_id)
+    elif meeting_id is not None:
         await ensure_participant(request, meeting_id)

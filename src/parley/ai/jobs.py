@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.ai import service
+from parley.ai import egress, service
 from parley.ai.models import AiJob
 from parley.ai.service import Runtime, runtime_of
 from parley.core import tracing
@@ -120,43 +119,6 @@ async def requeue_orphans(database: Database, kv: Redis) -> int:
     if ids:
         log.info("jobs_requeued", count=len(ids))
     return len(ids)
-
-
-MEDIA_FETCH_LIMIT = 512 * 1024 * 1024
-
-
-def media_fetcher(app: FastAPI) -> Callable[[str], Awaitable[bytes]]:
-    """Fetch a media-service link (``/api/v1/media/{id}/content?access=...``): in-process in
-    the all-in-one app, else from ``PARLEY_AI_MEDIA_URL``. The link carries its own access."""
-    base = app.state.settings.ai_media_url
-
-    async def fetch(url: str) -> bytes:
-        if url.startswith(("http://", "https://")):
-            client = httpx.AsyncClient(timeout=120)
-        elif base:
-            client = httpx.AsyncClient(base_url=base.rstrip("/"), timeout=120)
-        else:
-            client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://media.internal",
-                timeout=120,
-            )
-        async with client:
-            try:
-                response = await client.get(url, follow_redirects=True)
-            except httpx.HTTPError as exc:
-                raise ProblemError(
-                    503, f"media-service is unreachable: {exc}", type="media-unreachable"
-                ) from exc
-        if response.status_code != 200:
-            raise ProblemError(
-                422, f"The media link answered {response.status_code}.", type="media-unreadable"
-            )
-        if len(response.content) > MEDIA_FETCH_LIMIT:
-            raise ProblemError(413, "The media file is too large to transcribe.", type="too-large")
-        return response.content
-
-    return fetch
 
 
 async def run_item(runtime: Runtime, item: dict[str, Any]) -> dict[str, Any]:
@@ -258,18 +220,21 @@ async def process(database: Database, runtime: Runtime, job_id: uuid.UUID) -> st
         job.finished_at = datetime.now(UTC)
         await session.commit()
         if job.callback_url:
-            await _notify(job.callback_url, job_out(job))
+            await _notify(job.callback_url, job_out(job), runtime.callback_hosts)
         return job.status
 
 
-async def _notify(url: str, body: dict[str, Any]) -> None:
-    """Tell the submitter the job ended (best effort; the status endpoint is the record)."""
+async def _notify(url: str, body: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Tell the submitter the job ended (best effort; the status endpoint is the record). Only
+    to a host the operator allows, checked again now: the list may have changed since."""
     payload = {**body, "job_id": str(body["job_id"])}
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            await client.post(url, json=payload)
+        status = await egress.post_callback(url, payload, allowed)
     except httpx.HTTPError as exc:
-        log.warning("job_callback_failed", url=url, error=str(exc))
+        log.warning("job_callback_failed", url=url, error=type(exc).__name__)
+        return
+    if status is None:
+        log.warning("job_callback_refused", url=url)
 
 
 class Worker:
@@ -341,7 +306,7 @@ async def run_workers(app: FastAPI, count: int, prefix: str) -> None:
     close the engines' network clients (Triton connections)."""
     state = app.state
     runtime = runtime_of(state)
-    runtime.fetch = media_fetcher(app)
+    runtime.fetch = egress.media_fetcher(app)
     report_engines(runtime)
     try:
         if count <= 0:

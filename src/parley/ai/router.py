@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import structlog
@@ -26,7 +27,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley import __version__
-from parley.ai import jobs, service
+from parley.ai import egress, jobs, service
 from parley.ai.dependencies import RuntimeDep, ensure_participant, ensure_scope
 from parley.ai.models import AiJob
 from parley.ai.schemas import (
@@ -296,28 +297,61 @@ async def results(
     return visible
 
 
+def _uuid_field(item: dict[str, Any], name: str, index: int) -> uuid.UUID | None:
+    value = item.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ProblemError(
+            422, f"items[{index}]: `{name}` must be a UUID.", type="validation"
+        ) from exc
+
+
+async def _media_of(request: Request, runtime: Runtime, item: dict[str, Any], index: int) -> None:
+    """An ``asr`` item's media, made safe to fetch later: a ``media_id`` becomes a content link
+    media-service mints for the submitter; a ``media_url`` must be a link Parley signed."""
+    media_id = _uuid_field(item, "media_id", index)
+    if media_id is not None:
+        authorization = request.headers.get("authorization", "")
+        item["media_url"] = await egress.link_for_media(request.app, media_id, authorization)
+    elif item.get("media_url") is not None:
+        if not isinstance(item["media_url"], str):
+            raise ProblemError(422, egress.MEDIA_URL_REFUSED, type="media-url-refused")
+        state = request.app.state
+        item["media_url"] = egress.media_link(
+            item["media_url"], runtime.settings.ai_media_url, state.signer
+        )
+
+
 @router.post("/batch", status_code=202)
 async def submit_batch(
-    body: BatchIn, request: Request, principal: PrincipalDep, session: SessionDep, kv: KvDep
+    body: BatchIn,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    kv: KvDep,
+    runtime: RuntimeDep,
 ) -> JobAccepted:
-    """Queue items for the workers; poll ``GET /batch/{job_id}`` for progress and results."""
+    """Queue items for the workers; poll ``GET /batch/{job_id}`` for progress and results.
+
+    Media comes as a ``media_id`` or a content link Parley issued, never an arbitrary URL; a
+    ``callback_url`` must be on the operator's allow-list. Both are refused here with 422."""
+    callback = str(body.callback_url) if body.callback_url else None
+    if callback is not None:
+        egress.check_callback(callback, runtime.callback_hosts)
     items = [item.model_dump() for item in body.items]
-    checked: set[uuid.UUID] = set()
+    checked: set[tuple[uuid.UUID | None, uuid.UUID | None]] = set()
     for index, item in enumerate(items):
         scope = item["input"]
-        try:
-            meeting = uuid.UUID(str(scope["meeting_id"])) if scope.get("meeting_id") else None
-            recording = uuid.UUID(str(scope["recording_id"])) if scope.get("recording_id") else None
-        except ValueError as exc:
-            raise ProblemError(
-                422, f"items[{index}]: meeting_id/recording_id must be UUIDs.", type="validation"
-            ) from exc
-        if meeting is not None and meeting not in checked:
+        meeting = _uuid_field(scope, "meeting_id", index)
+        recording = _uuid_field(scope, "recording_id", index)
+        if (meeting, recording) != (None, None) and (meeting, recording) not in checked:
             await ensure_scope(request, meeting, recording)
-            checked.add(meeting)
-        elif recording is not None and meeting is None:
-            await ensure_scope(request, None, recording)
-    callback = str(body.callback_url) if body.callback_url else None
+            checked.add((meeting, recording))
+        if item["task"] == "asr":
+            await _media_of(request, runtime, scope, index)
     stream = jobs.stream_of(request.app.state.db)
     job = await jobs.submit(session, kv, stream, principal.user_id, items, callback)
     return JobAccepted(job_id=job.id, status=job.status)
@@ -371,79 +405,163 @@ async def health(runtime: RuntimeDep) -> dict[str, Any]:
     return {"status": "ok" if all(checks.values()) else "degraded", "engines": checks}
 
 
+async def _stream_principal(
+    websocket: WebSocket, token: str | None, wait_s: float
+) -> Principal | None:
+    """Who opened the stream: the ``auth`` frame (``{"type": "auth", "token": ...}``, the way
+    to send it), else the deprecated ``?token=`` (tokens in URLs end up in access logs) or an
+    ``Authorization`` header. Closes the socket with 4401 and returns ``None`` when refused."""
+    state = websocket.app.state
+    header = websocket.headers.get("authorization", "")
+    token = token or (header[7:] if header.lower().startswith("bearer ") else None)
+    try:
+        if not token:
+            token = await _auth_frame(websocket, wait_s)
+        return await principal_from_token(token, state.signer, state.revocations)
+    except ProblemError as exc:
+        await websocket.close(code=4401, reason=exc.detail[:120])
+        return None
+
+
+async def _auth_frame(websocket: WebSocket, wait_s: float) -> str:
+    refused = ProblemError(401, 'Send {"type": "auth", "token": ...} first.', type="invalid-token")
+    try:
+        async with asyncio.timeout(wait_s):
+            message = await websocket.receive()
+    except TimeoutError:
+        raise refused from None
+    frame: Any = None
+    with contextlib.suppress(ValueError, TypeError):
+        frame = json.loads(message.get("text") or "")
+    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        raise refused
+    token = frame.get("token")
+    if not isinstance(token, str) or not token:
+        raise refused
+    return token
+
+
+@contextlib.contextmanager
+def _stream_slot(runtime: Runtime, user_id: str) -> Iterator[bool]:
+    """Count the user's open streams in this process; ``False`` past the per-user limit."""
+    open_now = runtime.open_streams.get(user_id, 0)
+    if open_now >= runtime.limits.ai_streams_per_user:
+        yield False
+        return
+    runtime.open_streams[user_id] = open_now + 1
+    try:
+        yield True
+    finally:
+        left = runtime.open_streams.get(user_id, 1) - 1
+        if left > 0:
+            runtime.open_streams[user_id] = left
+        else:
+            runtime.open_streams.pop(user_id, None)
+
+
 @router.websocket("/asr/stream")
 async def asr_stream(websocket: WebSocket, token: str | None = None, format: str = "pcm") -> None:
     """Live captions: binary frames in, ``partial``/``final`` results out.
 
     ``?format=pcm`` (default): 16 kHz mono s16le PCM frames. ``?format=webm`` or ``ogg``: the
     chunks a browser's MediaRecorder produces (WebM/Opus, Ogg/Opus), decoded as they come.
-    Send the text frame ``{"type": "end"}`` to close the utterance and the stream. The access
-    token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as a header.
+    Send the text frame ``{"type": "end"}`` to close the utterance and the stream.
+
+    The access token comes in a first text frame ``{"type": "auth", "token": ...}`` (the
+    ``ready`` frame answers it). ``?token=`` and an ``Authorization`` header still work;
+    ``?token=`` is deprecated, since URLs end up in access logs.
+
+    Limits (docs/ai.md): a user has at most ``PARLEY_AI_STREAMS_PER_USER`` streams open (4429
+    past that); a stream that sends no audio for ``PARLEY_AI_STREAM_IDLE_S`` is closed (4408);
+    a speech decoder is held only while an utterance is decoded, and when none frees up in
+    time the stream gets an ``error`` frame and closes with 1013 (try again later).
     """
     from parley.ai.audio import AudioError, ContainerStream
+    from parley.ai.engines.base import EngineBusy
     from parley.ai.engines.local_asr import StreamingSession
 
-    state = websocket.app.state
-    header = websocket.headers.get("authorization", "")
-    token = token or (header[7:] if header.lower().startswith("bearer ") else None)
-    try:
-        if not token:
-            raise ProblemError(401, "A token is required.", type="invalid-token")
-        await principal_from_token(token, state.signer, state.revocations)
-    except ProblemError as exc:
-        # Accepted first so that the client sees the close code (a refused handshake is a
-        # bare HTTP 403 to a browser).
-        await websocket.accept()
-        await websocket.close(code=4401, reason=exc.detail[:120])
-        return
+    runtime = service.runtime_of(websocket.app.state)
+    limits = runtime.limits
+    # Accepted first so that the client sees the close code (a refused handshake is a bare
+    # HTTP 403 to a browser).
     await websocket.accept()
-    try:
-        container = None if format == "pcm" else ContainerStream(format)
-    except AudioError as exc:
-        await websocket.close(code=4400, reason=str(exc)[:120])
+    principal = await _stream_principal(websocket, token, limits.ai_stream_auth_s)
+    if principal is None:
         return
-    runtime = service.runtime_of(state)
-    try:
-        engine = await service.engine_async(runtime, "asr", "local")
-    except ProblemError as exc:
-        await websocket.close(code=1011, reason=exc.detail[:120])
-        return
-    stream = await asyncio.to_thread(StreamingSession, engine)
+    with _stream_slot(runtime, principal.user_id) as admitted:
+        if not admitted:
+            await websocket.close(
+                code=4429,
+                reason=f"At most {limits.ai_streams_per_user} caption streams per user.",
+            )
+            return
+        try:
+            container = None if format == "pcm" else ContainerStream(format)
+        except AudioError as exc:
+            await websocket.close(code=4400, reason=str(exc)[:120])
+            return
+        try:
+            engine = await service.engine_async(runtime, "asr", "local")
+        except ProblemError as exc:
+            await websocket.close(code=1011, reason=exc.detail[:120])
+            return
+        stream = StreamingSession(engine)
 
-    def feed(data: bytes) -> list[dict[str, Any]]:
-        return stream.feed(container.write(data) if container is not None else data)
+        def feed(data: bytes) -> list[dict[str, Any]]:
+            return stream.feed(container.write(data) if container is not None else data)
 
-    def finish() -> list[dict[str, Any]]:
-        events = stream.feed(container.close()) if container is not None else []
-        return events + stream.finish()
+        def finish() -> list[dict[str, Any]]:
+            events = stream.feed(container.close()) if container is not None else []
+            return events + stream.finish()
 
-    try:
-        await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": format})
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            events: list[dict[str, Any]] = []
-            if message.get("bytes"):
-                events = await asyncio.to_thread(feed, message["bytes"])
-            elif message.get("text"):
-                with contextlib.suppress(ValueError, AttributeError):
-                    if json.loads(message["text"]).get("type") == "end":
-                        for event in await asyncio.to_thread(finish):
-                            await websocket.send_json(event)
-                        if container is not None and container.error:
-                            await websocket.send_json({"type": "error", "detail": container.error})
-                        await websocket.send_json({"type": "end"})
-                        await websocket.close()
-                        return
-            for event in events:
-                await websocket.send_json(event)
-    except WebSocketDisconnect:
-        return
-    finally:
-        if container is not None:
-            await asyncio.to_thread(container.close, 1.0)
-        stream.close()
+        loop = asyncio.get_running_loop()
+        try:
+            await websocket.send_json({"type": "ready", "sample_rate": 16_000, "format": format})
+            last_audio = loop.time()
+            while True:
+                idle_left = last_audio + limits.ai_stream_idle_s - loop.time()
+                try:
+                    async with asyncio.timeout(max(0.0, idle_left)):
+                        message = await websocket.receive()
+                except TimeoutError:
+                    await websocket.close(code=4408, reason="No audio for too long.")
+                    return
+                if message["type"] == "websocket.disconnect":
+                    return
+                events: list[dict[str, Any]] = []
+                if message.get("bytes"):
+                    last_audio = loop.time()
+                    events = await asyncio.to_thread(feed, message["bytes"])
+                elif message.get("text"):
+                    with contextlib.suppress(ValueError, AttributeError):
+                        if json.loads(message["text"]).get("type") == "end":
+                            for event in await asyncio.to_thread(finish):
+                                await websocket.send_json(event)
+                            if container is not None and container.error:
+                                await websocket.send_json(
+                                    {"type": "error", "detail": container.error}
+                                )
+                            await websocket.send_json({"type": "end"})
+                            await websocket.close()
+                            return
+                for event in events:
+                    await websocket.send_json(event)
+        except EngineBusy as exc:
+            await websocket.send_json(
+                {
+                    "type": "error",
+                    "status": 503,
+                    "detail": exc.detail,
+                    "retry_after": exc.retry_after_s,
+                }
+            )
+            await websocket.close(code=1013, reason="Speech decoders are busy; retry later.")
+        except WebSocketDisconnect:
+            return
+        finally:
+            if container is not None:
+                await asyncio.to_thread(container.close, 1.0)
+            await asyncio.to_thread(stream.close)
 
 
 routers = [router]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+from parley.core.text import (
+    MultiLineText,
+    SingleLineText,
+    refuse_control_characters,
+    refuse_control_characters_but_newlines,
+)
 
 MAX_TEXT_CHARS = 2_000
 AudioFormat = Literal["wav", "webm", "ogg", "mp3", "flac"]
+# Names of engines, models, voices and languages: one short line.
+Name = Annotated[SingleLineText, StringConstraints(max_length=200)]
 
 
 class AsrFields(BaseModel):
@@ -17,9 +26,9 @@ class AsrFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: AudioFormat | None = Field(default=None, description="Sniffed when absent.")
-    language: str = Field(default="en", max_length=16)
-    engine: str | None = None
-    model: str | None = None
+    language: Annotated[SingleLineText, StringConstraints(max_length=16)] = "en"
+    engine: Name | None = None
+    model: Name | None = None
     meeting_id: uuid.UUID | None = None
     recording_id: uuid.UUID | None = None
 
@@ -50,10 +59,10 @@ class EmotionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The length limit is checked in the service so that it answers 413, as the issue asks.
-    text: str | None = None
+    text: MultiLineText | None = None
     audio: str | None = Field(default=None, description="base64 audio; transcribed first.")
     format: AudioFormat | None = None
-    engine: str | None = None
+    engine: Name | None = None
     meeting_id: uuid.UUID | None = None
     recording_id: uuid.UUID | None = None
 
@@ -72,11 +81,11 @@ class EmotionOut(BaseModel):
 class SynthesisIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1)
-    voice: str | None = None
+    text: Annotated[MultiLineText, StringConstraints(min_length=1)]
+    voice: Name | None = None
     rate: float = Field(default=1.0, ge=0.5, le=2.0)
     format: Literal["wav", "ogg"] = "wav"
-    engine: str | None = None
+    engine: Name | None = None
 
 
 class SynthesisOut(BaseModel):
@@ -100,8 +109,8 @@ class VoiceOut(BaseModel):
 class TaskSetup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engine: str
-    model: str | None = None
+    engine: Name
+    model: Name | None = None
     unload: bool = False
 
 
@@ -115,10 +124,10 @@ class SetupIn(BaseModel):
 
 
 class AnalyzeSegment(BaseModel):
-    speaker: str = Field(min_length=1, max_length=200)
+    speaker: Annotated[SingleLineText, StringConstraints(min_length=1, max_length=200)]
     start: float = Field(ge=0)
     end: float = Field(ge=0)
-    text: str = Field(max_length=20_000)
+    text: Annotated[MultiLineText, StringConstraints(max_length=20_000)]
 
 
 class AnalyzeIn(BaseModel):
@@ -129,18 +138,44 @@ class AnalyzeIn(BaseModel):
     segments: list[AnalyzeSegment] = Field(min_length=1, max_length=20_000)
 
 
+def refuse_control_characters_inside(value: dict[str, Any]) -> dict[str, Any]:
+    """Every key and string inside a batch item's input: no NUL or other control characters
+    (newlines and tabs aside). The input is stored as JSON, and PostgreSQL cannot store NUL."""
+    pending: list[Any] = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            refuse_control_characters_but_newlines(current)
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                refuse_control_characters(str(key))
+                pending.append(item)
+        elif isinstance(current, list):
+            pending.extend(current)
+    return value
+
+
 class BatchItem(BaseModel):
+    """One item: ``input`` is what the task's synchronous endpoint takes. An ``asr`` item reads
+    its audio from ``audio`` (base64), ``media_id`` (a file in media-service the submitter can
+    read) or ``media_url`` (a content link Parley issued); ``meeting_id``/``recording_id`` file
+    the result under that meeting (and recording)."""
+
     model_config = ConfigDict(extra="forbid")
 
     task: Literal["asr", "emotion", "synthesis", "analyze"]
-    input: dict[str, Any]
+    input: Annotated[dict[str, Any], AfterValidator(refuse_control_characters_inside)]
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[BatchItem] = Field(min_length=1, max_length=1_000)
-    callback_url: HttpUrl | None = None
+    callback_url: HttpUrl | None = Field(
+        default=None,
+        description="POSTed the job's status when it ends; only hosts the operator allows "
+        "(PARLEY_AI_CALLBACK_HOSTS, none by default).",
+    )
 
 
 class JobAccepted(BaseModel):

@@ -14,7 +14,7 @@ import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.ai import analysis, audio
 from parley.ai.audio import AudioError, Pcm
-from parley.ai.engines.base import Emotion, EngineUnavailable, Speech, Transcript
+from parley.ai.engines.base import Emotion, EngineBusy, EngineUnavailable, Speech, Transcript
 from parley.ai.engines.registry import ENGINES, EngineConfig, Registry
 from parley.ai.engines.triton import TritonModelError
 from parley.ai.models import AiResult
 from parley.ai.schemas import MAX_TEXT_CHARS
+from parley.ai.settings import AiSettings, ai_settings
 from parley.config import Settings
 from parley.core.errors import ProblemError
 
@@ -42,6 +43,14 @@ class Runtime:
     # Reads a media file named by URL (batch items with ``media_url``); set by the worker, which
     # knows how to reach media-service (in-process in the all-in-one app, else by URL).
     fetch: Callable[[str], Awaitable[bytes]] | None = None
+    # The AI service's own settings (callback hosts, stream limits); tests adjust them here.
+    limits: AiSettings = field(default_factory=AiSettings)
+    # Live caption streams open in this process, per user id.
+    open_streams: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def callback_hosts(self) -> frozenset[str]:
+        return frozenset(host.strip().lower() for host in self.limits.ai_callback_hosts)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -55,7 +64,9 @@ class Runtime:
             },
             decoders=settings.ai_decoders,
         )
-        return cls(Registry(config), settings)
+        limits = ai_settings(settings)
+        config.decoder_wait_s = limits.ai_decoder_wait_s
+        return cls(Registry(config), settings, limits=limits)
 
 
 def runtime_of(state: Any) -> Runtime:
@@ -171,6 +182,16 @@ def unavailable(exc: EngineUnavailable) -> ProblemError:
     )
 
 
+def busy(exc: EngineBusy) -> ProblemError:
+    return ProblemError(
+        503,
+        exc.detail,
+        type="engine-busy",
+        headers={"Retry-After": str(exc.retry_after_s)},
+        extra={"engine": exc.engine},
+    )
+
+
 async def _run(method: Any, *args: Any) -> Any:
     """Call an engine method: awaited if it is async (Triton), else in a worker thread."""
     try:
@@ -179,6 +200,8 @@ async def _run(method: Any, *args: Any) -> Any:
         return await asyncio.to_thread(method, *args)
     except EngineUnavailable as exc:
         raise unavailable(exc) from exc
+    except EngineBusy as exc:
+        raise busy(exc) from exc
     except TritonModelError as exc:
         raise ProblemError(502, f"Triton refused the request: {exc}", type="triton-error") from exc
 

@@ -24,6 +24,17 @@ class EngineUnavailable(RuntimeError):
         self.endpoints = endpoints or []
 
 
+class EngineBusy(RuntimeError):
+    """Every instance of a pooled engine (a speech decoder) stayed busy for the whole wait:
+    the caller should retry shortly (503 with ``Retry-After``)."""
+
+    def __init__(self, engine: str, detail: str, retry_after_s: int = 5) -> None:
+        super().__init__(detail)
+        self.engine = engine
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+
 @dataclass
 class Segment:
     start: float

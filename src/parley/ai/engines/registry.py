@@ -40,6 +40,7 @@ class EngineConfig:
     triton_urls: list[str]
     defaults: dict[str, str]
     decoders: int = 2
+    decoder_wait_s: float = 10.0  # how long a transcription waits for a free decoder
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Registry:
         if task == "asr" and name == "local":
             from parley.ai.engines.local_asr import PocketSphinxAsr
 
-            return PocketSphinxAsr(self.config.decoders)
+            return PocketSphinxAsr(self.config.decoders, self.config.decoder_wait_s)
         if task == "asr" and name == "whisper":
             from parley.ai.engines.whisper import WhisperAsr
 
