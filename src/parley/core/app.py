@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket
 from parley import __version__
 from parley.config import Settings, prepare
 from parley.core.auth import TokenSigner
-from parley.core.bodies import BodyLimit, BodyLimitMiddleware, require_json_bodies
+from parley.core.bodies import BodyLimit, BodyLimitMiddleware
 from parley.core.bus import Bus
 from parley.core.db import Database
 from parley.core.errors import install_problem_handlers, problem_response
@@ -174,7 +174,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router(service))
-    require_json_bodies(app)
     describe_problems(app)
 
     # Added innermost first: the request-context layer wraps everything so even a 413 or a CORS

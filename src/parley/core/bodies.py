@@ -9,18 +9,19 @@ whatever its headers say. The limit is 1 MiB unless a service declares a larger 
 prefix and content type (uploads: ``ServiceSpec.body_limits``), so service routers need not
 repeat the rule.
 
-:func:`require_json_bodies` adds the other half: a route that reads a JSON body answers 415 to
-a body of any other type instead of reading it to find out that it does not validate.
+The same layer adds the other half: a route that reads a JSON body answers 415 to a body of any
+other type (``Content-Type`` missing included) instead of reading it to find out that it does
+not validate.
 """
 
 from __future__ import annotations
 
 import email.message
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from fastapi import FastAPI, params
+from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,13 +117,23 @@ class BodyLimitMiddleware:
                 break
         received = 0
         over = False
+        first = True
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received, over
+            nonlocal received, over, first
             if over:
                 # The body was refused: nothing more is read from the client.
                 return _DISCONNECT
+            if first:
+                first = False
+                # Routing is done by the time a route reads its body: a JSON route refuses
+                # another type before a byte of it is read.
+                if _reads_json(scope.get("route")) and _has_body(scope):
+                    media_type = media_type_of(scope)
+                    if not is_json_media_type(media_type):
+                        over = True
+                        raise UnsupportedBody(media_type)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -141,10 +152,10 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except (BodyTooLarge, UnsupportedBody) as exc:
             if response_started:
                 raise
-            await _send_problem(send, 413, f"The request body is limited to {max_bytes} bytes.")
+            await _send_problem(send, exc.status_code, exc.detail)
 
 
 def is_json_media_type(media_type: str) -> bool:
@@ -165,32 +176,19 @@ def _has_body(scope: Scope) -> bool:
     return False
 
 
-class _JsonOnly:
-    """A JSON route's ASGI app behind a content-type check: 415 before the body is read."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _has_body(scope):
-            media_type = media_type_of(scope)
-            if not is_json_media_type(media_type):
-                await _send_problem(
-                    send,
-                    415,
-                    f"This endpoint reads application/json, not {media_type or 'an untyped body'}.",
-                )
-                return
-        await self.app(scope, receive, send)
-
-
-def _reads_json(route: APIRoute) -> bool:
+def _reads_json(route: object) -> bool:
+    """Whether ``route`` (``scope["route"]`` once routing is done) parses a JSON body."""
+    if not isinstance(route, APIRoute):
+        return False
     body = route.body_field
     return body is not None and not isinstance(body.field_info, params.Form)
 
 
-def require_json_bodies(app: FastAPI, routes: Iterable[object] | None = None) -> None:
-    """Every route of ``app`` that reads a JSON body refuses other content types with 415."""
-    for route in routes if routes is not None else app.router.routes:
-        if isinstance(route, APIRoute) and _reads_json(route):
-            route.app = _JsonOnly(route.app)
+class UnsupportedBody(HTTPException):
+    """An HTTP 415: a JSON route was sent a body of another type."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(
+            415,
+            f"This endpoint reads application/json, not {media_type or 'an untyped body'}.",
+        )
