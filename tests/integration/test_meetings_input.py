@@ -164,3 +164,24 @@ async def test_a_meeting_in_range_is_accepted_in_a_far_zone(api: Api, cast: Cast
     )
     assert meeting["start_time"].startswith("2030-05-31T19:00:00")
     await joined(api, meeting["id"], cast.host)
+
+
+# --- what DELETE means ------------------------------------------------------------------
+
+
+async def test_the_api_says_that_delete_cancels_or_ends(api: Api) -> None:
+    document = (await api.http.get("/openapi.json")).json()
+    operation = document["paths"]["/api/v1/meetings/{meeting_id}"]["delete"]
+    text = f"{operation['summary']} {operation['description']}".lower()
+    assert "cancel" in text and "ended" in text and "not erase" in text
+
+
+async def test_after_delete_the_meeting_reads_cancelled_and_cannot_be_joined(
+    api: Api, cast: Cast
+) -> None:
+    meeting = await create_meeting(api, cast.host)
+    url = f"{MEETINGS}/{meeting['id']}"
+    assert (await api.http.delete(url, headers=cast.host.headers)).status_code == 204
+    assert (await api.http.delete(url, headers=cast.host.headers)).status_code == 204
+    assert (await api.http.get(url, headers=cast.host.headers)).json()["status"] == "cancelled"
+    assert_problem(await join(api, meeting["id"], cast.participant), 410)

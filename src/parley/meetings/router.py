@@ -164,9 +164,17 @@ async def update_meeting(
     return service.to_out(updated)
 
 
-@router.delete("/{meeting_id}", status_code=204)
+@router.delete(
+    "/{meeting_id}",
+    status_code=204,
+    summary="Cancel or end a meeting (it is kept, not erased)",
+)
 async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> Response:
-    """A live meeting ends (everyone in the room is told); a scheduled one is cancelled."""
+    """DELETE does not erase a meeting: a scheduled meeting becomes `cancelled`, a live one
+    `ended` (everyone in the room is told and leaves); a finished one stays as it is. After the
+    204 the meeting is still readable, with that status, by the people who belong to it,
+    together with its participants and recordings: erasing it would lose the recordings and
+    everyone's history of it. It can no longer be joined (410) or changed (409)."""
     await service.end_meeting(session, access.meeting)
     await service.tell_signaling(kv, "end", access.meeting)
     return Response(status_code=204)
