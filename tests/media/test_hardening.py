@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from parley import migrate
 from parley.core.contracts import USER_EVENTS_STREAM, user_gone_key
 from parley.core.storage import ObjectNotFound
 from parley.media import sniffing
@@ -390,3 +393,25 @@ async def test_bidi_and_control_characters_are_stripped_from_file_names(
     disposition = content.headers["content-disposition"]
     assert "%E2%80%AE" not in disposition
     assert "gnp.exe_.png" in disposition
+
+
+def test_names_stored_before_the_cleaning_are_cleaned_by_the_migration(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate.upgrade(url, "0007")
+    hostile, plain = uuid.uuid4(), uuid.uuid4()
+    with sqlite3.connect(path) as db:
+        for row_id, name in ((hostile, "\u202egnp.exe\x07.png"), (plain, "notes.pdf")):
+            db.execute(
+                "INSERT INTO media_files (id, owner_id, kind, filename, content_type, size_bytes,"
+                " sha256, storage_key, codecs, thumbnail_status, processing_attempts, created_at)"
+                " VALUES (?, ?, 'file', ?, 'image/png', 1, '', 'k', '[]', 'none', 0,"
+                " '2026-01-01 00:00:00')",
+                (row_id.hex, uuid.uuid4().hex, name),
+            )
+
+    migrate.upgrade(url, "0008")
+
+    with sqlite3.connect(path) as db:
+        names = dict(db.execute("SELECT id, filename FROM media_files").fetchall())
+    assert names == {hostile.hex: "gnp.exe_.png", plain.hex: "notes.pdf"}
