@@ -311,6 +311,17 @@ async def test_nul_in_text_is_a_422(api: Api, cast: Cast, path: str, body: dict[
     problem(response, 422)
 
 
+@pytest.mark.parametrize("path", ["/asr/upload", "/asr"])
+async def test_nul_in_a_multipart_field_is_a_422(api: Api, cast: Cast, path: str) -> None:
+    response = await api.http.post(
+        f"{AI}{path}",
+        files={"file": ("a.wav", b"RIFF0000WAVE", "audio/wav")},
+        data={"language": "e\u0000n"},
+        headers=cast.other.headers,
+    )
+    problem(response, 422)
+
+
 async def test_multiline_text_keeps_its_newlines(api: Api, cast: Cast) -> None:
     response = await api.http.post(
         f"{AI}/emotion", json={"text": "Great work!\nThank you."}, headers=cast.other.headers

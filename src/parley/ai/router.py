@@ -199,13 +199,16 @@ async def asr_upload(
 ) -> AsrOut:
     """The multipart variant under its own path (same as multipart to ``/asr``)."""
     data = await _read_upload(file, runtime.settings.ai_max_upload_bytes)
-    fields = AsrFields(
-        format=format,
-        language=language,
-        engine=engine,
-        model=model,
-        meeting_id=meeting_id,
-        recording_id=recording_id,
+    fields = _validated(
+        AsrFields,
+        {
+            "format": format,
+            "language": language,
+            "engine": engine,
+            "model": model,
+            "meeting_id": meeting_id,
+            "recording_id": recording_id,
+        },
     )
     return await _transcribe(request, principal, session, runtime, data, fields)
 
