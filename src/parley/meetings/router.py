@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -23,6 +22,7 @@ from parley.core.auth import (
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
+from parley.core.params import IsoDateTime
 from parley.core.requests import client_ip
 from parley.meetings import calendar, service
 from parley.meetings.dependencies import (
@@ -73,8 +73,8 @@ async def my_meetings(
     principal: PrincipalDep,
     session: SessionDep,
     status: MeetingStatus | None = None,
-    start_from: Annotated[datetime | None, Query(alias="from")] = None,
-    start_to: Annotated[datetime | None, Query(alias="to")] = None,
+    start_from: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    start_to: Annotated[IsoDateTime | None, Query(alias="to")] = None,
     q: Annotated[SearchText | None, Query()] = None,
     role: Literal["host", "attendee"] | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -142,7 +142,7 @@ async def by_code(
     return service.to_public(meeting)
 
 
-@router.get("/{meeting_id}")
+@router.get("/{meeting_id:uuid}")
 async def get_meeting(access: ParticipantAccess) -> MeetingOut:
     return service.to_out(access.meeting)
 
@@ -150,7 +150,7 @@ async def get_meeting(access: ParticipantAccess) -> MeetingOut:
 KvDep = Annotated[Redis, Depends(get_kv)]
 
 
-@router.patch("/{meeting_id}")
+@router.patch("/{meeting_id:uuid}")
 async def update_meeting(
     body: MeetingUpdate, access: HostAccess, session: SessionDep, kv: KvDep
 ) -> MeetingOut:
@@ -165,7 +165,7 @@ async def update_meeting(
 
 
 @router.delete(
-    "/{meeting_id}",
+    "/{meeting_id:uuid}",
     status_code=204,
     summary="Cancel or end a meeting (it is kept, not erased)",
 )
@@ -180,7 +180,7 @@ async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> 
     return Response(status_code=204)
 
 
-@router.post("/{meeting_id}/join")
+@router.post("/{meeting_id:uuid}/join")
 async def join(
     body: JoinIn,
     request: Request,
@@ -223,7 +223,7 @@ async def join(
     )
 
 
-@router.post("/{meeting_id}/leave", status_code=204)
+@router.post("/{meeting_id:uuid}/leave", status_code=204)
 async def leave(
     access: ParticipantAccess, session: SessionDep, body: LeaveIn | None = None
 ) -> Response:
@@ -236,14 +236,14 @@ async def leave(
     return Response(status_code=204)
 
 
-@router.post("/{meeting_id}/end")
+@router.post("/{meeting_id:uuid}/end")
 async def end(access: ModeratorAccess, session: SessionDep, kv: KvDep) -> MeetingOut:
     ended = await service.end_meeting(session, access.meeting)
     await service.tell_signaling(kv, "end", access.meeting)
     return service.to_out(ended)
 
 
-@router.get("/{meeting_id}/participants")
+@router.get("/{meeting_id:uuid}/participants")
 async def participants(access: ParticipantAccess, session: SessionDep) -> list[ParticipantOut]:
     """Everyone who joined or knocked, present and past."""
     rows = await service.participants(session, access.meeting)
@@ -253,7 +253,7 @@ async def participants(access: ParticipantAccess, session: SessionDep) -> list[P
 _MODERATION = {"admit": service.admit, "deny": service.deny, "remove": service.remove}
 
 
-@router.post("/{meeting_id}/participants/{participant_id}/{action}")
+@router.post("/{meeting_id:uuid}/participants/{participant_id:uuid}/{action}")
 async def moderate(
     participant_id: uuid.UUID,
     action: Literal["admit", "deny", "remove"],
@@ -270,7 +270,7 @@ async def moderate(
     return ParticipantOut.model_validate(changed)
 
 
-@router.patch("/{meeting_id}/participants/{participant_id}")
+@router.patch("/{meeting_id:uuid}/participants/{participant_id:uuid}")
 async def set_role(
     participant_id: uuid.UUID,
     body: ParticipantRoleIn,
@@ -284,13 +284,13 @@ async def set_role(
     return ParticipantOut.model_validate(updated)
 
 
-@router.post("/{meeting_id}/recordings", status_code=201)
+@router.post("/{meeting_id:uuid}/recordings", status_code=201)
 async def start_recording(access: ModeratorAccess, session: SessionDep) -> RecordingOut:
     recording = await service.start_recording(session, access.meeting, access.principal)
     return RecordingOut.model_validate(recording)
 
 
-@router.patch("/{meeting_id}/recordings/{recording_id}")
+@router.patch("/{meeting_id:uuid}/recordings/{recording_id:uuid}")
 async def update_recording(
     recording_id: uuid.UUID, body: RecordingUpdate, access: ModeratorAccess, session: SessionDep
 ) -> RecordingOut:
@@ -301,14 +301,14 @@ async def update_recording(
     return RecordingOut.model_validate(updated)
 
 
-@router.get("/{meeting_id}/recordings")
+@router.get("/{meeting_id:uuid}/recordings")
 async def list_recordings(access: ParticipantAccess, session: SessionDep) -> list[RecordingOut]:
     return [
         RecordingOut.model_validate(r) for r in await service.recordings(session, access.meeting)
     ]
 
 
-@router.get("/{meeting_id}/calendar.ics", response_class=Response)
+@router.get("/{meeting_id:uuid}/calendar.ics", response_class=Response)
 async def calendar_ics(access: ParticipantAccess, request: Request) -> Response:
     """An iCalendar invitation (RFC 5545) with the join link."""
     body = calendar.invitation(access.meeting, str(request.base_url).rstrip("/"))
