@@ -21,6 +21,7 @@ from parley.core.auth import Principal, TokenSigner, get_signer
 from parley.core.errors import ProblemError
 from parley.core.requests import get_settings
 from parley.core.storage import ObjectNotFound
+from parley.media import openapi as media_openapi
 from parley.media import service, tus
 from parley.media.dependencies import (
     caller_auth,
@@ -71,7 +72,7 @@ def _tus_headers(upload: MediaUpload, **extra: str) -> dict[str, str]:
 
 @router.options(UPLOADS, include_in_schema=False)
 @router.options(UPLOADS + "/", include_in_schema=False)
-@router.options(UPLOADS + "/{upload_id}", include_in_schema=False)
+@router.options(UPLOADS + "/{upload_id:uuid}", include_in_schema=False)
 async def tus_options(settings: SettingsDep) -> Response:
     """What this tus server supports (no authentication needed, as the protocol expects)."""
     return Response(
@@ -127,7 +128,7 @@ async def _no_chunks() -> AsyncIterator[bytes]:
 
 
 @router.post(UPLOADS, status_code=201, include_in_schema=False)
-@router.post(UPLOADS + "/", status_code=201)
+@router.post(UPLOADS + "/", status_code=201, openapi_extra=media_openapi.TUS_CREATE)
 async def tus_create(
     request: Request, principal: PrincipalDep, auth: AuthDep, app_runtime: RuntimeDep
 ) -> Response:
@@ -166,7 +167,7 @@ async def tus_create(
     return Response(status_code=201, headers=_tus_headers(upload, Location=location))
 
 
-@router.head(UPLOADS + "/{upload_id}")
+@router.head(UPLOADS + "/{upload_id:uuid}", openapi_extra=media_openapi.TUS_HEAD)
 async def tus_head(
     upload_id: uuid.UUID, request: Request, principal: PrincipalDep, auth: AuthDep
 ) -> Response:
@@ -193,7 +194,7 @@ async def tus_head(
     return Response(status_code=200, headers=headers)
 
 
-@router.patch(UPLOADS + "/{upload_id}")
+@router.patch(UPLOADS + "/{upload_id:uuid}", openapi_extra=media_openapi.TUS_PATCH)
 async def tus_patch(
     upload_id: uuid.UUID,
     request: Request,
@@ -209,7 +210,9 @@ async def tus_patch(
     return Response(status_code=204, headers=_tus_headers(upload))
 
 
-@router.delete(UPLOADS + "/{upload_id}", status_code=204)
+@router.delete(
+    UPLOADS + "/{upload_id:uuid}", status_code=204, openapi_extra=media_openapi.TUS_DELETE
+)
 async def tus_terminate(
     upload_id: uuid.UUID, request: Request, principal: PrincipalDep
 ) -> Response:
@@ -311,7 +314,7 @@ class _StreamingForm:
 _BOUNDARY = re.compile(r"^[ -~]{1,200}$")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=media_openapi.MULTIPART_UPLOAD)
 async def upload_file(
     request: Request,
     principal: PrincipalDep,
@@ -396,7 +399,7 @@ async def list_media(
     return MediaPage(items=[MediaOut.model_validate(r) for r in rows], total=total)
 
 
-@router.get("/{media_id}")
+@router.get("/{media_id:uuid}")
 async def get_media(
     media_id: uuid.UUID, request: Request, principal: PrincipalDep, auth: AuthDep
 ) -> MediaOut:
@@ -485,7 +488,7 @@ async def _prefetched(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     return rest()
 
 
-@router.post("/{media_id}/link")
+@router.post("/{media_id:uuid}/link")
 async def content_link(
     media_id: uuid.UUID,
     request: Request,
@@ -547,7 +550,7 @@ async def _viewer(
 OptionalPrincipalDep = Annotated[Principal | None, Depends(media_optional_principal)]
 
 
-@router.get("/{media_id}/content", response_model=None)
+@router.get("/{media_id:uuid}/content", response_model=None)
 async def get_content(
     media_id: uuid.UUID,
     request: Request,
@@ -605,7 +608,7 @@ async def get_content(
     )
 
 
-@router.get("/{media_id}/thumbnail", response_model=None)
+@router.get("/{media_id:uuid}/thumbnail", response_model=None)
 async def get_thumbnail(
     media_id: uuid.UUID,
     request: Request,
@@ -631,7 +634,7 @@ async def get_thumbnail(
     return Response(data, media_type="image/webp", headers=headers)
 
 
-@router.delete("/{media_id}", status_code=204)
+@router.delete("/{media_id:uuid}", status_code=204)
 async def delete_media(
     media_id: uuid.UUID, request: Request, principal: PrincipalDep, auth: AuthDep
 ) -> Response:
