@@ -360,7 +360,7 @@ async def submit_batch(
     return JobAccepted(job_id=job.id, status=job.status)
 
 
-@router.get("/batch/{job_id}")
+@router.get("/batch/{job_id:uuid}")
 async def batch_status(job_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> JobOut:
     job = await session.get(AiJob, job_id)
     if job is None or (str(job.owner_id) != principal.user_id and not principal.is_admin):

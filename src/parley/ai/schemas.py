@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StringConstraints,
+)
 
 from parley.core.text import (
     MultiLineText,
@@ -120,7 +128,7 @@ class SetupIn(BaseModel):
     asr: TaskSetup | None = None
     tts: TaskSetup | None = None
     emotion: TaskSetup | None = None
-    warmup: bool = False
+    warmup: StrictBool = False
 
 
 class AnalyzeSegment(BaseModel):
