@@ -30,11 +30,9 @@ import httpx
 import jwt
 
 from parley.core.auth import TokenSigner
+from parley.core.contracts import MEDIA_LINK_AUDIENCE
 from parley.core.errors import ProblemError
 
-# The audience of media-service's content links. It is a name two services agree on; it
-# belongs in core/contracts.py (media-service keeps its own copy, ``LINK_AUDIENCE``).
-MEDIA_LINK_AUDIENCE = "media-link"
 MEDIA_FETCH_LIMIT = 512 * 1024 * 1024
 FETCH_TIMEOUT_S = 120.0
 CALLBACK_TIMEOUT_S = 5.0

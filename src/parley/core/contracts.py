@@ -24,3 +24,10 @@ owned even when they were down at the time."""
 
 def user_gone_key(user_id: str) -> str:
     return USER_GONE_KEY.format(user_id=user_id)
+
+
+# ---- token audiences ----------------------------------------------------------------------
+
+MEDIA_LINK_AUDIENCE = "media-link"
+"""Short-lived content links media-service signs (``?access=``) for ``<video>``/``<img>`` and
+for AI batch jobs; ai-service checks them before it fetches anything."""

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 from parley.config import Settings
 from parley.core import ice
 from parley.core.auth import Principal, TokenSigner, get_signer
+from parley.core.contracts import MEDIA_LINK_AUDIENCE
 from parley.core.errors import ProblemError
 from parley.core.requests import get_settings
 from parley.core.storage import ObjectNotFound
@@ -43,7 +44,7 @@ UPLOADS = "/uploads"
 MAX_FORM_FIELD_BYTES = 4096
 MULTIPART_OVERHEAD = 64 * 1024
 PRESIGN_TTL_S = 300
-LINK_AUDIENCE = "media-link"
+LINK_AUDIENCE = MEDIA_LINK_AUDIENCE
 LINK_TTL_S = 6 * 3600
 # Paging further than this is no listing anyone reads; the bound keeps the value inside what
 # every database's OFFSET takes (2**70 used to reach the driver and fail there as a 500).
