@@ -24,7 +24,9 @@ const source = readFileSync(process.argv[2], "utf8");
 const sockets = [];
 class FakeWebSocket extends EventTarget {
   static OPEN = 1;
-  constructor(url) { super(); this.url = url; this.readyState = 0; this.sent = []; sockets.push(this); }
+  constructor(url) {
+    super(); this.url = url; this.readyState = 0; this.sent = []; sockets.push(this);
+  }
   send(data) { this.sent.push(JSON.parse(data)); }
   close() { this.readyState = 3; }
 }

@@ -343,7 +343,9 @@ class SignalingSession:
         elif isinstance(frame, Hand):
             await self._update_self(hand=frame.raised)
         elif isinstance(frame, MediaState):
-            if frame.screen and not await self._allowed("allow_screen_share"):
+            if frame.screen and not await self._allowed(
+                "allow_screen_share", (await self.state.live(self.meeting_id))[1]
+            ):
                 self.send(error("forbidden", "Screen sharing is off in this meeting."))
                 return
             media = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
@@ -384,19 +386,18 @@ class SignalingSession:
         RELAY_LATENCY.observe(elapsed)
         self.hub.relay_ms.append(elapsed * 1000)
 
-    async def _allowed(self, setting: str) -> bool:
-        """Whether the meeting's settings (live ones, as changed during the meeting) let this
-        participant do what ``setting`` governs; hosts and cohosts always may."""
-        _, live = await self.state.live(self.meeting_id)
+    async def _allowed(self, setting: str, live: dict[str, Any] | None) -> bool:
+        """Whether the meeting's settings (``live``: as changed during the meeting, else the
+        ticket's) let this participant do what ``setting`` governs; hosts and cohosts may."""
         if effective_settings(live, self.room_settings).get(setting, True):
             return True
         return await self._may_moderate()
 
     async def _chat(self, frame: Chat) -> None:
-        if not await self._allowed("allow_chat"):
+        peers, live = await self.state.live(self.meeting_id)
+        if not await self._allowed("allow_chat", live):
             self.send(error("forbidden", "Chat is off in this meeting."))
             return
-        peers = await self.state.peers(self.meeting_id)
         recipient = None
         if frame.to is not None:
             recipient = peers.get(frame.to)
