@@ -146,6 +146,20 @@ async def test_a_removed_participant_cannot_read_the_history(room) -> None:
     assert (await site.history(room["meeting"], room["alice"])).status_code == 404
 
 
+async def test_someone_removed_after_leaving_cannot_read_the_history(room) -> None:
+    site, meeting, alice_id = room["site"], room["meeting"], room["alice_row"]["id"]
+    await say(room["host_client"], "while alice is here", room["alice_client"])
+    await room["alice_client"].close()
+    await room["host_client"].expect("peer-left")
+    url = f"/api/v1/meetings/{meeting['id']}/participants/{alice_id}/remove"
+    assert (await site.http.post(url, headers=room["host"])).status_code == 200
+
+    async def shut_out() -> bool:
+        return (await site.history(meeting, room["alice"])).status_code == 404
+
+    assert await eventually(shut_out)
+
+
 async def test_someone_who_left_reads_the_history_only_up_to_leaving(room) -> None:
     site, meeting = room["site"], room["meeting"]
     await say(room["host_client"], "while alice is here", room["alice_client"])
@@ -208,9 +222,7 @@ async def test_the_peers_of_a_node_whose_heartbeat_is_gone_are_reaped(room) -> N
         "connected": True,
     }
     await state.enter_room(meeting_id, ghost)
-    left = await room["host_client"].expect(
-        "peer-left", lambda f: f["peer"] == ghost_id, timeout=5
-    )
+    left = await room["host_client"].expect("peer-left", lambda f: f["peer"] == ghost_id, timeout=5)
     assert left["peer"] == ghost_id
     assert ghost_id not in await state.peers(meeting_id)
     assert await eventually(lambda: commands_for(site, ghost_id, "left"))

@@ -39,14 +39,14 @@ async def leave_now(app: FastAPI, hub: Hub, meeting_id: str, peer_id: str) -> bo
     peer = await hub.state.drop_peer(meeting_id, peer_id)
     if peer is None:
         return False
-    await hub.deliver(meeting_id, {"type": "peer-left", "peer": peer_id})
-    await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
     user_id = peer.get("user_id")
-    if user_id:
-        peers = await hub.state.peers(meeting_id)
-        if not any(p.get("user_id") == user_id for p in peers.values()):
-            async with app.state.db.sessionmaker() as session:
-                await service.member_left(session, meeting_id, str(user_id))
+    peers = await hub.state.peers(meeting_id)
+    if user_id and not any(p.get("user_id") == user_id for p in peers.values()):
+        # Before anyone hears of it: what is said after ``peer-left`` is after ``left_at``.
+        async with app.state.db.sessionmaker() as session:
+            await service.member_left(session, meeting_id, str(user_id))
+    await hub.deliver(meeting_id, {"type": "peer-left", "peer": peer_id}, peers=peers)
+    await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
     return True
 
 
