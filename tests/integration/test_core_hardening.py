@@ -385,6 +385,20 @@ def test_the_log_handler_redacts_credentials(capsys: pytest.CaptureFixture[str])
     assert "token=[redacted]" in out
 
 
+def test_structured_log_events_are_redacted_too(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from parley.core.observability import configure_logging
+
+    configure_logging("test", "info", json=True)
+    structlog.get_logger("parley.test").info(
+        "job_failed", media_url="/api/v1/media/m1/content?access=signed-link-value"
+    )
+    out = capsys.readouterr().out
+    assert "signed-link-value" not in out
+    assert "access=[redacted]" in out
+
+
 # ---- item 13: failed SQL never shows its parameters -------------------------------------------
 
 

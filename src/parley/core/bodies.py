@@ -89,13 +89,14 @@ class BodyLimitMiddleware:
         self.limits = sorted(limits, key=lambda limit: len(limit.prefix), reverse=True)
 
     def limit_for(self, scope: Scope) -> int:
-        if not self.limits:
-            return self.default_max_bytes
         path = scope["path"]
-        media_type = media_type_of(scope)
+        media_type: str | None = None  # looked up only when a prefix matches (uploads)
         for limit in self.limits:
-            if limit.applies(path, media_type):
-                return limit.max_bytes
+            if path.startswith(limit.prefix):
+                if media_type is None:
+                    media_type = media_type_of(scope)
+                if limit.applies(path, media_type):
+                    return limit.max_bytes
         return self.default_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

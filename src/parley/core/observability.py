@@ -45,6 +45,15 @@ def redact_secrets(text: str) -> str:
     return _SECRET_QUERY.sub(r"\1[redacted]", text)
 
 
+def _redact_event(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog's half of the redaction: string values that carry a credential in a query
+    (e.g. a job's media URL with ``?access=``) are scrubbed."""
+    for key, value in event.items():
+        if isinstance(value, str) and "=" in value:
+            event[key] = redact_secrets(value)
+    return event
+
+
 class RedactSecrets(logging.Filter):
     """Scrubs credentials from every standard-library log record before it is written: uvicorn
     logs WebSocket requests with their query string (``"WebSocket /ws/signaling?token=..."``)."""
@@ -69,6 +78,7 @@ def configure_logging(service: str, level: str = "info", json: bool = True) -> N
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_id,
+        _redact_event,
     ]
     # structlog's own events go out as orjson bytes (one access line per request: it must be
     # cheap); the standard library's go through a str renderer.
