@@ -76,6 +76,23 @@ async def test_setup_with_an_unknown_engine_is_a_400(ai_api: Api) -> None:
     assert body["valid"] == ["local", "triton"]
 
 
+async def test_setup_with_an_empty_engine_name_is_refused_and_health_stays_answerable(
+    ai_api: Api,
+) -> None:
+    response = await ai_api.http.post(
+        f"{AI}/setup", json={"emotion": {"engine": ""}}, headers=ai_api.root.headers
+    )
+    assert response.status_code == 422
+    assert (await ai_api.http.get(f"{AI}/health")).status_code == 200
+
+
+async def test_setup_refuses_a_number_where_a_boolean_is_documented(ai_api: Api) -> None:
+    response = await ai_api.http.post(
+        f"{AI}/setup", json={"warmup": 0}, headers=ai_api.root.headers
+    )
+    assert response.status_code == 422
+
+
 async def test_setup_to_whisper_without_weights_is_a_503(ai_api: Api) -> None:
     response = await ai_api.http.post(
         f"{AI}/setup", json={"asr": {"engine": "whisper"}}, headers=ai_api.root.headers

@@ -117,9 +117,9 @@ class VoiceOut(BaseModel):
 class TaskSetup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engine: Name
+    engine: Annotated[Name, StringConstraints(min_length=1)]
     model: Name | None = None
-    unload: bool = False
+    unload: StrictBool = False
 
 
 class SetupIn(BaseModel):

@@ -135,19 +135,23 @@ async def load_audio(data: bytes, fmt: str | None, max_s: float | None) -> Pcm:
 # --- engines ----------------------------------------------------------------------------
 
 
+def unknown_engine(task: str, name: str) -> ProblemError:
+    valid = ", ".join(ENGINES[task])
+    return ProblemError(
+        400,
+        f"Unknown {task} engine {name!r}; valid engines: {valid}.",
+        type="unknown-engine",
+        extra={"valid": list(ENGINES[task])},
+    )
+
+
 def engine_for(runtime: Runtime, task: str, name: str | None, model: str | None = None) -> Any:
     """The engine, or the 4xx/503 that says why not."""
     try:
         return runtime.registry.get(task, name, model)
     except KeyError as exc:
         if name is not None and name not in ENGINES[task]:
-            valid = ", ".join(ENGINES[task])
-            raise ProblemError(
-                400,
-                f"Unknown {task} engine {name!r}; valid engines: {valid}.",
-                type="unknown-engine",
-                extra={"valid": list(ENGINES[task])},
-            ) from exc
+            raise unknown_engine(task, name) from exc
         from parley.ai.engines.whisper import whisper_models
 
         valid_models = sorted(whisper_models(runtime.settings.ai_model_dir))
@@ -406,7 +410,9 @@ async def setup(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
             continue
         name, model = spec["engine"], spec.get("model")
         if name not in ENGINES[task]:
-            engine_for(runtime, task, name, model)  # raises the 400 listing valid engines
+            # Checked here, not left to the registry: an empty name would mean "the default"
+            # there, and become the default's name (breaking every later request).
+            raise unknown_engine(task, name)
         if spec.get("unload"):
             changes[key] = {"engine": name, "unloaded": runtime.registry.unload(task, name)}
             continue
