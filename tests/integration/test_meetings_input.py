@@ -185,3 +185,19 @@ async def test_after_delete_the_meeting_reads_cancelled_and_cannot_be_joined(
     assert (await api.http.delete(url, headers=cast.host.headers)).status_code == 204
     assert (await api.http.get(url, headers=cast.host.headers)).json()["status"] == "cancelled"
     assert_problem(await join(api, meeting["id"], cast.participant), 410)
+
+
+async def test_a_number_where_a_setting_takes_a_boolean_is_422(api: Api) -> None:
+    host = await api.account()
+    response = await api.http.post(
+        "/api/v1/meetings",
+        json={"title": "Numbers", "settings": {"allow_chat": 0}},
+        headers=host.headers,
+    )
+    assert response.status_code == 422
+
+
+async def test_a_list_filter_given_as_a_number_of_seconds_is_422(api: Api) -> None:
+    host = await api.account()
+    response = await api.http.get("/api/v1/meetings", params={"to": "-6e-40"}, headers=host.headers)
+    assert response.status_code == 422

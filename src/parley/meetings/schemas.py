@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from parley.core.text import MultiLineText, SingleLineText
 
@@ -48,22 +48,22 @@ class StrictBody(BaseModel):
 
 
 class MeetingSettings(StrictBody):
-    waiting_room: bool = False
-    allow_guests: bool = True
-    mute_on_join: bool = False
-    video_off_on_join: bool = False
-    allow_screen_share: bool = True
-    allow_chat: bool = True
+    waiting_room: StrictBool = False
+    allow_guests: StrictBool = True
+    mute_on_join: StrictBool = False
+    video_off_on_join: StrictBool = False
+    allow_screen_share: StrictBool = True
+    allow_chat: StrictBool = True
     max_participants: Annotated[int, Field(ge=2, le=500)] = 50
 
 
 class MeetingSettingsPatch(StrictBody):
-    waiting_room: bool | None = None
-    allow_guests: bool | None = None
-    mute_on_join: bool | None = None
-    video_off_on_join: bool | None = None
-    allow_screen_share: bool | None = None
-    allow_chat: bool | None = None
+    waiting_room: StrictBool | None = None
+    allow_guests: StrictBool | None = None
+    mute_on_join: StrictBool | None = None
+    video_off_on_join: StrictBool | None = None
+    allow_screen_share: StrictBool | None = None
+    allow_chat: StrictBool | None = None
     max_participants: Annotated[int, Field(ge=2, le=500)] | None = None
 
 
@@ -89,7 +89,7 @@ class MeetingUpdate(StrictBody):
     password: MeetingPassword | None = Field(
         default=None, description='a new password; "" is refused, use `clear_password`'
     )
-    clear_password: bool = False
+    clear_password: StrictBool = False
     settings: MeetingSettingsPatch | None = None
 
 
