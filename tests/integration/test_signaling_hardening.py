@@ -478,3 +478,15 @@ async def test_a_denied_knocker_cannot_reuse_the_ticket_to_knock_again(site: Sit
     await asyncio.sleep(0.3)
     assert len([f for f in host_client.frames if f["type"] == "lobby-request"]) == 1
     await host_client.close()
+
+
+# --- item 16: the ticket in the first frame (the web client no longer puts it in the URL) ---
+
+
+async def test_a_socket_that_never_authenticates_is_closed(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("parley.signaling.session.AUTH_TIMEOUT_S", 0.3)
+    silent = await open_client(site.base)
+    code, reason = await silent.close_code()
+    assert code == 4401 and "timed out" in reason
