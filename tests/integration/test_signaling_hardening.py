@@ -238,6 +238,19 @@ async def test_a_living_node_keeps_its_heartbeat(room) -> None:
     await room["host_client"].never("peer-left", 1.5)
 
 
+async def test_a_node_taken_for_dead_closes_the_connections_it_lost(room) -> None:
+    """A node that stalled past its heartbeat may have had its peers reaped by another node:
+    when it wakes up, those connections are closed instead of lingering unseen."""
+    site, meeting_id = room["site"], room["meeting"]["id"]
+    assert site.app is not None
+    hub = site.app.state.signaling
+    await kv(site).delete(f"sig:alive:{hub.node_id}")
+    await hub.state.drop_peer(meeting_id, room["alice_row"]["id"])  # what a reaper did
+    code, _ = await room["alice_client"].close_code()
+    assert code == 1012
+    assert not room["host_client"].closed.done()  # still in the room state: kept
+
+
 async def test_a_dead_node_among_two_has_its_peers_reaped_by_the_other(backend: Backend) -> None:
     if backend.name != "postgres":
         pytest.skip("the embedded store lives in one process: one node only")
