@@ -89,3 +89,9 @@ def test_production_with_a_short_secret_is_refused(tmp_path: Path) -> None:
 def test_production_with_a_strong_secret_starts(tmp_path: Path) -> None:
     settings = prepare(Settings(env="production", data_dir=tmp_path, jwt_secret="k" * 32))
     assert settings.secure_cookies is True
+
+
+def test_the_gateway_addresses_are_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().forwarded_allow_ips == "127.0.0.1"
+    monkeypatch.setenv("PARLEY_FORWARDED_ALLOW_IPS", "172.30.80.10,10.0.0.0/8")
+    assert Settings().forwarded_allow_ips == "172.30.80.10,10.0.0.0/8"
