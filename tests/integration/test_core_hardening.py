@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -179,7 +180,8 @@ async def _raw_post_until_answered(base_url: str, path: str, cap: int) -> tuple[
     chunk = b"10000\r\n" + b"y" * 0x10000 + b"\r\n"
     answer = asyncio.create_task(reader.readline())
     try:
-        while sent < cap and not answer.done():
+        deadline = time.monotonic() + 30
+        while sent < cap and not answer.done() and time.monotonic() < deadline:
             writer.write(chunk)
             sent += 0x10000
             with contextlib.suppress(asyncio.TimeoutError):
