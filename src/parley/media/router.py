@@ -129,7 +129,12 @@ async def _no_chunks() -> AsyncIterator[bytes]:
 
 
 @router.post(UPLOADS, status_code=201, include_in_schema=False)
-@router.post(UPLOADS + "/", status_code=201, openapi_extra=media_openapi.TUS_CREATE)
+@router.post(
+    UPLOADS + "/",
+    status_code=201,
+    response_class=Response,
+    openapi_extra=media_openapi.TUS_CREATE,
+)
 async def tus_create(
     request: Request, principal: PrincipalDep, auth: AuthDep, app_runtime: RuntimeDep
 ) -> Response:
@@ -168,7 +173,9 @@ async def tus_create(
     return Response(status_code=201, headers=_tus_headers(upload, Location=location))
 
 
-@router.head(UPLOADS + "/{upload_id:uuid}", openapi_extra=media_openapi.TUS_HEAD)
+@router.head(
+    UPLOADS + "/{upload_id:uuid}", response_class=Response, openapi_extra=media_openapi.TUS_HEAD
+)
 async def tus_head(
     upload_id: uuid.UUID, request: Request, principal: PrincipalDep, auth: AuthDep
 ) -> Response:
@@ -195,7 +202,12 @@ async def tus_head(
     return Response(status_code=200, headers=headers)
 
 
-@router.patch(UPLOADS + "/{upload_id:uuid}", openapi_extra=media_openapi.TUS_PATCH)
+@router.patch(
+    UPLOADS + "/{upload_id:uuid}",
+    status_code=204,
+    response_class=Response,
+    openapi_extra=media_openapi.TUS_PATCH,
+)
 async def tus_patch(
     upload_id: uuid.UUID,
     request: Request,
