@@ -39,10 +39,15 @@ async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
         yield app, base
 
 
+@pytest.fixture(scope="session")
+def live_settings(ai_backend: Backend) -> Settings:
+    return ai_backend.settings(ai_workers=0)
+
+
 @pytest_asyncio.fixture(scope="session")
-async def live(ai_backend: Backend) -> AsyncIterator[tuple[str, str]]:
+async def live(live_settings: Settings) -> AsyncIterator[tuple[str, str]]:
     """The all-in-one app under uvicorn; its base URL and an access token."""
-    settings = ai_backend.settings(ai_workers=0)
+    settings = live_settings
     async with live_server(settings) as (_, base), httpx.AsyncClient(base_url=base) as client:
         body = {
             "username": "caption",
@@ -143,7 +148,7 @@ def test_whisper_transcribes_flite_speech(speech: Speech) -> None:
 
 
 async def test_split_ai_service_asks_meeting_service_over_http(
-    live: tuple[str, str], ai_backend: Backend
+    live: tuple[str, str], live_settings: Settings
 ) -> None:
     """`parley serve ai` alone: participation is checked against a real meeting-service URL
     with the caller's token; without the URL it says what to configure."""
@@ -160,7 +165,9 @@ async def test_split_ai_service_asks_meeting_service_over_http(
         "segments": [{"speaker": "a", "start": 0, "end": 1, "text": "Hello there."}],
     }
     for meetings_url, expected in ((base, 200), (None, 503)):
-        settings = ai_backend.settings(ai_meetings_url=meetings_url, ai_workers=0)
+        # A split deployment: its own process, the platform's one database (where the
+        # caller's sign-in session lives).
+        settings = live_settings.model_copy(update={"ai_meetings_url": meetings_url})
         app = SERVICES["ai"].create_app(settings)
         async with app.router.lifespan_context(app), client_for(app) as client:
             response = await client.post("/api/v1/ai/analyze", json=body, headers=headers)

@@ -306,7 +306,7 @@ async def put_avatar(
     return UserOut.model_validate(user)
 
 
-@users_router.get("/{user_id}/avatar", response_class=Response)
+@users_router.get("/{user_id:uuid}/avatar", response_class=Response)
 async def get_avatar(
     user_id: uuid.UUID,
     request: Request,
@@ -347,12 +347,12 @@ async def admin_list_users(
     )
 
 
-@admin_router.get("/users/{user_id}")
+@admin_router.get("/users/{user_id:uuid}")
 async def admin_get_user(target: TargetDep) -> UserOut:
     return UserOut.model_validate(target)
 
 
-@admin_router.patch("/users/{user_id}")
+@admin_router.patch("/users/{user_id:uuid}")
 async def admin_update_user(
     body: AdminUserUpdateIn,
     target: TargetDep,
@@ -366,7 +366,7 @@ async def admin_update_user(
     )
 
 
-@admin_router.delete("/users/{user_id}", status_code=204)
+@admin_router.delete("/users/{user_id:uuid}", status_code=204)
 async def admin_delete_user(
     target: TargetDep,
     session: SessionDep,
