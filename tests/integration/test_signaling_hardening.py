@@ -138,6 +138,17 @@ async def test_an_admitted_knocker_reads_the_history(site: Site) -> None:
         await client.close()
 
 
+async def test_history_before_a_number_of_seconds_is_422_not_1970(site: Site) -> None:
+    meeting, host, host_client = await lobby_meeting(site)
+    response = await site.http.get(
+        f"/api/v1/signaling/meetings/{meeting['id']}/messages",
+        params={"before": "0.5"},
+        headers=host,
+    )
+    assert response.status_code == 422
+    await host_client.close()
+
+
 async def test_a_removed_participant_cannot_read_the_history(room) -> None:
     site = room["site"]
     await say(room["host_client"], "before the removal", room["alice_client"])

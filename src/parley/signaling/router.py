@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket
@@ -16,6 +15,7 @@ from parley.core.auth import Principal, admin_principal, current_principal
 from parley.core.db import get_session
 from parley.core.errors import ProblemError
 from parley.core.kv import get_kv
+from parley.core.params import IsoDateTime
 from parley.signaling import service
 from parley.signaling.schemas import MessageOut, MessagePage, NodeStats, StatsOut
 from parley.signaling.session import SignalingSession
@@ -32,13 +32,13 @@ async def signaling(app: FastAPI, websocket: WebSocket) -> None:
     await SignalingSession(app, websocket).run()
 
 
-@router.get("/meetings/{meeting_id}/messages")
+@router.get("/meetings/{meeting_id:uuid}/messages")
 async def messages(
     meeting_id: uuid.UUID,
     request: Request,
     principal: Annotated[Principal, Depends(current_principal)],
     session: Annotated[AsyncSession, Depends(get_session)],
-    before: datetime | None = None,
+    before: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """Chat history for people who were admitted to the room (others, and anyone removed or
