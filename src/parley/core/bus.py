@@ -38,7 +38,9 @@ class Bus:
 
     def __init__(self, kv: Redis) -> None:
         self._kv = kv
-        self._subscriptions: dict[str, _Subscription] = {}
+        # Several parts of one process may follow the same channel (in the all-in-one process,
+        # every service that cares about an account going away): each gets every message.
+        self._subscriptions: dict[str, list[_Subscription]] = {}
         self._in_step = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
@@ -50,7 +52,7 @@ class Bus:
 
     def subscribe(self, channel: str, handler: Handler, resync: Resync | None = None) -> None:
         """Register before :meth:`start`; ``resync`` reloads what messages may have been missed."""
-        self._subscriptions[channel] = _Subscription(handler, resync)
+        self._subscriptions.setdefault(channel, []).append(_Subscription(handler, resync))
         self._has_subscriptions.set()
 
     async def add_subscription(
@@ -106,15 +108,15 @@ class Bus:
                     # reconnect: either way messages may have been missed, so reload. Being
                     # subscribed before reloading means a change made meanwhile is seen.
                     self._in_step.clear()
-                    for each in self._subscriptions.values():
-                        if each.resync is not None:
-                            await each.resync()
+                    for subscriptions in self._subscriptions.values():
+                        for each in subscriptions:
+                            if each.resync is not None:
+                                await each.resync()
                     self._in_step.set()
                     continue
                 if message["type"] != "message":
                     continue
-                subscription = self._subscriptions.get(message["channel"])
-                if subscription is not None:
+                for subscription in self._subscriptions.get(message["channel"], ()):
                     subscription.handler(message["data"])
         finally:
             self._pubsub = None
