@@ -26,7 +26,22 @@ def user_gone_key(user_id: str) -> str:
     return USER_GONE_KEY.format(user_id=user_id)
 
 
+# ---- commands between meeting-service and signaling-service (Redis streams) ----------------
+
+SIGNALING_COMMANDS = "parley:signaling:commands"
+"""meeting-service → signaling-service: what a host did over REST reaches the live room.
+Fields ``cmd`` (remove | admit | deny | role | end | settings), ``meeting_id``,
+``participant_id``, ``user_id``; ``role``; ``settings`` (JSON of the meeting's settings)."""
+
+MEETING_COMMANDS = "parley:meetings:commands"
+"""signaling-service → meeting-service: what happened in the room, recorded in the database.
+Fields ``cmd`` (connected | left | remove | admit | deny | role | end), ``meeting_id``,
+``participant_id``; ``role``."""
+
 # ---- token audiences ----------------------------------------------------------------------
+
+SIGNALING_AUDIENCE = "signaling"
+"""Signaling tickets: meeting-service issues them on join, signaling-service admits with them."""
 
 MEDIA_LINK_AUDIENCE = "media-link"
 """Short-lived content links media-service signs (``?access=``) for ``<video>``/``<img>`` and
