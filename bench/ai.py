@@ -180,14 +180,14 @@ def bench_latency(runs: int) -> None:
 
 
 async def batch_throughput(workers: int, jobs: int, items: int, audio: str) -> float:
+    from parley.allinone import create_allinone_app
     from parley.config import Settings
-    from parley.gateway import create_gateway_app
 
     data_dir = Path(tempfile.mkdtemp(prefix="parley-bench-ai-"))
     settings = Settings(
         env="test", data_dir=data_dir, jwt_secret="b" * 48, log_level="warning", ai_workers=workers
     )
-    app = create_gateway_app(settings)
+    app = create_allinone_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

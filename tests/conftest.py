@@ -20,8 +20,8 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
+from parley.allinone import create_allinone_app
 from parley.config import Settings
-from parley.gateway import create_gateway_app
 from tests import netns
 from tests.servers import PostgresServer, RedisServer, postgres_server, redis_server
 
@@ -170,7 +170,7 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @contextlib.asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_gateway_app(settings)
+    app = create_allinone_app(settings)
     async with app.router.lifespan_context(app):
         yield app
 

@@ -61,11 +61,11 @@ def up(
     data_dir: Annotated[Path | None, typer.Option(help="Where data and the database live.")] = None,
 ) -> None:
     """Run every service in one process (embedded default: no external servers needed)."""
-    from parley.gateway import create_gateway_app
+    from parley.allinone import create_allinone_app
 
     settings = _settings(data_dir=data_dir, host=host, port=port)
     console.print(f"Parley is starting on http://{host}:{port} (data in {settings.data_dir})")
-    _serve(create_gateway_app(settings), host, port, settings)
+    _serve(create_allinone_app(settings), host, port, settings)
 
 
 @app.command()

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from parley.ai.engines.whisper import WhisperAsr, whisper_models
+from parley.allinone import create_allinone_app
 from parley.config import Settings
 from parley.core.serving import uvicorn_options
-from parley.gateway import create_gateway_app
 from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, encode_as, pcm_of, wav_of, words
 from tests.conftest import PASSWORD, Backend, client_for
 from tests.servers import serve_app
@@ -33,7 +33,7 @@ CHUNK = 3_200  # 100 ms of 16 kHz s16
 async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     """The all-in-one app under uvicorn on an ephemeral port. Pings are relaxed (5 s) because
     the recognizer competes with the server for the GIL on a loaded 2-core machine."""
-    app = create_gateway_app(settings)
+    app = create_allinone_app(settings)
     options = {**uvicorn_options(settings), "ws_ping_interval": 5.0, "ws_ping_timeout": 5.0}
     async with serve_app(app, **options) as base:
         yield app, base

@@ -12,16 +12,16 @@ import httpx
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
+from parley.allinone import create_allinone_app
 from parley.config import Settings
 from parley.core.serving import uvicorn_options
-from parley.gateway import create_gateway_app
 from tests.servers import serve_app
 
 
 @contextlib.asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
     """The all-in-one app under uvicorn on 127.0.0.1:<ephemeral>; yields (app, base URL)."""
-    app = create_gateway_app(settings)
+    app = create_allinone_app(settings)
     options = {**uvicorn_options(settings), "ws_ping_interval": 0.5, "ws_ping_timeout": 0.5}
     async with serve_app(app, **options) as base:
         for _ in range(200):  # the signaling hub is set up by a background task

@@ -66,7 +66,7 @@ def test_parley_up_answers_health_on_a_temporary_port(run_server, tmp_path: Path
     process = run_server("up", "--port", str(port), "--data-dir", str(tmp_path / "data"))
     response = _wait_healthy(f"http://127.0.0.1:{port}/health", process)
     assert response.status_code == 200
-    assert response.json()["service"] == "gateway"
+    assert response.json()["service"] == "all-in-one"
     ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
     assert ready.status_code == 200
     assert (tmp_path / "data" / "parley.db").is_file()

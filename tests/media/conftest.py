@@ -31,8 +31,9 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 
+from parley.allinone import create_allinone_app
 from parley.config import Settings
-from parley.gateway import create_gateway_app
+from parley.media.runtime import MediaService, media_service
 from tests.conftest import JWT_SECRET, PASSWORD, Account, Api, unique
 from tests.servers import PostgresServer, RedisServer
 
@@ -211,6 +212,11 @@ class MediaEnv:
     def app(self) -> FastAPI:
         return self.server.app
 
+    @property
+    def service(self) -> MediaService:
+        """The app's media service (what media-service's functions take)."""
+        return media_service(self.server.app)
+
     def call(self, coro: Any) -> Any:
         return self.server.run(coro)
 
@@ -254,7 +260,7 @@ def media_env(
         )
     else:
         settings = _settings("local", tmp)
-    app = create_gateway_app(settings)
+    app = create_allinone_app(settings)
     with ServerThread(app) as server:
         root = _bootstrap_root(server.url)
         yield MediaEnv(request.param, server, settings, root, relay)

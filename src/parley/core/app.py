@@ -109,7 +109,7 @@ def create_app(
     sockets: dict[str, SocketHandler] | None = None,
     body_limits: Sequence[BodyLimit] = (),
 ) -> FastAPI:
-    """One service's ASGI app (or the gateway's, with every service's routers).
+    """One service's ASGI app (or the all-in-one app's, with every service's routers).
 
     ``body_limits`` raise the 1 MiB body limit for uploads under given paths (see
     :mod:`parley.core.bodies`)."""

@@ -15,11 +15,14 @@ from parley.services import SERVICES
 from parley.web import add_web_client
 
 
-def create_gateway_app(settings: Settings) -> FastAPI:
+def create_allinone_app(settings: Settings) -> FastAPI:
+    """Every service's routers, background tasks, sockets and body limits in one app.
+
+    Its ``/health`` names it ``all-in-one``: "gateway" is nginx in front of the split services."""
     routers = [router for spec in SERVICES.values() for router in spec.routers()]
     background = [task for spec in SERVICES.values() for task in spec.background()]
     sockets = {path: fn for spec in SERVICES.values() for path, fn in spec.sockets().items()}
     limits = [limit for spec in SERVICES.values() for limit in spec.body_limits(settings)]
-    app = create_app("gateway", settings, routers, background, sockets, limits)
+    app = create_app("all-in-one", settings, routers, background, sockets, limits)
     add_web_client(app)
     return app
