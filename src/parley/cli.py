@@ -6,15 +6,15 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 from pydantic import ValidationError
-from rich.console import Console
 
 from parley.cluster import cluster_app, gateway_app, services_command
-from parley.config import CONFIG_FILE_ENV, ConfigError, Settings, prepare
+from parley.commandline import console, settings_or_exit
+from parley.config import CONFIG_FILE_ENV, Settings
 from parley.core.errors import ProblemError
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ app.add_typer(user_app, name="user")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(gateway_app, name="gateway")
 app.command("services")(services_command)
-console = Console(stderr=True)
 
 
 @app.callback()
@@ -37,15 +36,6 @@ def main(
 ) -> None:
     if config is not None:
         os.environ[CONFIG_FILE_ENV] = str(config.resolve())
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-        return prepare(settings)
-    except ConfigError as exc:
-        console.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _serve(application: object, host: str, port: int, settings: Settings) -> None:
@@ -63,7 +53,7 @@ def up(
     """Run every service in one process (embedded default: no external servers needed)."""
     from parley.allinone import create_allinone_app
 
-    settings = _settings(data_dir=data_dir, host=host, port=port)
+    settings = settings_or_exit(data_dir=data_dir, host=host, port=port)
     console.print(f"Parley is starting on http://{host}:{port} (data in {settings.data_dir})")
     _serve(create_allinone_app(settings), host, port, settings)
 
@@ -83,7 +73,7 @@ def serve(
     from parley.services import SERVICES
 
     if service == "ai-worker":
-        settings = _settings(data_dir=data_dir, host=host, port=port or 8086)
+        settings = settings_or_exit(data_dir=data_dir, host=host, port=port or 8086)
         if not settings.redis_url:
             console.print("[red]ai-worker needs REDIS_URL[/red] (the queue it shares with ai).")
             raise typer.Exit(2)
@@ -97,7 +87,7 @@ def serve(
     if spec is None:
         console.print(f"[red]Unknown service {service!r}.[/red] Known: {', '.join(SERVICES)}")
         raise typer.Exit(2)
-    settings = _settings(data_dir=data_dir, host=host, port=port or spec.port)
+    settings = settings_or_exit(data_dir=data_dir, host=host, port=port or spec.port)
     _serve(spec.create_app(settings), host, port or spec.port, settings)
 
 
@@ -109,7 +99,7 @@ def migrate(
     """Bring the database schema to a revision (default: the newest)."""
     from parley import migrate as migrations
 
-    settings = _settings()
+    settings = settings_or_exit()
     if down:
         migrations.downgrade(settings.sqlalchemy_url, revision)
     else:
@@ -132,7 +122,7 @@ def user_create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         user = asyncio.run(_create_user(settings, username, email, display_name, password, admin))
     except (ProblemError, ValidationError) as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parley.cluster import GatewayConfig, default_worker_user, render_gateway
+from parley.nginx import GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
 from tests.deploy.conftest import needs_nginx, nginx_path
 from tests.deploy.test_gateway_routes import locations, nginx_choice

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from parley.cluster import UPSTREAMS, GatewayConfig, default_worker_user, render_gateway
+from parley.nginx import UPSTREAMS, GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
 from tests.deploy.conftest import DEPLOY, needs_nginx, nginx_path
 from tests.servers import free_port, wait_for_port
