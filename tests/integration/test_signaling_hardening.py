@@ -510,7 +510,7 @@ async def test_a_denied_knocker_cannot_reuse_the_ticket_to_knock_again(site: Sit
 async def test_a_socket_that_never_authenticates_is_closed(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("parley.signaling.session.AUTH_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("parley.signaling.entry.AUTH_TIMEOUT_S", 0.3)
     silent = await open_client(site.base)
     code, reason = await silent.close_code()
     assert code == 4401 and "timed out" in reason

@@ -24,6 +24,7 @@ from websockets.frames import Frame, Opcode
 
 from parley.core.bus import Bus
 from parley.core.wsprotocol import PREPARED_FRAMES
+from parley.signaling.errors import CLOSE_POLICY, CLOSE_REPLACED
 from parley.signaling.state import RoomState
 
 log = structlog.get_logger("parley.signaling")
@@ -103,7 +104,7 @@ class Connection:
             return True
         if self.backlog is not None and len(self.backlog) >= SEND_QUEUE:
             log.warning("slow_client_dropped", peer=self.peer_id)
-            self.close(1008, "too slow")
+            self.close(CLOSE_POLICY, "too slow")
             return False
         self._push(frame.text)
         return False
@@ -172,7 +173,7 @@ class Hub:
     def attach(self, connection: Connection) -> None:
         old = self.local.get(connection.peer_id)
         if old is not None and old is not connection:
-            old.close(4409, "replaced by a newer connection")
+            old.close(CLOSE_REPLACED, "replaced by a newer connection")
             self._forget(old)
         self.local[connection.peer_id] = connection
         self.rooms[connection.meeting_id] += 1

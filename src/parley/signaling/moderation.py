@@ -6,7 +6,7 @@ whichever node holds their connections. ``tell`` says whether meeting-service mu
 already knows when the action came from it).
 
 Meeting-service also publishes ``settings`` when a host changes the meeting's settings during
-the meeting: the live room takes them at once (and enforces them, see ``session.py``).
+the meeting: the live room takes them at once (and enforces them, see ``actions.py``).
 """
 
 from __future__ import annotations
@@ -16,29 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from parley.signaling import service
+from parley.signaling import frames, service
+from parley.signaling.entering import entered, welcome
+from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
 from parley.signaling.hub import Hub
-
-
-class ModerationError(Exception):
-    """The action cannot be done; ``code`` is the protocol's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def public(peer: dict[str, Any]) -> dict[str, Any]:
-    """What the others see of a peer."""
-    return {
-        "id": peer["id"],
-        "display_name": peer["display_name"],
-        "role": peer["role"],
-        "media": peer["media"],
-        "hand": peer["hand"],
-        "connected": peer.get("connected", True),
-    }
 
 
 def _hub(app: FastAPI) -> Hub:
@@ -76,25 +57,18 @@ async def remove(
     await _shut_out(app, meeting_id, target.get("user_id"), "removed")
     await hub.deliver(
         meeting_id,
-        {"type": "removed"},
+        frames.removed(),
         to=[target_id],
         peers={target_id: target},
-        close=(4403, "removed"),
+        close=(CLOSE_SHUT_OUT, "removed"),
     )
     if lobby is None:
-        await hub.deliver(
-            meeting_id,
-            {"type": "peer-left", "peer": target_id, "reason": "removed"},
-            exclude=target_id,
-        )
+        await hub.deliver(meeting_id, frames.peer_left(target_id, "removed"), exclude=target_id)
     if tell:
         await service.tell_meetings(state.kv, "remove", meeting_id, target_id)
 
 
 async def admit(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = True) -> None:
-    # The welcome is the session's frame (and entering is the session's step).
-    from parley.signaling.session import build_welcome, entered
-
     hub = _hub(app)
     state = hub.state
     waiting = await state.leave_lobby(meeting_id, target_id)
@@ -103,15 +77,10 @@ async def admit(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = T
     token = await state.enter_room(meeting_id, waiting)
     await entered(app, meeting_id, waiting)
     # Built here for the admitted peer and sent to whichever node holds its connection.
-    welcome = await build_welcome(app, meeting_id, waiting, token)
+    greeting = await welcome(app, meeting_id, waiting, token)
     peers = await state.peers(meeting_id)
-    await hub.deliver(meeting_id, welcome, to=[target_id], peers=peers)
-    await hub.deliver(
-        meeting_id,
-        {"type": "peer-joined", "peer": public(waiting)},
-        exclude=target_id,
-        peers=peers,
-    )
+    await hub.deliver(meeting_id, greeting, to=[target_id], peers=peers)
+    await hub.deliver(meeting_id, frames.peer_joined(waiting), exclude=target_id, peers=peers)
     if tell:
         await service.tell_meetings(state.kv, "admit", meeting_id, target_id)
 
@@ -124,10 +93,10 @@ async def deny(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = Tr
     await _shut_out(app, meeting_id, waiting.get("user_id"), "denied")
     await hub.deliver(
         meeting_id,
-        {"type": "denied"},
+        frames.denied(),
         to=[target_id],
         peers={target_id: waiting},
-        close=(4403, "denied"),
+        close=(CLOSE_SHUT_OUT, "denied"),
     )
     if tell:
         await service.tell_meetings(hub.state.kv, "deny", meeting_id, target_id)
@@ -148,14 +117,10 @@ async def set_role(
     peer = await state.update_peer(meeting_id, target_id, role=role)
     if peer is None:
         return
-    await hub.deliver(meeting_id, {"type": "peer-updated", "peer": public(peer)})
+    await hub.deliver(meeting_id, frames.peer_updated(peer))
     if role == "cohost":
         lobby = await state.lobby(meeting_id)
-        await hub.deliver(
-            meeting_id,
-            {"type": "lobby", "lobby": [public(p) for p in lobby.values()]},
-            to=[target_id],
-        )
+        await hub.deliver(meeting_id, frames.lobby(lobby.values()), to=[target_id])
     if tell:
         await service.tell_meetings(state.kv, "role", meeting_id, target_id, role=role)
 
@@ -169,10 +134,10 @@ async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
     everyone = {**peers, **lobby}
     await hub.deliver(
         meeting_id,
-        {"type": "meeting-ended"},
+        frames.meeting_ended(),
         to=list(everyone),
         peers=everyone,
-        close=(1000, "meeting ended"),
+        close=(CLOSE_LEFT, "meeting ended"),
     )
     if tell:
         await service.tell_meetings(state.kv, "end", meeting_id)
@@ -194,7 +159,7 @@ async def change_settings(app: FastAPI, meeting_id: str, raw: str) -> None:
         raise ModerationError("invalid-message", "settings must be a JSON object")
     hub = _hub(app)
     await hub.state.set_settings(meeting_id, settings)
-    await hub.deliver(meeting_id, {"type": "settings", "settings": settings})
+    await hub.deliver(meeting_id, frames.settings(settings))
 
 
 async def apply(app: FastAPI, fields: dict[str, Any]) -> None:

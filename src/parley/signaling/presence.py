@@ -13,21 +13,22 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
 from parley.core.contracts import user_gone_key
-from parley.signaling import service
+from parley.signaling import frames, service
+from parley.signaling.errors import CLOSE_UNAUTHENTICATED
+from parley.signaling.frames import MODERATORS, Frame
 from parley.signaling.hub import Hub
 
 log = structlog.get_logger("parley.signaling")
-MODERATORS = ("host", "cohost")
-GONE_CLOSE = 4401  # the account cannot be used any more: like a token that stopped being valid
+GONE_CLOSE = CLOSE_UNAUTHENTICATED
+"""The account cannot be used any more: like a token that stopped being valid."""
 
 
-async def to_moderators(hub: Hub, meeting_id: str, frame: dict[str, Any]) -> None:
+async def to_moderators(hub: Hub, meeting_id: str, frame: Frame) -> None:
     peers = await hub.state.peers(meeting_id)
     moderators = [pid for pid, p in peers.items() if p["role"] in MODERATORS]
     await hub.deliver(meeting_id, frame, to=moderators, peers=peers)
@@ -45,7 +46,7 @@ async def leave_now(app: FastAPI, hub: Hub, meeting_id: str, peer_id: str) -> bo
         # Before anyone hears of it: what is said after ``peer-left`` is after ``left_at``.
         async with app.state.db.sessionmaker() as session:
             await service.member_left(session, meeting_id, str(user_id))
-    await hub.deliver(meeting_id, {"type": "peer-left", "peer": peer_id}, peers=peers)
+    await hub.deliver(meeting_id, frames.peer_left(peer_id), peers=peers)
     await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
     return True
 
@@ -81,7 +82,7 @@ async def reap_dead_nodes(app: FastAPI, hub: Hub) -> int:
                 if waiting.get("node") != node_id:
                     continue
                 if await hub.state.leave_lobby(meeting_id, peer_id) is not None:
-                    await to_moderators(hub, meeting_id, {"type": "lobby-left", "peer": peer_id})
+                    await to_moderators(hub, meeting_id, frames.lobby_left(peer_id))
     return reaped
 
 
@@ -93,7 +94,7 @@ async def expel_user(app: FastAPI, hub: Hub, user_id: str, what: str) -> int:
         connection.close(GONE_CLOSE, f"account {what}")
         meeting_id, peer_id = connection.meeting_id, connection.peer_id
         if await hub.state.leave_lobby(meeting_id, peer_id) is not None:
-            await to_moderators(hub, meeting_id, {"type": "lobby-left", "peer": peer_id})
+            await to_moderators(hub, meeting_id, frames.lobby_left(peer_id))
         else:
             await leave_now(app, hub, meeting_id, peer_id)
         expelled += 1

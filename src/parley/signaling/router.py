@@ -6,17 +6,13 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket
 
 from parley.core.app import SocketHandler
-from parley.core.auth import Principal, admin_principal, current_principal
-from parley.core.db import get_session
-from parley.core.errors import ProblemError
-from parley.core.kv import get_kv
+from parley.core.deps import AdminDep, KvDep, PrincipalDep, SessionDep
 from parley.core.params import IsoDateTime
-from parley.signaling import service
+from parley.signaling import errors, service
+from parley.signaling.errors import CLOSE_STARTING
 from parley.signaling.schemas import MessageOut, MessagePage, NodeStats, StatsOut
 from parley.signaling.session import SignalingSession
 from parley.signaling.tasks import NODES_KEY, STALE_AFTER_S
@@ -27,7 +23,7 @@ router = APIRouter(prefix="/api/v1/signaling", tags=["signaling"])
 async def signaling(app: FastAPI, websocket: WebSocket) -> None:
     """The signaling WebSocket; see docs/signaling.md."""
     if getattr(app.state, "signaling", None) is None:
-        await websocket.close(1013, "signaling is starting; try again")
+        await websocket.close(CLOSE_STARTING, "signaling is starting; try again")
         return
     await SignalingSession(app, websocket).run()
 
@@ -36,8 +32,8 @@ async def signaling(app: FastAPI, websocket: WebSocket) -> None:
 async def messages(
     meeting_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
-    session: Annotated[AsyncSession, Depends(get_session)],
+    principal: PrincipalDep,
+    session: SessionDep,
     before: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
@@ -49,10 +45,10 @@ async def messages(
     if not principal.is_admin:
         member = await service.membership(session, meeting_id, user_id)
         if member is None or member.status not in ("present", "left"):
-            raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+            raise errors.meeting_not_found()
         until = member.left_at if member.status == "left" else None
     if before is not None and before.tzinfo is None:
-        raise ProblemError(422, "`before` needs a UTC offset.")
+        raise errors.before_without_offset()
     chat_log = getattr(request.app.state, "chat_log", None)
     if chat_log is not None:
         await chat_log.flush()
@@ -64,8 +60,8 @@ async def messages(
 
 @router.get("/stats")
 async def stats(
-    _: Annotated[Principal, Depends(admin_principal)],
-    kv: Annotated[Redis, Depends(get_kv)],
+    _: AdminDep,
+    kv: KvDep,
 ) -> StatsOut:
     """Every live signaling node's figures, as each last reported them."""
     now = time.time()

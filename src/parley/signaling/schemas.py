@@ -1,6 +1,6 @@
 """Frames a client may send, validated before anything acts on them.
 
-Server-to-client frames are plain dicts built in :mod:`parley.signaling.session`; the whole
+Server-to-client frames are built in :mod:`parley.signaling.frames`; the whole
 protocol is written down in ``docs/signaling.md``.
 """
 

@@ -15,13 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parley.core.contracts import MEETING_COMMANDS
 from parley.core.db import utcnow
 from parley.core.tasks import stopping
 from parley.signaling.models import ChatMessage, RoomMember
 
-# meeting-service applies these (it owns meetings and participants); a Redis stream keeps them
-# until it has, even across its restarts.
-MEETING_COMMANDS = "parley:meetings:commands"
 # What a database (or its driver) raises for a row it will not store.
 REFUSED = (SQLAlchemyError, ValueError, TypeError)
 HISTORY = 100
@@ -35,6 +33,8 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 async def tell_meetings(
     kv: Redis, command: str, meeting_id: str, participant_id: str = "", **extra: str
 ) -> None:
+    """Tell meeting-service what happened in the room (it owns meetings and participants): a
+    Redis stream keeps the command until it has applied it, even across its restarts."""
     fields: dict[Any, Any] = {
         "cmd": command,
         "meeting_id": meeting_id,
@@ -218,20 +218,6 @@ class ChatLog:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.flush())
-
-
-def chat_frame(message: ChatMessage) -> dict[str, Any]:
-    frame: dict[str, Any] = {
-        "type": "chat",
-        "id": str(message.id),
-        "from": str(message.sender_id),
-        "from_name": message.sender_name,
-        "text": message.text,
-        "ts": message.created_at.isoformat(),
-    }
-    if message.recipient_id is not None:
-        frame["to"] = str(message.recipient_id)
-    return frame
 
 
 def _visible_to(participant_id: uuid.UUID | None, user_id: uuid.UUID | None) -> Any:

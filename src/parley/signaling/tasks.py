@@ -11,16 +11,16 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core import streams
-from parley.core.contracts import USER_GONE_CHANNEL
+from parley.core.contracts import SIGNALING_COMMANDS, USER_GONE_CHANNEL
 from parley.core.tasks import stopping
 from parley.signaling import moderation, service
+from parley.signaling.errors import CLOSE_SHUTTING_DOWN, CLOSE_TAKEN_FOR_GONE, ModerationError
 from parley.signaling.hub import Hub
 from parley.signaling.presence import GoneUsers, end_expired_sessions, reap_dead_nodes
 from parley.signaling.state import RoomState
 
 log = structlog.get_logger("parley.signaling")
 NODES_KEY = "sig:nodes"
-COMMANDS = "parley:signaling:commands"
 GROUP = "signaling-service"
 STALE_AFTER_S = 30.0
 TICK_S = 1.0
@@ -79,7 +79,7 @@ async def run_signaling(app: FastAPI) -> None:
         await asyncio.wait(background, timeout=5)
         app.state.signaling = None
         for connection in list(hub.local.values()):
-            connection.close(1001, "server shutting down")
+            connection.close(CLOSE_SHUTTING_DOWN, "server shutting down")
         # The connections closed above resume on other nodes (or leave when their window
         # runs out): a clean stop leaves nothing for a reaper.
         await app.state.kv.hdel(NODES_KEY, hub.node_id)
@@ -116,7 +116,7 @@ async def _close_reaped(hub: Hub) -> None:
         if await hub.state.peer(meeting_id, peer_id) is None and (
             peer_id not in await hub.state.lobby(meeting_id)
         ):
-            connection.close(1012, "this node was taken for gone; join again")
+            connection.close(CLOSE_TAKEN_FOR_GONE, "this node was taken for gone; join again")
 
 
 async def apply_meeting_commands(app: FastAPI) -> None:
@@ -125,9 +125,9 @@ async def apply_meeting_commands(app: FastAPI) -> None:
     node applies each, whichever node holds the people concerned."""
     await streams.consume(
         app.state.kv,
-        COMMANDS,
+        SIGNALING_COMMANDS,
         GROUP,
         app.state.signaling.node_id,
         lambda fields: moderation.apply(app, fields),
-        expected=(moderation.ModerationError,),
+        expected=(ModerationError,),
     )

@@ -14,6 +14,7 @@
  */
 
 /**
+ * What the others see of a participant: the server's `parley.signaling.frames.Peer`, field for field.
  * @typedef {object} Peer
  * @property {string} id participant id
  * @property {string} display_name

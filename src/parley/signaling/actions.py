@@ -1,0 +1,134 @@
+"""What a participant in the room can do with a frame: relay to a peer, chat, react, raise a
+hand, change media; and, for hosts and cohosts, the moderation frames.
+
+Each frame here has passed :mod:`parley.signaling.reading` and the lobby gate. The meeting's
+settings are checked where they govern something (``allow_chat``, ``allow_screen_share``);
+the moderation itself is :mod:`parley.signaling.moderation`'s, shared with meeting-service's
+commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+
+from parley.signaling import frames, moderation, service
+from parley.signaling.errors import ModerationError
+from parley.signaling.hub import RELAY_LATENCY
+from parley.signaling.participant import Participant
+from parley.signaling.schemas import (
+    Chat,
+    Hand,
+    Inbound,
+    Lock,
+    MediaState,
+    PeerCommand,
+    Reaction,
+    RecordingState,
+    Relay,
+    RoleChange,
+)
+
+
+async def dispatch(p: Participant, frame: Inbound) -> None:
+    """Act on one frame from a participant in the room."""
+    if isinstance(frame, Relay):
+        await relay(p, frame)
+    elif isinstance(frame, Chat):
+        await chat(p, frame)
+    elif isinstance(frame, Reaction):
+        await p.hub.deliver(p.meeting_id, frames.reaction(p.peer_id, frame.emoji))
+    elif isinstance(frame, Hand):
+        await p.update_self(hand=frame.raised)
+    elif isinstance(frame, MediaState):
+        await media_state(p, frame)
+    elif not await p.may_moderate():
+        p.send(frames.error("forbidden", "Only the host or a cohost can do this."))
+    else:
+        await host_command(p, frame)
+
+
+# ---- everyone -------------------------------------------------------------------------------
+
+
+async def relay(p: Participant, frame: Relay) -> None:
+    """An offer, answer, candidate or renegotiation, to the one peer it names."""
+    started = time.perf_counter()
+    peers = await p.state.peers(p.meeting_id)
+    if frame.to not in peers or frame.to == p.peer_id:
+        p.send(frames.error("unknown-peer", f"No peer {frame.to!r} in this room."))
+        return
+    out = frames.relayed(frame.type, p.peer_id, frame.sdp, frame.candidate)
+    await p.hub.deliver(p.meeting_id, out, to=[frame.to], peers=peers)
+    elapsed = time.perf_counter() - started
+    RELAY_LATENCY.observe(elapsed)
+    p.hub.relay_ms.append(elapsed * 1000)
+
+
+async def chat(p: Participant, frame: Chat) -> None:
+    """A chat line: stored (in the next batch) and delivered at once, to everyone or, with
+    ``to``, to its two ends."""
+    peers, live = await p.state.live(p.meeting_id)
+    if not await p.allowed("allow_chat", live):
+        p.send(frames.error("forbidden", "Chat is off in this meeting."))
+        return
+    recipient = None
+    if frame.to is not None:
+        recipient = peers.get(frame.to)
+        if recipient is None or frame.to == p.peer_id:
+            p.send(frames.error("unknown-peer", f"No peer {frame.to!r} in this room."))
+            return
+    message = service.new_chat(p.meeting_id, p.peer, frame.text, recipient)
+    p.app.state.chat_log.add(message)
+    to = [p.peer_id, recipient["id"]] if recipient else None
+    await p.hub.deliver(p.meeting_id, frames.chat(message), to=to, peers=peers)
+
+
+async def media_state(p: Participant, frame: MediaState) -> None:
+    if frame.screen and not await p.allowed(
+        "allow_screen_share", (await p.state.live(p.meeting_id))[1]
+    ):
+        p.send(frames.error("forbidden", "Screen sharing is off in this meeting."))
+        return
+    media: frames.MediaState = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
+    await p.update_self(media=media)
+
+
+# ---- hosts and cohosts ----------------------------------------------------------------------
+
+
+async def host_command(p: Participant, frame: Inbound) -> None:
+    """A moderation frame from someone who may moderate (checked by the caller)."""
+    if isinstance(frame, PeerCommand):
+        await peer_command(p, frame)
+    elif isinstance(frame, RoleChange):
+        await _moderation(p, moderation.set_role(p.app, p.meeting_id, frame.peer, frame.role))
+    elif isinstance(frame, Lock):
+        await p.state.set_room(p.meeting_id, locked=frame.locked)
+        await p.hub.deliver(p.meeting_id, frames.room_updated(locked=frame.locked))
+    elif isinstance(frame, RecordingState):
+        # Everyone is told that they are being recorded (and when it stops).
+        await p.state.set_room(p.meeting_id, recording=frame.active)
+        await p.hub.deliver(p.meeting_id, frames.room_updated(recording=frame.active))
+    else:  # end
+        p.gone = True
+        await moderation.end(p.app, p.meeting_id)
+
+
+async def peer_command(p: Participant, frame: PeerCommand) -> None:
+    if frame.type == "mute":
+        peers = await p.state.peers(p.meeting_id)
+        if frame.peer not in peers:
+            p.send(frames.error("unknown-peer", f"No peer {frame.peer!r} in this room."))
+            return
+        await p.hub.deliver(p.meeting_id, frames.mute(p.peer_id), to=[frame.peer], peers=peers)
+        return
+    act = {"remove": moderation.remove, "admit": moderation.admit, "deny": moderation.deny}
+    await _moderation(p, act[frame.type](p.app, p.meeting_id, frame.peer))
+
+
+async def _moderation(p: Participant, action: Awaitable[None]) -> None:
+    try:
+        await action
+    except ModerationError as exc:
+        p.send(frames.error(exc.code, exc.message))

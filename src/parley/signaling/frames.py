@@ -1,0 +1,228 @@
+"""Every frame the server sends, built in one place.
+
+The shapes are the protocol (``docs/signaling.md``) and the web client's typedefs
+(``web/static/js/protocol.js``): :class:`Peer` here is ``Peer`` there, field for field, so a
+change to what the others see of a participant is made once and checked by mypy wherever a
+frame carries it. Frames a client sends are validated in :mod:`parley.signaling.schemas`.
+
+Builders only shape data; reading the room (peers, lobby, chat history) is the callers' job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, NotRequired, TypedDict
+
+from parley.signaling.errors import ErrorCode
+from parley.signaling.models import ChatMessage
+
+Frame = dict[str, Any]
+"""An outgoing frame, as the hub serialises it."""
+
+StoredPeer = Mapping[str, Any]
+"""A participant as the room state keeps them: :class:`Peer`'s fields and the server's own
+(``user_id``, ``node``, ``settings``, ``resume``), which never leave the server."""
+
+Role = Literal["host", "cohost", "participant", "guest"]
+MODERATORS: tuple[Role, ...] = ("host", "cohost")
+"""Roles that may moderate a room (and hear about its lobby)."""
+
+
+class MediaState(TypedDict):
+    """``MediaState`` in ``protocol.js``: what a participant sends."""
+
+    audio: bool
+    video: bool
+    screen: bool
+
+
+class Peer(TypedDict):
+    """``Peer`` in ``protocol.js``: what the others see of a participant."""
+
+    id: str
+    display_name: str
+    role: Role
+    media: MediaState
+    hand: bool
+    connected: NotRequired[bool]
+
+
+class SelfInfo(TypedDict):
+    """The welcome's ``self``: who the server took this connection for."""
+
+    id: str
+    display_name: str
+    role: Role
+
+
+class RoomInfo(TypedDict):
+    """``RoomInfo`` in ``protocol.js``: the room as the welcome describes it."""
+
+    meeting_id: str
+    settings: dict[str, Any]
+    recording: bool
+    locked: bool
+
+
+def public(peer: StoredPeer) -> Peer:
+    """What the others see of a peer (the server's own fields stay behind)."""
+    return {
+        "id": peer["id"],
+        "display_name": peer["display_name"],
+        "role": peer["role"],
+        "media": peer["media"],
+        "hand": peer["hand"],
+        "connected": peer.get("connected", True),
+    }
+
+
+def publics(peers: Iterable[StoredPeer]) -> list[Peer]:
+    return [public(p) for p in peers]
+
+
+# ---- entry ----------------------------------------------------------------------------------
+
+
+def welcome(
+    peer: StoredPeer,
+    others: list[Peer],
+    room: RoomInfo,
+    chat_history: list[Frame],
+    ice_servers: list[dict[str, Any]],
+    resume_token: str,
+    lobby: list[Peer] | None,
+) -> Frame:
+    """On entering the room, after admission and after a resume; ``lobby`` for moderators."""
+    self_info: SelfInfo = {
+        "id": peer["id"],
+        "display_name": peer["display_name"],
+        "role": peer["role"],
+    }
+    frame: Frame = {
+        "type": "welcome",
+        "self": self_info,
+        "peers": others,
+        "room": room,
+        "chat_history": chat_history,
+        "ice_servers": ice_servers,
+        "resume_token": resume_token,
+    }
+    if lobby is not None:
+        frame["lobby"] = lobby
+    return frame
+
+
+def lobby_wait() -> Frame:
+    return {"type": "lobby-wait"}
+
+
+# ---- the room -------------------------------------------------------------------------------
+
+
+def peer_joined(peer: StoredPeer) -> Frame:
+    return {"type": "peer-joined", "peer": public(peer)}
+
+
+def peer_updated(peer: StoredPeer, *, reconnected: bool = False) -> Frame:
+    frame: Frame = {"type": "peer-updated", "peer": public(peer)}
+    if reconnected:
+        frame["reconnected"] = True
+    return frame
+
+
+def peer_left(peer_id: str, reason: Literal["removed"] | None = None) -> Frame:
+    frame: Frame = {"type": "peer-left", "peer": peer_id}
+    if reason is not None:
+        frame["reason"] = reason
+    return frame
+
+
+def relayed(
+    kind: Literal["offer", "answer", "candidate", "renegotiate"],
+    sender: str,
+    sdp: Any = None,
+    candidate: Any = None,
+) -> Frame:
+    """An offer, answer, candidate or renegotiation on its way to one peer, ``from`` added."""
+    frame: Frame = {"type": kind, "from": sender}
+    if sdp is not None:
+        frame["sdp"] = sdp
+    if candidate is not None:
+        frame["candidate"] = candidate
+    return frame
+
+
+def chat(message: ChatMessage) -> Frame:
+    """A chat message (live, or in the welcome's history); ``to`` when private."""
+    frame: Frame = {
+        "type": "chat",
+        "id": str(message.id),
+        "from": str(message.sender_id),
+        "from_name": message.sender_name,
+        "text": message.text,
+        "ts": message.created_at.isoformat(),
+    }
+    if message.recipient_id is not None:
+        frame["to"] = str(message.recipient_id)
+    return frame
+
+
+def reaction(sender: str, emoji: str) -> Frame:
+    return {"type": "reaction", "from": sender, "emoji": emoji}
+
+
+def room_updated(*, locked: bool | None = None, recording: bool | None = None) -> Frame:
+    """The room's lock or recording flag changed (only the one that changed is sent)."""
+    frame: Frame = {"type": "room-updated"}
+    if locked is not None:
+        frame["locked"] = locked
+    if recording is not None:
+        frame["recording"] = recording
+    return frame
+
+
+def settings(meeting_settings: dict[str, Any]) -> Frame:
+    """The meeting's settings as a host just changed them (all of them)."""
+    return {"type": "settings", "settings": meeting_settings}
+
+
+def pong() -> Frame:
+    return {"type": "pong"}
+
+
+def error(code: ErrorCode, message: str) -> Frame:
+    return {"type": "error", "code": code, "message": message}
+
+
+# ---- moderation -----------------------------------------------------------------------------
+
+
+def lobby_request(peer: StoredPeer) -> Frame:
+    """To moderators: someone knocks."""
+    return {"type": "lobby-request", "participant": public(peer)}
+
+
+def lobby_left(peer_id: str) -> Frame:
+    """To moderators: someone stopped waiting (gave up, or their node died)."""
+    return {"type": "lobby-left", "peer": peer_id}
+
+
+def lobby(waiting: Iterable[StoredPeer]) -> Frame:
+    """To a new cohost: who is waiting now."""
+    return {"type": "lobby", "lobby": publics(waiting)}
+
+
+def mute(sender: str) -> Frame:
+    return {"type": "mute", "from": sender}
+
+
+def removed() -> Frame:
+    return {"type": "removed"}
+
+
+def denied() -> Frame:
+    return {"type": "denied"}
+
+
+def meeting_ended() -> Frame:
+    return {"type": "meeting-ended"}
