@@ -45,4 +45,5 @@ def invitation(meeting: Meeting, base_url: str) -> bytes:
     else:
         event.add("status", "CONFIRMED")
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar is untyped
+    return ical

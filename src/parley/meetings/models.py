@@ -1,4 +1,8 @@
-"""meeting-service tables: meetings, participants, recordings."""
+"""meeting-service tables: meetings, participants, recordings.
+
+Statuses and roles are typed with the API's ``Literal``s (a plain ``String`` column underneath,
+so the schema does not change): a typo in a status is a type error, and rows flow into the
+response models without casts."""
 
 from __future__ import annotations
 
@@ -10,6 +14,12 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.core.db import Base, UTCDateTime, utcnow
+from parley.meetings.schemas import (
+    MeetingStatus,
+    ParticipantRole,
+    ParticipantStatus,
+    RecordingStatus,
+)
 
 
 class Meeting(Base):
@@ -22,7 +32,7 @@ class Meeting(Base):
     # The host is a user of user-service; no foreign key across services' tables.
     host_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     host_display_name: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[MeetingStatus] = mapped_column(String(16), default="scheduled")
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -52,8 +62,8 @@ class Participant(Base):
     )
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16), default="participant")
-    status: Mapped[str] = mapped_column(String(16), default="joined")
+    role: Mapped[ParticipantRole] = mapped_column(String(16), default="participant")
+    status: Mapped[ParticipantStatus] = mapped_column(String(16), default="joined")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the row was let in (admitted, or joined with no waiting room): the explicit fact
     # "was admitted", which no other transition sets. NULL for knockers denied or never let in.
@@ -82,7 +92,7 @@ class Recording(Base):
     started_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    status: Mapped[str] = mapped_column(String(16), default="recording")
+    status: Mapped[RecordingStatus] = mapped_column(String(16), default="recording")
     media_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)

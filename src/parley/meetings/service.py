@@ -41,7 +41,9 @@ from parley.meetings.schemas import (
     MeetingCreate,
     MeetingOut,
     MeetingSettings,
+    MeetingStatus,
     MeetingUpdate,
+    ParticipantRole,
     PlatformStats,
     PublicMeetingOut,
     RecordingUpdate,
@@ -113,7 +115,7 @@ def to_public(meeting: Meeting) -> PublicMeetingOut:
         id=meeting.id,
         title=meeting.title,
         host_display_name=meeting.host_display_name,
-        status=meeting.status,  # type: ignore[arg-type]
+        status=meeting.status,
         has_password=meeting.password_hash is not None,
         allow_guests=settings.allow_guests,
         waiting_room=settings.waiting_room,
@@ -370,7 +372,7 @@ async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingU
     return meeting
 
 
-async def _close_meeting(session: AsyncSession, meeting: Meeting, status: str) -> None:
+async def _close_meeting(session: AsyncSession, meeting: Meeting, status: MeetingStatus) -> None:
     """Everyone goes: rows in the room and in the lobby become ``left``. A lobby row keeps no
     ``joined_at``, so ending a meeting lets nobody in after the fact."""
     now = utcnow()
@@ -573,6 +575,7 @@ async def join(
     if facts.removed:
         await session.rollback()
         raise ProblemError(403, "You were removed from this meeting.", type="removed")
+    role: ParticipantRole
     if is_host:
         role = "host"
     elif principal is None:
@@ -841,11 +844,11 @@ async def recordings(session: AsyncSession, meeting: Meeting) -> list[Recording]
     return list(rows.all())
 
 
-def _minutes(meeting: Any, now: datetime) -> float:
-    if meeting.started_at is None:
+def _minutes(started: datetime | None, ended: datetime | None, now: datetime) -> float:
+    """How long a meeting ran (so far, for a live one); 0 for one that never started."""
+    if started is None:
         return 0.0
-    end = meeting.ended_at or now
-    return max((end - meeting.started_at).total_seconds(), 0.0) / 60
+    return max(((ended or now) - started).total_seconds(), 0.0) / 60
 
 
 async def stats(
@@ -896,7 +899,7 @@ async def stats(
     result = StatsOut(
         meetings_hosted=len(hosted),
         meetings_attended=len(attended),
-        total_meeting_minutes=round(sum(_minutes(m, now) for m in mine), 2),
+        total_meeting_minutes=round(sum(_minutes(m.started_at, m.ended_at, now) for m in mine), 2),
         average_participants=round(average, 2),
         meetings_this_week=sum(
             1 for a in anchors if week_start <= a < week_start + timedelta(days=7)
@@ -913,7 +916,7 @@ async def stats(
 
 
 async def platform_stats(session: AsyncSession) -> PlatformStats:
-    by_status = dict(
+    by_status: dict[str, int] = dict(
         (status, int(n))
         for status, n in (
             await session.execute(select(Meeting.status, func.count()).group_by(Meeting.status))
