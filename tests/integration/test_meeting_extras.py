@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar
 from sqlalchemy import update
 
-from parley.meetings import service
 from parley.meetings.models import Meeting, Participant
+from parley.meetings.stats import end_idle_meetings
 from tests.conftest import Api, Backend, Cast, client_for, running_app
 from tests.integration.meetings_helpers import MEETINGS, create_meeting, joined
 from tests.integration.test_auth import assert_problem
@@ -217,7 +217,7 @@ async def test_idle_live_meeting_ends_by_itself(backend: Backend) -> None:
 async def test_a_meeting_with_people_in_it_does_not_end(api: Api, cast: Cast) -> None:
     meeting = await _live(api, cast)
     async with api.app.state.db.sessionmaker() as session:
-        await service.end_idle_meetings(session, 0, now=datetime.now(UTC) + timedelta(hours=1))
+        await end_idle_meetings(session, 0, now=datetime.now(UTC) + timedelta(hours=1))
         still = await session.get(Meeting, uuid.UUID(meeting["id"]))
         assert still is not None and still.status == "live"
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parley.meetings import service, tasks
+from parley.meetings import participants, stats, tasks
 from parley.meetings.models import Meeting, Participant
 from tests.conftest import Api, Backend, Cast, client_for, running_app
 from tests.integration.meetings_helpers import MEETINGS, create_meeting, join, joined
@@ -35,7 +35,7 @@ async def _connected(api: Api, meeting_id: str, participant_id: str) -> None:
 
 async def _release(api: Api, at: datetime) -> int:
     async with api.app.state.db.sessionmaker() as session:
-        return await service.release_ghosts(session, TICKET_S + tasks.GHOST_MARGIN_S, now=at)
+        return await participants.release_ghosts(session, TICKET_S + tasks.GHOST_MARGIN_S, now=at)
 
 
 async def _row(api: Api, participant_id: str) -> Participant:
@@ -89,7 +89,7 @@ async def test_a_meeting_of_ghosts_ends_idle(api: Api, cast: Cast) -> None:
     released_at = _later(TICKET_S + tasks.GHOST_MARGIN_S + 1)
     assert await _release(api, released_at) >= 1
     async with api.app.state.db.sessionmaker() as session:
-        await service.end_idle_meetings(session, 60, now=released_at + timedelta(seconds=61))
+        await stats.end_idle_meetings(session, 60, now=released_at + timedelta(seconds=61))
         ended = await session.get(Meeting, uuid.UUID(meeting["id"]))
         assert ended is not None and ended.status == "ended"
 

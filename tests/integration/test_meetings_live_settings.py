@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from parley.meetings.service import SIGNALING_COMMANDS
+from parley.core.contracts import SIGNALING_COMMANDS
 from tests.conftest import Api, Cast
 from tests.integration.meetings_helpers import MEETINGS, create_meeting, joined
 

@@ -14,14 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.core.auth import Principal, current_principal
 from parley.core.db import get_session
-from parley.core.errors import ProblemError
-from parley.meetings import service
+from parley.meetings import errors
+from parley.meetings.access import MeetingAccess, role_in
 from parley.meetings.models import Meeting
-from parley.meetings.service import MeetingAccess
-
-
-def _not_found() -> ProblemError:
-    return ProblemError(404, "No such meeting.", type="meeting-not-found")
 
 
 async def valid_meeting(
@@ -29,7 +24,7 @@ async def valid_meeting(
 ) -> Meeting:
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
-        raise _not_found()
+        raise errors.meeting_not_found()
     return meeting
 
 
@@ -38,9 +33,9 @@ async def meeting_for_participant(
     principal: Principal = Depends(current_principal),
     session: AsyncSession = Depends(get_session),
 ) -> MeetingAccess:
-    role = await service.role_in(session, meeting, principal)
+    role = await role_in(session, meeting, principal)
     if role is None:
-        raise _not_found()
+        raise errors.meeting_not_found()
     return MeetingAccess(meeting, principal, role)
 
 
@@ -48,7 +43,7 @@ async def meeting_for_moderator(
     access: MeetingAccess = Depends(meeting_for_participant),
 ) -> MeetingAccess:
     if not access.is_moderator:
-        raise ProblemError(403, "Only the host or a cohost can do this.", type="moderator-required")
+        raise errors.moderator_required()
     return access
 
 
@@ -56,5 +51,5 @@ async def meeting_for_host(
     access: MeetingAccess = Depends(meeting_for_participant),
 ) -> MeetingAccess:
     if not access.is_host:
-        raise ProblemError(403, "Only the host can do this.", type="host-required")
+        raise errors.host_required()
     return access

@@ -7,24 +7,27 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from redis.asyncio import Redis
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.core import ice, ratelimit
-from parley.core.auth import (
-    Principal,
-    TokenSigner,
-    current_principal,
-    get_signer,
-    optional_principal,
-)
-from parley.core.db import get_session
-from parley.core.errors import ProblemError
-from parley.core.kv import get_kv
+from parley.core.auth import Principal, optional_principal
+from parley.core.deps import KvDep, PrincipalDep, SessionDep, SettingsDep, SignerDep
 from parley.core.params import IsoDateTime
 from parley.core.requests import client_ip
-from parley.meetings import calendar, service
+from parley.meetings import (
+    calendar,
+    commands,
+    errors,
+    joining,
+    lifecycle,
+    listing,
+    recordings,
+    schedule,
+)
+from parley.meetings import participants as people
+from parley.meetings import stats as figures
+from parley.meetings.access import MeetingAccess
+from parley.meetings.codes import plausible_code
 from parley.meetings.dependencies import (
     meeting_for_host,
     meeting_for_moderator,
@@ -50,12 +53,10 @@ from parley.meetings.schemas import (
     SignalingOut,
     StatsOut,
 )
-from parley.meetings.service import MeetingAccess
+from parley.meetings.views import settings_of, to_out, to_public
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["meetings"])
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
 ParticipantAccess = Annotated[MeetingAccess, Depends(meeting_for_participant)]
 ModeratorAccess = Annotated[MeetingAccess, Depends(meeting_for_moderator)]
 HostAccess = Annotated[MeetingAccess, Depends(meeting_for_host)]
@@ -65,7 +66,7 @@ HostAccess = Annotated[MeetingAccess, Depends(meeting_for_host)]
 async def create_meeting(
     body: MeetingCreate, principal: PrincipalDep, session: SessionDep
 ) -> MeetingOut:
-    return service.to_out(await service.create_meeting(session, principal, body))
+    return to_out(await lifecycle.create_meeting(session, principal, body))
 
 
 @router.get("", response_model=MeetingPage)
@@ -83,10 +84,10 @@ async def my_meetings(
     """Meetings the caller hosts or attended: live first, then upcoming, then past."""
     for moment in (start_from, start_to):
         if moment is not None and moment.tzinfo is None:
-            raise ProblemError(422, "`from` and `to` need a UTC offset (e.g. 2026-01-01T00:00Z).")
-    start_from = service.utc_bound(start_from) if start_from else None
-    start_to = service.utc_bound(start_to) if start_to else None
-    items, total = await service.list_meetings(
+            raise errors.offset_required()
+    start_from = schedule.utc_bound(start_from) if start_from else None
+    start_to = schedule.utc_bound(start_to) if start_to else None
+    items, total = await listing.list_meetings(
         session,
         uuid.UUID(principal.user_id),
         status=status,
@@ -98,7 +99,7 @@ async def my_meetings(
         page_size=page_size,
     )
     body = MeetingPage(
-        items=[service.to_out(m) for m in items], total=total, page=page, page_size=page_size
+        items=[to_out(m) for m in items], total=total, page=page, page_size=page_size
     )
     # Already validated: rendered here rather than validated again by FastAPI.
     return Response(body.model_dump_json(), media_type="application/json")
@@ -111,43 +112,34 @@ async def stats(
     scope: Literal["me", "global"] = "me",
 ) -> StatsOut:
     if scope == "global" and not principal.is_admin:
-        raise ProblemError(403, "Platform statistics are for admins.", type="admin-required")
-    return await service.stats(session, uuid.UUID(principal.user_id), platform=scope == "global")
+        raise errors.admin_required()
+    return await figures.stats(session, uuid.UUID(principal.user_id), platform=scope == "global")
 
 
 @router.get("/by-code/{code}")
 async def by_code(
     code: str,
     session: SessionDep,
-    kv: Annotated[Redis, Depends(get_kv)],
-    request: Request,
+    kv: KvDep,
+    settings: SettingsDep,
     ip: Annotated[str, Depends(client_ip)],
 ) -> PublicMeetingOut:
     """What the join page shows; open to anyone with the code, rate-limited per address."""
-    settings = request.app.state.settings
     window = await ratelimit.hit(kv, f"meetings:code-lookup:{ip}", settings.code_lookup_window_s)
     if window.count > settings.code_lookup_limit:
-        raise ProblemError(
-            429,
-            "Too many meeting-code lookups; try again later.",
-            type="code-lookup-rate-limited",
-            headers={"Retry-After": str(max(window.retry_after_s, 1))},
-        )
+        raise errors.code_lookup_rate_limited(window.retry_after_s)
     code = code.lower()
     meeting = None
-    if service.plausible_code(code):  # else no query: NUL cannot even be sent to PostgreSQL
+    if plausible_code(code):  # else no query: NUL cannot even be sent to PostgreSQL
         meeting = await session.scalar(select(Meeting).where(Meeting.code == code))
     if meeting is None:
-        raise ProblemError(404, "No meeting has this code.", type="meeting-not-found")
-    return service.to_public(meeting)
+        raise errors.meeting_not_found("No meeting has this code.")
+    return to_public(meeting)
 
 
 @router.get("/{meeting_id:uuid}")
 async def get_meeting(access: ParticipantAccess) -> MeetingOut:
-    return service.to_out(access.meeting)
-
-
-KvDep = Annotated[Redis, Depends(get_kv)]
+    return to_out(access.meeting)
 
 
 @router.patch("/{meeting_id:uuid}")
@@ -156,12 +148,12 @@ async def update_meeting(
 ) -> MeetingOut:
     """Change a meeting that has not finished. New settings reach a live room at once
     (signaling-service applies them to the people already in it)."""
-    updated = await service.update_meeting(session, access.meeting, body)
+    updated = await lifecycle.update_meeting(session, access.meeting, body)
     if body.settings is not None:
-        await service.tell_signaling(
-            kv, "settings", updated, settings=service.settings_of(updated).model_dump_json()
+        await commands.tell_signaling(
+            kv, "settings", updated, settings=settings_of(updated).model_dump_json()
         )
-    return service.to_out(updated)
+    return to_out(updated)
 
 
 @router.delete(
@@ -175,8 +167,8 @@ async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> 
     204 the meeting is still readable, with that status, by the people who belong to it,
     together with its participants and recordings: erasing it would lose the recordings and
     everyone's history of it. It can no longer be joined (410) or changed (409)."""
-    await service.end_meeting(session, access.meeting)
-    await service.tell_signaling(kv, "end", access.meeting)
+    await lifecycle.end_meeting(session, access.meeting)
+    await commands.tell_signaling(kv, "end", access.meeting)
     return Response(status_code=204)
 
 
@@ -185,8 +177,9 @@ async def join(
     body: JoinIn,
     request: Request,
     session: SessionDep,
-    kv: Annotated[Redis, Depends(get_kv)],
-    signer: Annotated[TokenSigner, Depends(get_signer)],
+    settings: SettingsDep,
+    kv: KvDep,
+    signer: SignerDep,
     ip: Annotated[str, Depends(client_ip)],
     meeting: Annotated[Meeting, Depends(valid_meeting)],
     principal: Annotated[Principal | None, Depends(optional_principal)],
@@ -196,27 +189,26 @@ async def join(
 
     A guest's browser keeps a random key (HttpOnly cookie) so that a removed guest stays out.
     """
-    settings = request.app.state.settings
     guest_key = None
     if principal is None:
-        guest_key = request.cookies.get(service.GUEST_COOKIE) or ""
+        guest_key = request.cookies.get(joining.GUEST_COOKIE) or ""
         if not 16 <= len(guest_key) <= 64:
             guest_key = secrets.token_urlsafe(24)
             response.set_cookie(
-                service.GUEST_COOKIE,
+                joining.GUEST_COOKIE,
                 guest_key,
-                max_age=service.GUEST_MEMORY_S,
+                max_age=joining.GUEST_MEMORY_S,
                 path="/api/v1/meetings",
                 httponly=True,
                 secure=settings.secure_cookies,
                 samesite="strict",
             )
-    participant = await service.join(session, kv, meeting, principal, body, ip, guest_key)
+    participant = await joining.join(session, kv, meeting, principal, body, ip, guest_key)
     return JoinOut(
         participant=ParticipantOut.model_validate(participant),
         signaling=SignalingOut(
-            url=service.SIGNALING_URL,
-            token=service.signaling_token(signer, settings, meeting, participant),
+            url=joining.SIGNALING_URL,
+            token=joining.signaling_token(signer, settings, meeting, participant),
             expires_in=settings.signaling_token_ttl_s,
         ),
         ice_servers=ice.ice_servers(settings, str(participant.user_id or participant.id)),
@@ -227,7 +219,7 @@ async def join(
 async def leave(
     access: ParticipantAccess, session: SessionDep, body: LeaveIn | None = None
 ) -> Response:
-    await service.leave(
+    await people.leave(
         session,
         access.meeting,
         uuid.UUID(access.principal.user_id),
@@ -238,19 +230,23 @@ async def leave(
 
 @router.post("/{meeting_id:uuid}/end")
 async def end(access: ModeratorAccess, session: SessionDep, kv: KvDep) -> MeetingOut:
-    ended = await service.end_meeting(session, access.meeting)
-    await service.tell_signaling(kv, "end", access.meeting)
-    return service.to_out(ended)
+    ended = await lifecycle.end_meeting(session, access.meeting)
+    await commands.tell_signaling(kv, "end", access.meeting)
+    return to_out(ended)
 
 
 @router.get("/{meeting_id:uuid}/participants")
 async def participants(access: ParticipantAccess, session: SessionDep) -> list[ParticipantOut]:
     """Everyone who joined or knocked, present and past."""
-    rows = await service.participants(session, access.meeting)
+    rows = await people.participants(session, access.meeting)
     return [ParticipantOut.model_validate(p) for p in rows]
 
 
-_MODERATION = {"admit": service.admit, "deny": service.deny, "remove": service.remove}
+_MODERATION = {
+    "admit": people.admit,
+    "deny": people.deny,
+    "remove": people.remove,
+}
 
 
 @router.post("/{meeting_id:uuid}/participants/{participant_id:uuid}/{action}")
@@ -259,14 +255,14 @@ async def moderate(
     action: Literal["admit", "deny", "remove"],
     access: ModeratorAccess,
     session: SessionDep,
-    kv: Annotated[Redis, Depends(get_kv)],
+    kv: KvDep,
 ) -> ParticipantOut:
     """Admit or deny someone waiting in the lobby, or remove someone for good."""
-    target = await service.participant_of(session, access.meeting, participant_id)
+    target = await people.participant_of(session, access.meeting, participant_id)
     changed = await _MODERATION[action](session, access.meeting, target)
     if action == "remove":
-        await service.forget_removed_guest(kv, access.meeting, target)
-    await service.tell_signaling(kv, action, access.meeting, target)
+        await joining.forget_removed_guest(kv, access.meeting, target)
+    await commands.tell_signaling(kv, action, access.meeting, target)
     return ParticipantOut.model_validate(changed)
 
 
@@ -278,15 +274,15 @@ async def set_role(
     session: SessionDep,
     kv: KvDep,
 ) -> ParticipantOut:
-    target = await service.participant_of(session, access.meeting, participant_id)
-    updated = await service.set_role(session, access.meeting, target, body.role)
-    await service.tell_signaling(kv, "role", access.meeting, target, role=body.role)
+    target = await people.participant_of(session, access.meeting, participant_id)
+    updated = await people.set_role(session, access.meeting, target, body.role)
+    await commands.tell_signaling(kv, "role", access.meeting, target, role=body.role)
     return ParticipantOut.model_validate(updated)
 
 
 @router.post("/{meeting_id:uuid}/recordings", status_code=201)
 async def start_recording(access: ModeratorAccess, session: SessionDep) -> RecordingOut:
-    recording = await service.start_recording(session, access.meeting, access.principal)
+    recording = await recordings.start_recording(session, access.meeting, access.principal)
     return RecordingOut.model_validate(recording)
 
 
@@ -296,15 +292,15 @@ async def update_recording(
 ) -> RecordingOut:
     """Moderators change the status; ``media_id``, ``duration_s`` and ``size_bytes`` only the
     recording's starter (``started_by``) may set, else 403."""
-    recording = await service.recording_of(session, access.meeting, recording_id)
-    updated = await service.update_recording(session, recording, body, access.principal)
+    recording = await recordings.recording_of(session, access.meeting, recording_id)
+    updated = await recordings.update_recording(session, recording, body, access.principal)
     return RecordingOut.model_validate(updated)
 
 
 @router.get("/{meeting_id:uuid}/recordings")
 async def list_recordings(access: ParticipantAccess, session: SessionDep) -> list[RecordingOut]:
     return [
-        RecordingOut.model_validate(r) for r in await service.recordings(session, access.meeting)
+        RecordingOut.model_validate(r) for r in await recordings.recordings(session, access.meeting)
     ]
 
 

@@ -10,9 +10,11 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core import streams
+from parley.core.contracts import MEETING_COMMANDS
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
-from parley.meetings import service
+from parley.meetings import lifecycle, participants, stats
+from parley.meetings.joining import forget_removed_guest
 from parley.meetings.models import Meeting
 
 log = structlog.get_logger("parley.meetings")
@@ -34,11 +36,11 @@ async def end_idle_meetings(app: FastAPI) -> None:
         try:
             async with app.state.db.sessionmaker() as session:
                 grace_s = settings.signaling_token_ttl_s + GHOST_MARGIN_S
-                released = await service.release_ghosts(session, grace_s)
+                released = await participants.release_ghosts(session, grace_s)
             if released:
                 log.info("ghost_participants_released", count=released)
             async with app.state.db.sessionmaker() as session:
-                ended = await service.end_idle_meetings(session, settings.meeting_idle_end_s)
+                ended = await stats.end_idle_meetings(session, settings.meeting_idle_end_s)
             if ended:
                 log.info("idle_meetings_ended", count=ended)
         except Exception:
@@ -48,7 +50,6 @@ async def end_idle_meetings(app: FastAPI) -> None:
         await asyncio.sleep(settings.meeting_sweep_interval_s)
 
 
-COMMANDS = "parley:meetings:commands"
 GROUP = "meeting-service"
 
 
@@ -63,25 +64,25 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
         if meeting is None:
             return
         if command == "end":
-            await service.end_meeting(session, meeting)
+            await lifecycle.end_meeting(session, meeting)
             return
-        participant = await service.participant_of(
+        participant = await participants.participant_of(
             session, meeting, uuid.UUID(fields["participant_id"])
         )
         try:
             if command == "connected":
-                await service.participant_connected(session, meeting, participant)
+                await participants.participant_connected(session, meeting, participant)
             elif command == "left":
-                await service.participant_left(session, meeting, participant)
+                await participants.participant_left(session, meeting, participant)
             elif command == "remove":
-                await service.remove(session, meeting, participant)
-                await service.forget_removed_guest(app.state.kv, meeting, participant)
+                await participants.remove(session, meeting, participant)
+                await forget_removed_guest(app.state.kv, meeting, participant)
             elif command == "admit":
-                await service.admit(session, meeting, participant)
+                await participants.admit(session, meeting, participant)
             elif command == "deny":
-                await service.deny(session, meeting, participant)
+                await participants.deny(session, meeting, participant)
             elif command == "role" and fields.get("role") in ("cohost", "participant"):
-                await service.set_role(session, meeting, participant, fields["role"])
+                await participants.set_role(session, meeting, participant, fields["role"])
         except ProblemError as exc:  # already in that state, or no longer possible
             log.info("signaling_command_skipped", command=command, reason=exc.detail)
 
@@ -92,7 +93,7 @@ async def apply_signaling_commands(app: FastAPI) -> None:
     commands sent while meeting-service was down wait for it."""
     await streams.consume(
         app.state.kv,
-        COMMANDS,
+        MEETING_COMMANDS,
         GROUP,
         uuid.uuid4().hex[:12],
         lambda fields: _apply(app, fields),
