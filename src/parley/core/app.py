@@ -29,6 +29,7 @@ from parley.core.bus import Bus
 from parley.core.db import Database
 from parley.core.errors import install_problem_handlers, problem_response
 from parley.core.kv import create_kv
+from parley.core.meetings_client import close_meetings_clients
 from parley.core.middleware import RequestContextMiddleware
 from parley.core.observability import configure_logging, metrics_endpoint
 from parley.core.openapi import describe_problems
@@ -153,6 +154,7 @@ def create_app(
                 _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
                 if pending:
                     log.warning("tasks_did_not_stop", tasks=[t.get_name() for t in pending])
+            await close_meetings_clients(app)
             await app.state.bus.stop()
             await app.state.kv.aclose()
             await app.state.db.dispose()
