@@ -21,6 +21,52 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "csrf-failed": "Your session expired. Sign in again.",
 });
 
+/** One path segment, escaped (ids are UUIDs, meeting codes are typed by people). */
+const seg = (/** @type {string | number} */ value) => encodeURIComponent(String(value));
+
+/**
+ * Every REST path the client calls, in one place: pages and modules take their paths from
+ * here and hold no `/api/v1` literal of their own.
+ */
+export const paths = Object.freeze({
+  csrfToken: () => "/api/v1/auth/csrf-token",
+  login: () => "/api/v1/auth/login",
+  register: () => "/api/v1/auth/register",
+  refresh: () => "/api/v1/auth/refresh",
+  logout: () => "/api/v1/auth/logout",
+  me: () => "/api/v1/users/me",
+  myAvatar: () => "/api/v1/users/me/avatar",
+  myPassword: () => "/api/v1/users/me/password",
+  /** @param {string} userId */
+  avatar: (userId) => `/api/v1/users/${seg(userId)}/avatar`,
+  adminUsers: () => "/api/v1/admin/users",
+  /** @param {string} userId */
+  adminUser: (userId) => `/api/v1/admin/users/${seg(userId)}`,
+  meetings: () => "/api/v1/meetings",
+  meetingStats: () => "/api/v1/meetings/stats",
+  /** @param {string} meetingId */
+  meeting: (meetingId) => `/api/v1/meetings/${seg(meetingId)}`,
+  /** @param {string} code the meeting code people type or follow in a link */
+  meetingByCode: (code) => `/api/v1/meetings/by-code/${seg(code)}`,
+  /** @param {string} meetingId */
+  join: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/join`,
+  /** @param {string} meetingId */
+  calendar: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/calendar.ics`,
+  /** @param {string} meetingId */
+  recordings: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/recordings`,
+  /**
+   * @param {string} meetingId
+   * @param {string} recordingId
+   */
+  recording: (meetingId, recordingId) => `/api/v1/meetings/${seg(meetingId)}/recordings/${seg(recordingId)}`,
+  uploads: () => "/api/v1/media/uploads/",
+  /** @param {string} mediaId */
+  media: (mediaId) => `/api/v1/media/${seg(mediaId)}`,
+  /** @param {string} mediaId */
+  mediaLink: (mediaId) => `/api/v1/media/${seg(mediaId)}/link`,
+  aiResults: () => "/api/v1/ai/results",
+});
+
 /** An API call that did not succeed. */
 export class ApiError extends Error {
   /**

@@ -6,7 +6,7 @@
  * ends the whole session on the server.
  * @module session
  */
-import { ApiClient, ApiError, errorFrom } from "./api.js";
+import { ApiClient, ApiError, errorFrom, paths } from "./api.js";
 
 /**
  * @typedef {object} User
@@ -73,7 +73,7 @@ export class Session extends EventTarget {
 
   /** @returns {Promise<string>} a CSRF token (also set as a cookie by the server) */
   async csrf() {
-    const response = await fetch("/api/v1/auth/csrf-token", { credentials: "same-origin" });
+    const response = await fetch(paths.csrfToken(), { credentials: "same-origin" });
     if (!response.ok) throw await errorFrom(response);
     return (await response.json()).csrf_token;
   }
@@ -93,7 +93,7 @@ export class Session extends EventTarget {
       const attempt = async () => {
         try {
           const csrf = await this.csrf();
-          const response = await fetch("/api/v1/auth/refresh", {
+          const response = await fetch(paths.refresh(), {
             method: "POST",
             headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
             credentials: "same-origin",
@@ -127,7 +127,7 @@ export class Session extends EventTarget {
    * @param {string} password
    */
   async signIn(username, password) {
-    const pair = await this.api.request("/api/v1/auth/login", {
+    const pair = await this.api.request(paths.login(), {
       json: { username, password },
       auth: false,
     });
@@ -138,14 +138,14 @@ export class Session extends EventTarget {
    * @param {{username: string, email: string, password: string, display_name: string}} fields
    */
   async signUp(fields) {
-    await this.api.request("/api/v1/auth/register", { json: fields, auth: false });
+    await this.api.request(paths.register(), { json: fields, auth: false });
     await this.signIn(fields.username, fields.password);
   }
 
   async signOut() {
     try {
       const csrf = await this.csrf();
-      await this.api.request("/api/v1/auth/logout", {
+      await this.api.request(paths.logout(), {
         method: "POST",
         headers: { "X-CSRF-Token": csrf },
       });
@@ -158,7 +158,7 @@ export class Session extends EventTarget {
 
   /** Reload the user (after a profile change). */
   async reloadUser() {
-    this.user = await this.api.request("/api/v1/users/me");
+    this.user = await this.api.request(paths.me());
     this.dispatchEvent(new Event("change"));
   }
 }

@@ -6,7 +6,7 @@
  * and goes on from there, so a dropped connection loses nothing already sent.
  * @module tus
  */
-import { ApiError, errorFrom } from "./api.js";
+import { ApiError, errorFrom, paths } from "./api.js";
 
 const TUS = { "Tus-Resumable": "1.0.0" };
 
@@ -42,7 +42,7 @@ export class StreamingUpload {
 
   /** Create the upload on the server. */
   async start() {
-    const response = await fetch("/api/v1/media/uploads/", {
+    const response = await fetch(paths.uploads(), {
       method: "POST",
       headers: this.headers({ "Upload-Defer-Length": "1", "Upload-Metadata": encodeMetadata(this.metadata) }),
     });

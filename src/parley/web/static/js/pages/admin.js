@@ -3,6 +3,7 @@
  * Admin: users (search, paging, role, enable/disable) and platform statistics.
  * @module pages/admin
  */
+import { paths } from "../api.js";
 import { session } from "../session.js";
 import { h, render, toast, when } from "../ui.js";
 
@@ -30,7 +31,7 @@ export async function show() {
   /** @param {string} id @param {Record<string, unknown>} change */
   const patch = async (id, change) => {
     try {
-      await session.api.request(`/api/v1/admin/users/${id}`, { method: "PATCH", json: change });
+      await session.api.request(paths.adminUser(id), { method: "PATCH", json: change });
       toast("Saved.");
     } catch (error) {
       toast(error instanceof Error ? error.message : String(error), "error");
@@ -40,7 +41,7 @@ export async function show() {
 
   const loadUsers = async () => {
     try {
-      const data = await session.api.request("/api/v1/admin/users", { query: { q: query, page, page_size: PAGE_SIZE } });
+      const data = await session.api.request(paths.adminUsers(), { query: { q: query, page, page_size: PAGE_SIZE } });
       rows.replaceChildren(...data.items.map((/** @type {import("../session.js").User} */ u) => {
         const role = h("select", { "aria-label": `Role of ${u.username}`, onchange: (e) => void patch(u.id, { role: /** @type {HTMLSelectElement} */ (e.target).value }) },
           h("option", { value: "user", selected: u.role === "user" }, "user"),
@@ -64,7 +65,7 @@ export async function show() {
 
   const loadStats = async () => {
     try {
-      const data = await session.api.request("/api/v1/meetings/stats", { query: { scope: "global" } });
+      const data = await session.api.request(paths.meetingStats(), { query: { scope: "global" } });
       const p = data.platform || {};
       const items = [
         ["Meetings", p.meetings_total], ["Live now", p.live_meetings], ["People in meetings", p.live_participants],

@@ -3,6 +3,7 @@
  * Dashboard: live, upcoming and past meetings; start, schedule and join meetings.
  * @module pages/dashboard
  */
+import { paths } from "../api.js";
 import { session } from "../session.js";
 import { checkbox, copy, errorLine, field, go, h, render, showError, toast, when } from "../ui.js";
 
@@ -31,7 +32,7 @@ function inviteLink(meeting) {
 /** @param {Meeting} meeting */
 async function downloadCalendar(meeting) {
   try {
-    const response = await session.api.raw(`/api/v1/meetings/${meeting.id}/calendar.ics`, {
+    const response = await session.api.raw(paths.calendar(meeting.id), {
       headers: { Accept: "text/calendar" },
     });
     const url = URL.createObjectURL(await response.blob());
@@ -68,7 +69,7 @@ function meetingRow(meeting, refresh) {
             const verb = meeting.status === "live" ? "End" : "Cancel";
             if (!window.confirm(`${verb} “${meeting.title}” for everyone?`)) return;
             try {
-              await session.api.request(`/api/v1/meetings/${meeting.id}`, { method: "DELETE" });
+              await session.api.request(paths.meeting(meeting.id), { method: "DELETE" });
               refresh();
             } catch (error) {
               toast(error instanceof Error ? error.message : String(error), "error");
@@ -106,7 +107,7 @@ function meetingList(title, status, empty) {
   const section = h("section", { class: "card", "aria-label": title, "data-list": status }, h("h2", {}, title), list, pager);
   const load = async () => {
     try {
-      const data = await session.api.request("/api/v1/meetings", { query: { status, page, page_size: PAGE_SIZE } });
+      const data = await session.api.request(paths.meetings(), { query: { status, page, page_size: PAGE_SIZE } });
       list.replaceChildren(...data.items.map((/** @type {Meeting} */ m) => meetingRow(m, load)));
       if (data.items.length === 0) list.append(h("li", { class: "muted" }, empty));
       const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
@@ -150,7 +151,7 @@ function scheduleForm() {
       return;
     }
     try {
-      const meeting = await session.api.request("/api/v1/meetings", {
+      const meeting = await session.api.request(paths.meetings(), {
         json: {
           title: String(data.get("title")).trim(),
           start_time: start.toISOString(),
@@ -204,7 +205,7 @@ export async function show() {
     class: "primary big",
     onclick: async () => {
       try {
-        const meeting = await session.api.request("/api/v1/meetings", {
+        const meeting = await session.api.request(paths.meetings(), {
           json: { title: `${session.user?.display_name}'s meeting`, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" },
         });
         go(meeting.join_url);

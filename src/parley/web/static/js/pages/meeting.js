@@ -4,7 +4,7 @@
  * room itself (in room.js), without reloading between them so the camera stays on.
  * @module pages/meeting
  */
-import { ApiError } from "../api.js";
+import { ApiError, paths } from "../api.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { session } from "../session.js";
@@ -73,7 +73,7 @@ export async function show(params) {
   /** @type {PublicMeeting} */
   let meeting;
   try {
-    meeting = await session.api.request(`/api/v1/meetings/by-code/${encodeURIComponent(code)}`);
+    meeting = await session.api.request(paths.meetingByCode(code));
   } catch (error) {
     message("Cannot open this meeting", error instanceof Error ? error.message : String(error));
     return;
@@ -192,7 +192,7 @@ export async function show(params) {
     showError(error, null);
     try {
       await mediaReady;
-      const joined = await session.api.request(`/api/v1/meetings/${meeting.id}/join`, {
+      const joined = await session.api.request(paths.join(meeting.id), {
         json: {
           display_name: guest ? String(data.get("display_name") || "").trim() : undefined,
           password: meeting.has_password ? String(data.get("password") || "") : undefined,

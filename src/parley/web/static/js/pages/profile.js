@@ -3,6 +3,7 @@
  * Profile: display name and email, avatar, password.
  * @module pages/profile
  */
+import { paths } from "../api.js";
 import { session } from "../session.js";
 import { errorLine, field, h, render, showError, toast } from "../ui.js";
 
@@ -26,7 +27,7 @@ function onSubmit(form, error, action) {
 export async function show() {
   const user = session.user;
   if (!user) return;
-  const avatar = h("img", { class: "avatar", alt: "Your avatar", width: 96, height: 96, hidden: !user.has_avatar, src: user.has_avatar ? `/api/v1/users/${user.id}/avatar?${Date.now()}` : false });
+  const avatar = h("img", { class: "avatar", alt: "Your avatar", width: 96, height: 96, hidden: !user.has_avatar, src: user.has_avatar ? `${paths.avatar(user.id)}?${Date.now()}` : false });
 
   const profileError = errorLine();
   const profile = h("form", { class: "card stack", "aria-labelledby": "profile-title" },
@@ -36,7 +37,7 @@ export async function show() {
     profileError,
     h("button", { type: "submit", class: "primary" }, "Save"));
   onSubmit(profile, profileError, async (data) => {
-    await session.api.request("/api/v1/users/me", { method: "PATCH", json: { display_name: String(data.get("display_name")).trim(), email: String(data.get("email")).trim() } });
+    await session.api.request(paths.me(), { method: "PATCH", json: { display_name: String(data.get("display_name")).trim(), email: String(data.get("email")).trim() } });
     await session.reloadUser();
     toast("Profile saved.");
   });
@@ -50,9 +51,9 @@ export async function show() {
   onSubmit(avatarForm, avatarError, async (data) => {
     const file = data.get("file");
     if (!(file instanceof File) || file.size === 0) throw new Error("Choose an image first.");
-    await session.api.request("/api/v1/users/me/avatar", { method: "PUT", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
+    await session.api.request(paths.myAvatar(), { method: "PUT", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
     await session.reloadUser();
-    avatar.src = `/api/v1/users/${user.id}/avatar?${Date.now()}`;
+    avatar.src = `${paths.avatar(user.id)}?${Date.now()}`;
     avatar.hidden = false;
     toast("Avatar updated.");
   });
@@ -65,7 +66,7 @@ export async function show() {
     passwordError,
     h("button", { type: "submit", class: "primary" }, "Change password"));
   onSubmit(password, passwordError, async (data) => {
-    await session.api.request("/api/v1/users/me/password", { json: { current_password: data.get("current_password"), new_password: data.get("new_password") } });
+    await session.api.request(paths.myPassword(), { json: { current_password: data.get("current_password"), new_password: data.get("new_password") } });
     password.reset();
     toast("Password changed. Your other sessions were signed out.");
   });

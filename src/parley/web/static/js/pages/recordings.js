@@ -4,6 +4,7 @@
  * download, delete (the meeting's host), and the transcript and summary once AI made them.
  * @module pages/recordings
  */
+import { paths } from "../api.js";
 import { session } from "../session.js";
 import { h, render, toast, when } from "../ui.js";
 
@@ -37,7 +38,7 @@ function say(error) {
  * @returns {Promise<MediaLink>}
  */
 function linkTo(mediaId) {
-  return session.api.request(`/api/v1/media/${mediaId}/link`, { method: "POST" });
+  return session.api.request(paths.mediaLink(mediaId), { method: "POST" });
 }
 
 /**
@@ -49,7 +50,7 @@ async function aiResults(recordingId) {
   /** @type {any} */
   let results;
   try {
-    results = await session.api.request("/api/v1/ai/results", { query: { recording_id: recordingId } });
+    results = await session.api.request(paths.aiResults(), { query: { recording_id: recordingId } });
   } catch {
     return null;
   }
@@ -110,7 +111,7 @@ async function recordingItem(meeting, recording, reload) {
       actions.append(h("button", { type: "button", class: "danger", onclick: async () => {
         if (!window.confirm("Delete this recording for everyone?")) return;
         try {
-          await session.api.request(`/api/v1/media/${mediaId}`, { method: "DELETE" });
+          await session.api.request(paths.media(mediaId), { method: "DELETE" });
           toast("Recording deleted.");
           reload();
         } catch (error) {
@@ -140,11 +141,11 @@ export async function show() {
     /** @type {Array<{meeting: any, recording: Recording}>} */
     const found = [];
     try {
-      const meetings = await session.api.request("/api/v1/meetings", { query: { page_size: 100 } });
+      const meetings = await session.api.request(paths.meetings(), { query: { page_size: 100 } });
       const lists = await Promise.all(
         meetings.items.map(async (/** @type {any} */ meeting) => ({
           meeting,
-          recordings: /** @type {Recording[]} */ (await session.api.request(`/api/v1/meetings/${meeting.id}/recordings`)),
+          recordings: /** @type {Recording[]} */ (await session.api.request(paths.recordings(meeting.id))),
         })),
       );
       for (const { meeting, recordings } of lists) for (const recording of recordings) found.push({ meeting, recording });

@@ -1,21 +1,24 @@
 // @ts-check
 /**
- * The meeting room: video grid, screen stage, chat, participants and moderation, controls.
- * All room state comes from the signaling connection; media flows through the peer mesh.
+ * The meeting room: video grid and screen stage, wired to the signaling connection (all room
+ * state comes from it) and the peer mesh (media flows through it). The panels and the control
+ * bar are their own modules under `room/`: chat, people (lobby and host tools), controls and
+ * recording.
  * @module pages/room
  */
-import { LocalMedia, mediaErrorText, watchLevel } from "../media.js";
+import { LocalMedia, watchLevel } from "../media.js";
 import { PeerMesh } from "../peers.js";
-import { REACTIONS, SignalingConnection } from "../protocol.js";
-import { MeetingRecorder } from "../recorder.js";
-import { session } from "../session.js";
-import { StreamingUpload } from "../tus.js";
+import { SignalingConnection } from "../protocol.js";
 import { h, render, toast } from "../ui.js";
+import { Chat } from "./room/chat.js";
+import { Controls } from "./room/controls.js";
+import { People } from "./room/people.js";
+import { Recording } from "./room/recording.js";
+import { MODERATORS, Tile } from "./room/tile.js";
 
 /**
  * @typedef {import("../protocol.js").Peer} Peer
  * @typedef {import("../protocol.js").Welcome} Welcome
- * @typedef {import("../protocol.js").ChatMessage} ChatMessage
  * @typedef {import("../protocol.js").SettingsFrame} SettingsFrame
  * @typedef {import("../peers.js").PeerLink} PeerLink
  */
@@ -30,53 +33,6 @@ import { h, render, toast } from "../ui.js";
  * @property {() => void} onLeave
  */
 
-const MODERATORS = new Set(["host", "cohost"]);
-
-/** @param {Peer["role"]} role */
-function roleName(role) {
-  return { host: "Host", cohost: "Cohost", participant: "", guest: "Guest" }[role] || "";
-}
-
-/** One tile of the grid: a participant's camera, name and indicators. */
-class Tile {
-  /**
-   * @param {string} id
-   * @param {boolean} self
-   */
-  constructor(id, self) {
-    this.video = h("video", { autoplay: true, playsinline: true, muted: self });
-    this.name = h("span", { class: "name" });
-    this.indicators = h("span", { class: "indicators" });
-    this.quality = h("span", { class: "quality", "data-quality": "unknown", title: "Connection quality" });
-    this.element = h(
-      "figure",
-      { class: self ? "tile self" : "tile", "data-peer-id": id, "data-self": self },
-      this.video,
-      h("figcaption", {}, this.name, this.indicators, self ? null : this.quality),
-    );
-  }
-
-  /**
-   * @param {Peer} peer
-   * @param {boolean} self
-   */
-  update(peer, self) {
-    const role = roleName(peer.role);
-    this.name.textContent = `${peer.display_name}${self ? " (you)" : ""}${role ? ` · ${role}` : ""}`;
-    this.element.dataset.peerName = peer.display_name;
-    this.element.dataset.audio = String(peer.media.audio);
-    this.element.dataset.video = String(peer.media.video);
-    this.element.dataset.hand = String(peer.hand);
-    this.element.classList.toggle("camera-off", !peer.media.video);
-    this.element.classList.toggle("away", peer.connected === false);
-    this.indicators.replaceChildren(
-      peer.media.audio ? "" : h("span", { class: "muted-mic", title: "Microphone off", "aria-label": "microphone off" }, "🔇"),
-      peer.hand ? h("span", { class: "hand", title: "Hand raised", "aria-label": "hand raised" }, "✋") : "",
-      peer.connected === false ? h("span", { title: "Reconnecting" }, "⟳") : "",
-    );
-  }
-}
-
 export class Room {
   /** @param {RoomOptions} options */
   constructor(options) {
@@ -87,12 +43,9 @@ export class Room {
     this.self = /** @type {Peer} */ ({ ...welcome.self, media: this.media.state(), hand: false, connected: true });
     /** @type {Map<string, Peer>} */
     this.peers = new Map(welcome.peers.map((p) => [p.id, p]));
-    /** @type {Map<string, Peer>} */
-    this.lobby = new Map((welcome.lobby || []).map((p) => [p.id, p]));
     this.room = welcome.room;
     /** @type {Map<string, Tile>} */
     this.tiles = new Map();
-    this.unread = 0;
     /** @type {Array<() => void>} */
     this.stops = [];
     this.mesh = new PeerMesh(welcome.self.id, this.connection, this.media, welcome.ice_servers || []);
@@ -104,67 +57,21 @@ export class Room {
     this.banner = h("div", { class: "banner", role: "status", hidden: true }, "Reconnecting…");
     this.lockBadge = h("span", { class: "badge", hidden: !this.room.locked }, "🔒 locked");
     this.recordingBadge = h("span", { class: "badge recording", id: "recording-badge", hidden: !this.room.recording, role: "status" }, "● Recording");
-    /** @type {MeetingRecorder | null} */
-    this.recorder = null;
-    /** @type {string | null} */
-    this.recordingId = null;
-    this.chatLog = h("ol", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
-    this.chatTo = h("select", { id: "chat-to", "aria-label": "Send to" });
-    this.chatText = h("input", { id: "chat-text", name: "text", maxlength: 4000, autocomplete: "off", placeholder: "Message", "aria-label": "Message" });
-    this.chatSend = h("button", { type: "submit" }, "Send");
-    const chatForm = h("form", { class: "chat-form", id: "chat-form" }, this.chatTo, this.chatText, this.chatSend);
-    chatForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const text = this.chatText.value.trim();
-      if (!text) return;
-      const to = this.chatTo.value;
-      this.connection.send(to ? { type: "chat", text, to } : { type: "chat", text });
-      this.chatText.value = "";
-    });
-    this.chatPanel = h("aside", { class: "panel", id: "chat-panel", hidden: true, "aria-label": "Chat" }, h("h2", {}, "Chat"), this.chatLog, chatForm);
-    this.peopleList = h("ul", { class: "people", id: "people" });
-    this.lobbyList = h("ul", { class: "people", id: "lobby" });
-    this.lobbySection = h("section", { hidden: true }, h("h3", {}, "Waiting to join"), this.lobbyList);
-    this.roomActions = h("div", { class: "row-actions", hidden: !this.moderator });
-    this.peoplePanel = h("aside", { class: "panel", id: "people-panel", hidden: true, "aria-label": "Participants" }, h("h2", {}, "Participants"), this.lobbySection, this.peopleList, this.roomActions);
-
-    this.micButton = this.control("mic", "Microphone", () => this.toggleAudio());
-    this.camButton = this.control("cam", "Camera", () => this.toggleVideo());
-    this.screenButton = this.control("screen", "Share screen", () => void this.toggleScreen());
-    this.handButton = this.control("hand", "Raise hand", () => this.toggleHand());
-    this.reactionMenu = h("div", { class: "reactions", hidden: true, role: "menu" },
-      ...REACTIONS.map((emoji) => h("button", { type: "button", role: "menuitem", "aria-label": `React ${emoji}`, onclick: () => { this.connection.send({ type: "reaction", emoji }); this.reactionMenu.hidden = true; } }, emoji)));
-    const reactButton = this.control("react", "Reactions", () => { this.reactionMenu.hidden = !this.reactionMenu.hidden; });
-    this.chatBadge = h("span", { class: "badge count", hidden: true, "aria-label": "unread messages" });
-    this.chatButton = this.control("chat", "Chat", () => this.togglePanel(this.chatPanel));
-    this.chatButton.append(this.chatBadge);
-    const peopleButton = this.control("people", "Participants", () => this.togglePanel(this.peoplePanel));
-    this.recordButton = this.control("record", "Record", () => void this.toggleRecording());
-    const leaveButton = h("button", { type: "button", class: "danger", id: "leave", onclick: () => this.leave() }, "Leave");
-    this.controls = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
-      this.micButton, this.camButton, this.screenButton, this.handButton,
-      h("div", { class: "react-wrap" }, reactButton, this.reactionMenu), this.chatButton, peopleButton, this.recordButton, leaveButton);
+    this.recording = new Recording(this);
+    this.chat = new Chat(this);
+    this.people = new People(this, welcome.lobby || []);
+    this.controls = new Controls(this);
     this.element = h("section", { class: "room", "data-state": "room", "aria-label": this.options.meeting.title },
       h("header", { class: "room-top" }, h("h1", {}, this.options.meeting.title), this.recordingBadge, this.lockBadge, this.banner),
-      h("div", { class: "room-body" }, h("div", { class: "videos" }, this.stage, this.grid), this.chatPanel, this.peoplePanel),
-      this.controls);
-    for (const message of welcome.chat_history || []) this.addChat(message, false);
+      h("div", { class: "room-body" }, h("div", { class: "videos" }, this.stage, this.grid), this.chat.panel, this.people.panel),
+      this.controls.element);
+    for (const message of welcome.chat_history || []) this.chat.add(message, false);
     this.listen();
   }
 
   /** @returns {boolean} */
   get moderator() {
     return MODERATORS.has(this.self.role);
-  }
-
-  /**
-   * A toggle button of the control bar.
-   * @param {string} id
-   * @param {string} label
-   * @param {() => void} action
-   */
-  control(id, label, action) {
-    return h("button", { type: "button", id: `control-${id}`, class: "control", "aria-pressed": "false", onclick: action }, label);
   }
 
   mount() {
@@ -182,14 +89,7 @@ export class Room {
     this.applyJoinSettings();
     this.refresh();
     this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
-    const keys = (/** @type {KeyboardEvent} */ event) => {
-      const target = /** @type {HTMLElement} */ (event.target);
-      if (event.ctrlKey || event.metaKey || event.altKey || target.closest("input, textarea, select")) return;
-      if (event.key === "m") this.toggleAudio();
-      if (event.key === "v") this.toggleVideo();
-    };
-    document.addEventListener("keydown", keys);
-    this.stops.push(() => document.removeEventListener("keydown", keys));
+    this.stops.push(this.controls.shortcuts());
   }
 
   applyJoinSettings() {
@@ -203,7 +103,7 @@ export class Room {
     const c = this.connection;
     c.on("peer-joined", ({ peer }) => {
       this.peers.set(peer.id, peer);
-      this.lobby.delete(peer.id);
+      this.people.lobby.delete(peer.id);
       this.addTile(peer);
       this.refresh();
     });
@@ -221,7 +121,7 @@ export class Room {
       }
       this.refresh();
     });
-    c.on("chat", (message) => this.addChat(message, true));
+    this.chat.listen();
     c.on("reaction", ({ from, emoji }) => this.showReaction(from, emoji));
     c.on("mute", () => {
       this.media.setAudio(false);
@@ -229,24 +129,12 @@ export class Room {
       this.refresh();
       toast("A host muted your microphone.");
     });
-    c.on("lobby-request", ({ participant }) => {
-      this.lobby.set(participant.id, participant);
-      toast(`${participant.display_name} is waiting to join.`);
-      this.refresh();
-    });
-    c.on("lobby-left", ({ peer }) => {
-      this.lobby.delete(peer);
-      this.refresh();
-    });
-    c.on("lobby", ({ lobby }) => {
-      this.lobby = new Map(lobby.map((/** @type {Peer} */ p) => [p.id, p]));
-      this.refresh();
-    });
+    this.people.listen();
     c.on("room-updated", (frame) => {
       if (typeof frame.locked === "boolean") this.room.locked = frame.locked;
       if (typeof frame.recording === "boolean") {
         this.room.recording = frame.recording;
-        if (!this.recorder) toast(frame.recording ? "This meeting is being recorded." : "Recording stopped.");
+        if (!this.recording.active) toast(frame.recording ? "This meeting is being recorded." : "Recording stopped.");
       }
       this.refresh();
     });
@@ -256,7 +144,7 @@ export class Room {
       const now = this.allowed;
       if (before.chat !== now.chat) toast(now.chat ? "Chat is on again." : "A host switched chat off.");
       if (before.screen !== now.screen) toast(now.screen ? "Screen sharing is on again." : "A host switched screen sharing off.");
-      if (!now.screen && this.media.screen) void this.toggleScreen();
+      if (!now.screen && this.media.screen) void this.controls.toggleScreen();
       this.refresh();
     });
     c.on("error", ({ message }) => toast(message, "error"));
@@ -318,31 +206,12 @@ export class Room {
     this.self.media = this.media.state();
     this.tiles.get(this.self.id)?.update(this.self, true);
     for (const peer of this.peers.values()) this.tiles.get(peer.id)?.update(peer, false);
-    const audio = this.media.state().audio;
-    const video = this.media.state().video;
-    this.setPressed(this.micButton, audio, audio ? "Mute (m)" : "Unmute (m)");
-    this.setPressed(this.camButton, video, video ? "Stop camera (v)" : "Start camera (v)");
-    this.setPressed(this.screenButton, this.media.screen !== null, this.media.screen ? "Stop sharing" : "Share screen");
-    this.setPressed(this.handButton, this.self.hand, this.self.hand ? "Lower hand" : "Raise hand");
     this.lockBadge.hidden = !this.room.locked;
     this.recordingBadge.hidden = !this.room.recording;
-    this.applyRoomSettings();
-    this.recordButton.hidden = !this.moderator;
-    this.setPressed(this.recordButton, this.recorder !== null, this.recorder ? "Stop recording" : "Record");
-    this.renderChatTargets();
-    this.renderPeople();
-  }
-
-  /**
-   * @param {HTMLButtonElement} button
-   * @param {boolean} on
-   * @param {string} label
-   */
-  setPressed(button, on, label) {
-    button.setAttribute("aria-pressed", String(on));
-    const badge = button.querySelector(".badge");
-    button.textContent = label;
-    if (badge) button.append(badge);
+    this.controls.refresh();
+    this.chat.allow(this.allowed.chat);
+    this.chat.renderTargets();
+    this.people.render();
   }
 
   /** What the meeting's settings allow this participant (hosts and cohosts: everything). */
@@ -354,78 +223,8 @@ export class Room {
     };
   }
 
-  /** Chat and screen sharing follow the settings as they are now (they may change live). */
-  applyRoomSettings() {
-    const allowed = this.allowed;
-    this.chatText.disabled = !allowed.chat;
-    this.chatTo.disabled = !allowed.chat;
-    this.chatSend.disabled = !allowed.chat;
-    this.chatText.placeholder = allowed.chat ? "Message" : "Only hosts can chat in this meeting";
-    this.screenButton.disabled = !allowed.screen && !this.media.screen;
-    this.screenButton.title = allowed.screen ? "" : "Screen sharing is off in this meeting";
-  }
-
-  renderChatTargets() {
-    const current = this.chatTo.value;
-    this.chatTo.replaceChildren(
-      h("option", { value: "" }, "Everyone"),
-      ...[...this.peers.values()].map((p) => h("option", { value: p.id, selected: p.id === current }, `${p.display_name} (private)`)),
-    );
-  }
-
-  renderPeople() {
-    const moderator = this.moderator;
-    const row = (/** @type {Peer} */ peer, /** @type {boolean} */ self) => {
-      const actions = h("span", { class: "row-actions" });
-      if (moderator && !self && peer.role !== "host") {
-        actions.append(
-          h("button", { type: "button", "data-action": "mute", disabled: !peer.media.audio, onclick: () => this.connection.send({ type: "mute", peer: peer.id }) }, "Mute"),
-          h("button", { type: "button", class: "danger", "data-action": "remove", onclick: () => {
-            if (window.confirm(`Remove ${peer.display_name}? They cannot come back.`)) this.connection.send({ type: "remove", peer: peer.id });
-          } }, "Remove"),
-        );
-        if (peer.role !== "guest") {
-          const next = peer.role === "cohost" ? "participant" : "cohost";
-          actions.append(h("button", { type: "button", "data-action": "role", onclick: () => this.connection.send({ type: "role", peer: peer.id, role: next }) }, next === "cohost" ? "Make cohost" : "Remove cohost"));
-        }
-      }
-      return h("li", { "data-peer-id": peer.id },
-        h("span", {}, peer.display_name, self ? " (you)" : "", roleName(peer.role) ? ` · ${roleName(peer.role)}` : "", peer.media.audio ? "" : " 🔇", peer.hand ? " ✋" : ""),
-        actions);
-    };
-    this.peopleList.replaceChildren(row(this.self, true), ...[...this.peers.values()].map((p) => row(p, false)));
-    this.lobbySection.hidden = !moderator || this.lobby.size === 0;
-    this.lobbyList.replaceChildren(...[...this.lobby.values()].map((p) => h("li", { "data-peer-id": p.id },
-      h("span", {}, p.display_name, roleName(p.role) ? ` · ${roleName(p.role)}` : ""),
-      h("span", { class: "row-actions" },
-        h("button", { type: "button", class: "primary", "data-action": "admit", onclick: () => this.connection.send({ type: "admit", peer: p.id }) }, "Admit"),
-        h("button", { type: "button", "data-action": "deny", onclick: () => this.connection.send({ type: "deny", peer: p.id }) }, "Deny")))));
-    this.roomActions.hidden = !moderator;
-    this.roomActions.replaceChildren(
-      h("button", { type: "button", id: "lock", onclick: () => this.connection.send({ type: "lock", locked: !this.room.locked }) }, this.room.locked ? "Unlock meeting" : "Lock meeting"),
-      h("button", { type: "button", class: "danger", id: "end-for-all", onclick: () => {
-        if (window.confirm("End the meeting for everyone?")) this.connection.send({ type: "end" });
-      } }, "End for all"),
-    );
-  }
-
-  /**
-   * @param {ChatMessage} message
-   * @param {boolean} fresh counts as unread when the chat is closed
-   */
-  addChat(message, fresh) {
-    const mine = message.from === this.self.id;
-    const privateTo = message.to ? (message.to === this.self.id ? "to you" : `to ${this.peers.get(message.to)?.display_name || "someone"}`) : "";
-    this.chatLog.append(h("li", { class: mine ? "mine" : "", "data-private": String(Boolean(message.to)), "data-from": message.from },
-      h("span", { class: "from" }, mine ? "You" : message.from_name, privateTo ? ` (private, ${privateTo})` : ""),
-      h("time", { datetime: message.ts }, new Date(message.ts).toLocaleTimeString(undefined, { timeStyle: "short" })),
-      h("p", { class: "text" }, message.text)));
-    this.chatLog.scrollTop = this.chatLog.scrollHeight;
-    if (fresh && !mine && this.chatPanel.hidden) {
-      this.unread += 1;
-      this.chatBadge.textContent = String(this.unread);
-      this.chatBadge.hidden = false;
-    }
+  sendMediaState() {
+    this.connection.send({ type: "media-state", ...this.media.state() });
   }
 
   /**
@@ -438,110 +237,6 @@ export class Room {
     const bubble = h("span", { class: "reaction", "aria-label": `reaction ${emoji}` }, emoji);
     tile.element.append(bubble);
     setTimeout(() => bubble.remove(), 3000);
-  }
-
-  /** @param {HTMLElement} panel */
-  togglePanel(panel) {
-    const open = panel.hidden;
-    this.chatPanel.hidden = true;
-    this.peoplePanel.hidden = true;
-    panel.hidden = !open;
-    this.setPressed(this.chatButton, !this.chatPanel.hidden, "Chat");
-    if (panel === this.chatPanel && open) {
-      this.unread = 0;
-      this.chatBadge.hidden = true;
-      this.chatText.focus();
-    }
-  }
-
-  sendMediaState() {
-    this.connection.send({ type: "media-state", ...this.media.state() });
-  }
-
-  toggleAudio() {
-    if (!this.media.audioTrack) {
-      toast(this.media.problem || "No microphone.", "error");
-      return;
-    }
-    this.media.setAudio(!this.media.audioTrack.enabled);
-    this.sendMediaState();
-    this.refresh();
-  }
-
-  toggleVideo() {
-    if (!this.media.videoTrack) {
-      toast(this.media.problem || "No camera.", "error");
-      return;
-    }
-    this.media.setVideo(!this.media.videoTrack.enabled);
-    this.sendMediaState();
-    this.refresh();
-  }
-
-  async toggleScreen() {
-    if (this.media.screen) {
-      this.mesh.stopScreen();
-    } else {
-      try {
-        await this.mesh.startScreen();
-      } catch (error) {
-        if (!(error instanceof DOMException && error.name === "NotAllowedError")) toast(mediaErrorText(error), "error");
-        return;
-      }
-    }
-    this.sendMediaState();
-    this.updateStage();
-    this.refresh();
-  }
-
-  /** Record the meeting in this browser, streaming it to media-service as it goes. */
-  async toggleRecording() {
-    const meetingId = this.options.meeting.id;
-    if (this.recorder) {
-      const recorder = this.recorder;
-      this.recorder = null;
-      this.connection.send({ type: "recording", active: false });
-      this.refresh();
-      try {
-        await recorder.stop();
-        toast("Recording saved. It appears under Recordings once processed.");
-      } catch (error) {
-        toast(`The recording could not be saved: ${error instanceof Error ? error.message : error}`, "error");
-        await session.api.request(`/api/v1/meetings/${meetingId}/recordings/${this.recordingId}`, { method: "PATCH", json: { status: "failed" } }).catch(() => {});
-      }
-      return;
-    }
-    try {
-      const recording = await session.api.request(`/api/v1/meetings/${meetingId}/recordings`, { method: "POST" });
-      this.recordingId = recording.id;
-      const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
-      const upload = new StreamingUpload(() => session.accessToken, {
-        filename: `${this.options.meeting.title}-${stamp}.webm`,
-        content_type: "video/webm",
-        kind: "recording",
-        meeting_id: meetingId,
-        recording_id: recording.id,
-      });
-      const recorder = new MeetingRecorder({
-        videos: () => [
-          ...(this.stage.hidden ? [] : [this.stageVideo]),
-          ...[...this.tiles.values()].filter((t) => !t.element.classList.contains("camera-off")).map((t) => t.video),
-        ],
-        audio: () => [this.media.stream, ...[...this.mesh.links.values()].flatMap((l) => (l.camera ? [l.camera] : []))],
-      }, upload);
-      await recorder.start();
-      this.recorder = recorder;
-      this.connection.send({ type: "recording", active: true });
-    } catch (error) {
-      toast(`Recording could not start: ${error instanceof Error ? error.message : error}`, "error");
-    }
-    this.refresh();
-  }
-
-  toggleHand() {
-    this.self.hand = !this.self.hand;
-    this.connection.send({ type: "hand", raised: this.self.hand });
-    this.refresh();
   }
 
   /** The stage shows a shared screen, large: ours, or the first peer's that shares. */
@@ -593,11 +288,7 @@ export class Room {
   }
 
   close() {
-    if (this.recorder) {
-      this.connection.send({ type: "recording", active: false });
-      void this.recorder.stop().catch(() => {});
-      this.recorder = null;
-    }
+    this.recording.stop();
     for (const stop of this.stops.splice(0)) stop();
     this.mesh.close();
     document.body.classList.remove("in-room");

@@ -1,0 +1,146 @@
+// @ts-check
+/**
+ * The room's control bar: microphone, camera, screen, hand, reactions, the Chat and
+ * Participants panels, recording and Leave; and the keyboard shortcuts (m, v).
+ * @module pages/room/controls
+ */
+import { mediaErrorText } from "../../media.js";
+import { REACTIONS } from "../../protocol.js";
+import { h, toast } from "../../ui.js";
+
+/** @typedef {import("../room.js").Room} Room */
+
+/**
+ * Show a toggle's state (its label says what a press does next).
+ * @param {HTMLButtonElement} button
+ * @param {boolean} on
+ * @param {string} label
+ */
+export function setPressed(button, on, label) {
+  button.setAttribute("aria-pressed", String(on));
+  const badge = button.querySelector(".badge");
+  button.textContent = label;
+  if (badge) button.append(badge);
+}
+
+export class Controls {
+  /** @param {Room} room */
+  constructor(room) {
+    this.room = room;
+    this.mic = this.button("mic", "Microphone", () => this.toggleAudio());
+    this.cam = this.button("cam", "Camera", () => this.toggleVideo());
+    this.screen = this.button("screen", "Share screen", () => void this.toggleScreen());
+    this.hand = this.button("hand", "Raise hand", () => this.toggleHand());
+    this.reactionMenu = h("div", { class: "reactions", hidden: true, role: "menu" },
+      ...REACTIONS.map((emoji) => h("button", { type: "button", role: "menuitem", "aria-label": `React ${emoji}`, onclick: () => { room.connection.send({ type: "reaction", emoji }); this.reactionMenu.hidden = true; } }, emoji)));
+    const react = this.button("react", "Reactions", () => { this.reactionMenu.hidden = !this.reactionMenu.hidden; });
+    this.chat = this.button("chat", "Chat", () => this.togglePanel(room.chat.panel));
+    this.chat.append(room.chat.badge);
+    const people = this.button("people", "Participants", () => this.togglePanel(room.people.panel));
+    this.record = this.button("record", "Record", () => void room.recording.toggle());
+    const leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => room.leave() }, "Leave");
+    this.element = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
+      this.mic, this.cam, this.screen, this.hand,
+      h("div", { class: "react-wrap" }, react, this.reactionMenu), this.chat, people, this.record, leave);
+  }
+
+  /**
+   * A toggle button of the control bar.
+   * @param {string} id
+   * @param {string} label
+   * @param {() => void} action
+   */
+  button(id, label, action) {
+    return h("button", { type: "button", id: `control-${id}`, class: "control", "aria-pressed": "false", onclick: action }, label);
+  }
+
+  /**
+   * Keyboard shortcuts while in the room (not while typing).
+   * @returns {() => void} removes them
+   */
+  shortcuts() {
+    const keys = (/** @type {KeyboardEvent} */ event) => {
+      const target = /** @type {HTMLElement} */ (event.target);
+      if (event.ctrlKey || event.metaKey || event.altKey || target.closest("input, textarea, select")) return;
+      if (event.key === "m") this.toggleAudio();
+      if (event.key === "v") this.toggleVideo();
+    };
+    document.addEventListener("keydown", keys);
+    return () => document.removeEventListener("keydown", keys);
+  }
+
+  /** Redraw the toggles from the room's state. */
+  refresh() {
+    const room = this.room;
+    const { audio, video } = room.media.state();
+    setPressed(this.mic, audio, audio ? "Mute (m)" : "Unmute (m)");
+    setPressed(this.cam, video, video ? "Stop camera (v)" : "Start camera (v)");
+    setPressed(this.screen, room.media.screen !== null, room.media.screen ? "Stop sharing" : "Share screen");
+    setPressed(this.hand, room.self.hand, room.self.hand ? "Lower hand" : "Raise hand");
+    const allowed = room.allowed;
+    this.screen.disabled = !allowed.screen && !room.media.screen;
+    this.screen.title = allowed.screen ? "" : "Screen sharing is off in this meeting";
+    this.record.hidden = !room.moderator;
+    setPressed(this.record, room.recording.active, room.recording.active ? "Stop recording" : "Record");
+  }
+
+  /**
+   * Open a side panel (closing the other), or close it.
+   * @param {HTMLElement} panel
+   */
+  togglePanel(panel) {
+    const { chat, people } = this.room;
+    const open = panel.hidden;
+    chat.panel.hidden = true;
+    people.panel.hidden = true;
+    panel.hidden = !open;
+    setPressed(this.chat, !chat.panel.hidden, "Chat");
+    if (panel === chat.panel && open) chat.opened();
+  }
+
+  toggleAudio() {
+    const room = this.room;
+    if (!room.media.audioTrack) {
+      toast(room.media.problem || "No microphone.", "error");
+      return;
+    }
+    room.media.setAudio(!room.media.audioTrack.enabled);
+    room.sendMediaState();
+    room.refresh();
+  }
+
+  toggleVideo() {
+    const room = this.room;
+    if (!room.media.videoTrack) {
+      toast(room.media.problem || "No camera.", "error");
+      return;
+    }
+    room.media.setVideo(!room.media.videoTrack.enabled);
+    room.sendMediaState();
+    room.refresh();
+  }
+
+  async toggleScreen() {
+    const room = this.room;
+    if (room.media.screen) {
+      room.mesh.stopScreen();
+    } else {
+      try {
+        await room.mesh.startScreen();
+      } catch (error) {
+        if (!(error instanceof DOMException && error.name === "NotAllowedError")) toast(mediaErrorText(error), "error");
+        return;
+      }
+    }
+    room.sendMediaState();
+    room.updateStage();
+    room.refresh();
+  }
+
+  toggleHand() {
+    const room = this.room;
+    room.self.hand = !room.self.hand;
+    room.connection.send({ type: "hand", raised: room.self.hand });
+    room.refresh();
+  }
+}

@@ -1,0 +1,83 @@
+// @ts-check
+/**
+ * Recording the meeting in this browser (hosts and cohosts): the recording is announced to
+ * meeting-service, streamed to media-service as it is made (tus), and the room is told
+ * (`recording` frames) so that everyone sees that they are being recorded.
+ * @module pages/room/recording
+ */
+import { paths } from "../../api.js";
+import { MeetingRecorder } from "../../recorder.js";
+import { session } from "../../session.js";
+import { StreamingUpload } from "../../tus.js";
+import { toast } from "../../ui.js";
+
+/** @typedef {import("../room.js").Room} Room */
+
+export class Recording {
+  /** @param {Room} room */
+  constructor(room) {
+    this.room = room;
+    /** @type {MeetingRecorder | null} */
+    this.recorder = null;
+    /** @type {string | null} */
+    this.recordingId = null;
+  }
+
+  /** Whether this browser is recording. */
+  get active() {
+    return this.recorder !== null;
+  }
+
+  /** Start recording, or stop and save what was recorded. */
+  async toggle() {
+    const room = this.room;
+    const meetingId = room.options.meeting.id;
+    if (this.recorder) {
+      const recorder = this.recorder;
+      this.recorder = null;
+      room.connection.send({ type: "recording", active: false });
+      room.refresh();
+      try {
+        await recorder.stop();
+        toast("Recording saved. It appears under Recordings once processed.");
+      } catch (error) {
+        toast(`The recording could not be saved: ${error instanceof Error ? error.message : error}`, "error");
+        await session.api.request(paths.recording(meetingId, String(this.recordingId)), { method: "PATCH", json: { status: "failed" } }).catch(() => {});
+      }
+      return;
+    }
+    try {
+      const recording = await session.api.request(paths.recordings(meetingId), { method: "POST" });
+      this.recordingId = recording.id;
+      const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
+      const upload = new StreamingUpload(() => session.accessToken, {
+        filename: `${room.options.meeting.title}-${stamp}.webm`,
+        content_type: "video/webm",
+        kind: "recording",
+        meeting_id: meetingId,
+        recording_id: recording.id,
+      });
+      const recorder = new MeetingRecorder({
+        videos: () => [
+          ...(room.stage.hidden ? [] : [room.stageVideo]),
+          ...[...room.tiles.values()].filter((t) => !t.element.classList.contains("camera-off")).map((t) => t.video),
+        ],
+        audio: () => [room.media.stream, ...[...room.mesh.links.values()].flatMap((l) => (l.camera ? [l.camera] : []))],
+      }, upload);
+      await recorder.start();
+      this.recorder = recorder;
+      room.connection.send({ type: "recording", active: true });
+    } catch (error) {
+      toast(`Recording could not start: ${error instanceof Error ? error.message : error}`, "error");
+    }
+    room.refresh();
+  }
+
+  /** Leaving the room: stop (what was recorded is uploaded as far as it got). */
+  stop() {
+    if (!this.recorder) return;
+    this.room.connection.send({ type: "recording", active: false });
+    void this.recorder.stop().catch(() => {});
+    this.recorder = null;
+  }
+}
