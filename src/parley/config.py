@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # all-in-one app the request stays in-process. Off: no transcription of recordings.
     media_ai_url: str | None = None
     media_transcribe_recordings: bool = True
+    # Resumable uploads one user may have open (created, not yet finished or expired) at once.
+    media_max_open_uploads: int = Field(default=20, ge=1)
     recording_retention_days: int | None = None
     stun_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -118,6 +120,15 @@ class Settings(BaseSettings):
     ai_meetings_url: str | None = None
     # Where batch workers fetch media links from when not in the all-in-one app (media-service).
     ai_media_url: str | None = None
+    # Hosts (``host`` or ``host:port``; a bare host means the scheme's default port) batch job
+    # callbacks may reach. Empty: every ``callback_url`` is refused.
+    ai_callback_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a transcription waits for a free speech decoder before 503 with Retry-After.
+    ai_decoder_wait_s: float = Field(default=10.0, gt=0)
+    ai_streams_per_user: int = Field(default=2, ge=1)  # live caption streams open at once
+    ai_stream_idle_s: float = Field(default=60.0, gt=0)  # a stream with no audio this long closes
+    # How long a stream opened without ``?token=`` has to send its ``auth`` frame.
+    ai_stream_auth_s: float = Field(default=10.0, gt=0)
     triton_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias=AliasChoices("PARLEY_TRITON_URLS", "TRITON_URLS", "triton_urls"),
@@ -153,7 +164,9 @@ class Settings(BaseSettings):
             return [url.strip() for url in value.split(",") if url.strip()]
         return value
 
-    @field_validator("allowed_origins", "stun_urls", "turn_urls", mode="before")
+    @field_validator(
+        "allowed_origins", "stun_urls", "turn_urls", "ai_callback_hosts", mode="before"
+    )
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -95,3 +95,24 @@ def test_the_gateway_addresses_are_a_setting(monkeypatch: pytest.MonkeyPatch) ->
     assert Settings().forwarded_allow_ips == "127.0.0.1"
     monkeypatch.setenv("PARLEY_FORWARDED_ALLOW_IPS", "172.30.80.10,10.0.0.0/8")
     assert Settings().forwarded_allow_ips == "172.30.80.10,10.0.0.0/8"
+
+
+def test_service_limits_are_settings_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = Settings()
+    assert defaults.media_max_open_uploads == 20
+    assert defaults.ai_callback_hosts == []
+    assert (defaults.ai_decoder_wait_s, defaults.ai_streams_per_user) == (10.0, 2)
+    assert (defaults.ai_stream_idle_s, defaults.ai_stream_auth_s) == (60.0, 10.0)
+    monkeypatch.setenv("PARLEY_MEDIA_MAX_OPEN_UPLOADS", "3")
+    monkeypatch.setenv("PARLEY_AI_CALLBACK_HOSTS", "hooks.example.com, 127.0.0.1:8088,")
+    monkeypatch.setenv("PARLEY_AI_STREAMS_PER_USER", "5")
+    monkeypatch.setenv("PARLEY_AI_STREAM_IDLE_S", "1.5")
+    settings = Settings()
+    assert settings.media_max_open_uploads == 3
+    assert settings.ai_callback_hosts == ["hooks.example.com", "127.0.0.1:8088"]
+    assert (settings.ai_streams_per_user, settings.ai_stream_idle_s) == (5, 1.5)
+    monkeypatch.setenv("PARLEY_AI_STREAMS_PER_USER", "0")
+    with pytest.raises(ValueError, match="ai_streams_per_user"):
+        Settings()

@@ -27,7 +27,6 @@ from parley.ai.engines.registry import ENGINES, EngineConfig, Registry
 from parley.ai.engines.triton import TritonModelError
 from parley.ai.models import AiResult
 from parley.ai.schemas import MAX_TEXT_CHARS
-from parley.ai.settings import AiSettings, ai_settings
 from parley.config import Settings
 from parley.core.errors import ProblemError
 
@@ -43,8 +42,9 @@ class Runtime:
     # Reads a media file named by URL (batch items with ``media_url``); set by the worker, which
     # knows how to reach media-service (in-process in the all-in-one app, else by URL).
     fetch: Callable[[str], Awaitable[bytes]] | None = None
-    # The AI service's own settings (callback hosts, stream limits); tests adjust them here.
-    limits: AiSettings = field(default_factory=AiSettings)
+    # The settings the AI service's limits come from (callback hosts, stream limits): this
+    # runtime's own copy, so that tests can adjust them for one app without touching others.
+    limits: Settings = field(default_factory=Settings)
     # Live caption streams open in this process, per user id.
     open_streams: dict[str, int] = field(default_factory=dict)
 
@@ -64,9 +64,8 @@ class Runtime:
             },
             decoders=settings.ai_decoders,
         )
-        limits = ai_settings(settings)
-        config.decoder_wait_s = limits.ai_decoder_wait_s
-        return cls(Registry(config), settings, limits=limits)
+        config.decoder_wait_s = settings.ai_decoder_wait_s
+        return cls(Registry(config), settings, limits=settings.model_copy())
 
 
 def runtime_of(state: Any) -> Runtime:
