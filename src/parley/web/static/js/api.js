@@ -5,7 +5,11 @@
  * @module api
  */
 
-/** Problem types whose server wording we replace with plainer words. */
+/**
+ * Problem types whose server wording we replace with plainer words. Every type the API can
+ * answer is either here or, with the reason, in `tests/unit/test_problem_words.py`'s list of
+ * types whose server wording is shown as it is (that test fails on a new type in neither).
+ */
 const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "invalid-credentials": "Wrong username or password.",
   "login-rate-limited": "Too many failed sign-ins. Wait a few minutes and try again.",
@@ -19,6 +23,16 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "account-disabled": "This account is disabled. Ask an administrator.",
   "dependency-unavailable": "The service is busy or restarting. Try again in a moment.",
   "csrf-failed": "Your session expired. Sign in again.",
+  "invalid-token": "Your session expired. Sign in again.",
+  "invalid-refresh-token": "Your session expired. Sign in again.",
+  "admin-required": "Only administrators can do this.",
+  "rate-limited": "Too many requests. Wait a moment and try again.",
+  "password-rate-limited": "Too many wrong meeting passwords. Wait a few minutes and try again.",
+  "code-lookup-rate-limited": "Too many meeting codes tried. Wait a few minutes and try again.",
+  "quota-exceeded": "Your storage is full. Delete old recordings to make room.",
+  "unavailable": "The service is busy or restarting. Try again in a moment.",
+  "not-ready": "The service is busy or restarting. Try again in a moment.",
+  "internal": "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.",
 });
 
 /** One path segment, escaped (ids are UUIDs, meeting codes are typed by people). */
