@@ -209,7 +209,7 @@ async def test_deleting_removes_the_object_and_its_thumbnail(
     await wait_processed(media_api, people.owner, media["id"])
     response = await media_api.http.delete(f"{MEDIA}/{media['id']}", headers=people.owner.headers)
     assert response.status_code == 204
-    storage = media_env.app.state.media.storage
+    storage = media_env.service.storage
     for key in (f"media/{media['id']}", f"thumbnails/{media['id']}.webp"):
         with pytest.raises(KeyError):
             await media_env.acall(storage.stat(key))

@@ -19,7 +19,7 @@ from parley.core.contracts import USER_EVENTS_STREAM, user_gone_key
 from parley.core.storage import ObjectNotFound
 from parley.media import sniffing
 from parley.media.models import MediaUpload
-from parley.media.service import MAX_OPEN_UPLOADS
+from parley.media.quota import MAX_OPEN_UPLOADS
 from tests.conftest import Account, Api, unique
 from tests.media import samples
 from tests.media.conftest import MediaEnv, People
@@ -234,7 +234,7 @@ async def test_a_deleted_users_media_is_removed_with_them(
             break
         await asyncio.sleep(0.05)
     assert seen.status_code == 404
-    storage = media_env.app.state.media.storage
+    storage = media_env.service.storage
     for key in (f"media/{media_id}", f"thumbnails/{media_id}.webp"):
         with pytest.raises(ObjectNotFound):
             await media_env.acall(storage.stat(key))

@@ -41,7 +41,7 @@ async def assert_nothing_kept(
     assert await env.acall(pending()) == 0
     if media_id is not None:
         with pytest.raises(ObjectNotFound):
-            await env.acall(env.app.state.media.storage.stat(f"media/{media_id}"))
+            await env.acall(env.service.storage.stat(f"media/{media_id}"))
 
 
 def assert_problem(response: object, status: int) -> None:
@@ -112,7 +112,7 @@ async def test_a_traversal_file_name_is_only_a_label(
     body = response.json()
     assert body["filename"] == "passwd"
     key = f"media/{body['id']}"
-    info = await media_env.acall(media_env.app.state.media.storage.stat(key))
+    info = await media_env.acall(media_env.service.storage.stat(key))
     assert info.size == len(samples.pdf())
     created = await tus_create(
         media_api, uploader, 10, filename="..\\..\\windows\\system.ini", content_type="image/png"

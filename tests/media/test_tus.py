@@ -175,13 +175,13 @@ async def test_an_expired_upload_is_gone_and_cleaned_up(
     from datetime import timedelta
 
     from parley.core.db import utcnow
-    from parley.media import service
+    from parley.media import uploads
 
     created = await tus_create(media_api, people.owner, 100, filename="a.png")
     location = created.headers["location"]
     await tus_patch(media_api, people.owner, location, 0, b"y" * 30)
     removed = await media_env.acall(
-        service.expire_uploads(media_env.app, utcnow() + timedelta(days=2))
+        uploads.expire_uploads(media_env.service, utcnow() + timedelta(days=2))
     )
     assert removed >= 1
     assert (await tus_head(media_api, people.owner, location)).status_code == 404

@@ -11,7 +11,7 @@ from PIL import Image
 
 from parley.config import Settings
 from parley.core.db import utcnow
-from parley.media import service
+from parley.media import housekeeping
 from tests.conftest import Api
 from tests.media import samples
 from tests.media.conftest import MediaEnv, People
@@ -94,10 +94,10 @@ async def test_retention_deletes_only_recordings_past_the_limit(
     settings: Settings = media_env.app.state.settings
     try:
         settings.recording_retention_days = None
-        assert await media_env.acall(service.apply_retention(media_env.app)) == 0
+        assert await media_env.acall(housekeeping.apply_retention(media_env.service)) == 0
         settings.recording_retention_days = 30
         later = utcnow() + timedelta(days=31)
-        assert await media_env.acall(service.apply_retention(media_env.app, later)) >= 1
+        assert await media_env.acall(housekeeping.apply_retention(media_env.service, later)) >= 1
     finally:
         settings.recording_retention_days = None
     gone = await media_api.http.get(
@@ -128,8 +128,8 @@ async def test_a_job_interrupted_mid_processing_is_done_again(
                 .values(thumbnail_status="processing", processing_attempts=1)
             )
             await session.commit()
-        await worker.requeue_interrupted(media_env.app)
-        media_env.app.state.media.wakeup.set()
+        await worker.requeue_interrupted(media_env.service)
+        media_env.service.wakeup.set()
 
     await media_env.acall(interrupt())
     media = await wait_processed(media_api, people.owner, media_id)

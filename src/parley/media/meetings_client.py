@@ -18,18 +18,10 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core.errors import ProblemError
+from parley.media import errors
 
 log = structlog.get_logger("parley.media.meetings")
 TIMEOUT_S = 10.0
-
-
-def _unavailable() -> ProblemError:
-    return ProblemError(
-        503,
-        "meeting-service is unavailable; try again shortly.",
-        type="dependency-unavailable",
-        headers={"Retry-After": "5"},
-    )
 
 
 class MeetingsClient:
@@ -50,9 +42,9 @@ class MeetingsClient:
             response = await self.http.request(method, path, headers=auth, json=json)
         except httpx.HTTPError as exc:
             log.warning("meetings_unreachable", error=f"{type(exc).__name__}: {exc}")
-            raise _unavailable() from exc
+            raise errors.meetings_unavailable() from exc
         if response.status_code >= 500:
-            raise _unavailable()
+            raise errors.meetings_unavailable()
         return response
 
     async def meeting(self, meeting_id: uuid.UUID, auth: dict[str, str]) -> dict[str, Any] | None:

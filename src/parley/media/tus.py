@@ -12,9 +12,11 @@ import re
 from datetime import datetime
 from email.utils import format_datetime
 
-from parley.core.errors import ProblemError
+from parley.media import errors
+from parley.media.errors import TUS_VERSION as VERSION
+from parley.media.errors import tus_headers as headers
 
-VERSION = "1.0.0"
+__all__ = ["VERSION", "headers"]  # re-exported: declared in errors.py, the leaf module
 EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
@@ -25,24 +27,9 @@ MAX_INT = 2**63 - 1
 _ASCII_INT = re.compile(r"[0-9]{1,19}", re.ASCII)
 
 
-def headers(**extra: str) -> dict[str, str]:
-    """Headers every tus response carries, plus ``extra``."""
-    return {"Tus-Resumable": VERSION, "Cache-Control": "no-store", **extra}
-
-
-def problem(status: int, detail: str, type: str, title: str | None = None) -> ProblemError:
-    return ProblemError(status, detail, type=type, title=title, headers=headers())
-
-
 def require_version(value: str | None) -> None:
     if value != VERSION:
-        raise ProblemError(
-            412,
-            f"This server speaks tus {VERSION}; send `Tus-Resumable: {VERSION}`.",
-            type="tus-version",
-            title="Precondition Failed",
-            headers=headers(**{"Tus-Version": VERSION}),
-        )
+        raise errors.tus_version()
 
 
 def ascii_int(value: str | None) -> int | None:
@@ -59,7 +46,7 @@ def ascii_int(value: str | None) -> int | None:
 def parse_int_header(name: str, value: str | None) -> int:
     number = ascii_int(value)
     if number is None:
-        raise problem(400, f"The {name} header must be a non-negative integer.", "tus-header")
+        raise errors.tus_header(f"The {name} header must be a non-negative integer.")
     return number
 
 
@@ -68,7 +55,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     if not header:
         return {}
     if len(header) > MAX_METADATA_BYTES:
-        raise problem(400, "Upload-Metadata is too long.", "tus-metadata")
+        raise errors.tus_metadata("Upload-Metadata is too long.")
     result: dict[str, str] = {}
     for item in header.split(","):
         item = item.strip()
@@ -76,12 +63,12 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             continue
         key, _, value = item.partition(" ")
         if not key or key in result:
-            raise problem(400, "Upload-Metadata has an empty or repeated key.", "tus-metadata")
+            raise errors.tus_metadata("Upload-Metadata has an empty or repeated key.")
         try:
             result[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise problem(
-                400, f"Upload-Metadata value of {key!r} is not base64 UTF-8.", "tus-metadata"
+            raise errors.tus_metadata(
+                f"Upload-Metadata value of {key!r} is not base64 UTF-8."
             ) from exc
     return result
 
@@ -93,30 +80,15 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
     algorithm, _, value = header.strip().partition(" ")
     algorithm = algorithm.lower()
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise problem(
-            400,
-            f"Checksum algorithm {algorithm!r} is not supported; "
-            f"use one of {', '.join(CHECKSUM_ALGORITHMS)}.",
-            "tus-checksum-algorithm",
-        )
+        raise errors.tus_checksum_algorithm(algorithm, CHECKSUM_ALGORITHMS)
     try:
         return algorithm, base64.b64decode(value.strip(), validate=True)
     except binascii.Error as exc:
-        raise problem(400, "Upload-Checksum is not base64.", "tus-checksum") from exc
+        raise errors.tus_checksum() from exc
 
 
 def hasher(algorithm: str) -> hashlib._Hash:
     return hashlib.new(algorithm)
-
-
-def checksum_mismatch() -> ProblemError:
-    return ProblemError(
-        460,
-        "The chunk's checksum does not match Upload-Checksum; it was discarded.",
-        type="tus-checksum-mismatch",
-        title="Checksum Mismatch",
-        headers=headers(),
-    )
 
 
 def http_date(value: datetime) -> str:

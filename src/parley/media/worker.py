@@ -7,7 +7,7 @@ result. A file that cannot be decoded ends ``failed`` with the reason, never an 
 Recordings are then reported to meeting-service (duration, ``ready``/``failed``).
 
 Beside it runs a consumer of users-service's account events: a deleted account's files and
-uploads are removed (see :func:`parley.media.service.remove_user_media`).
+uploads are removed (see :func:`parley.media.housekeeping.remove_user_media`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
 from parley.core import streams
-from parley.core.auth import TokenSigner
 from parley.core.contracts import USER_EVENTS_STREAM
 from parley.core.storage import Storage, StorageUnavailable
 from parley.core.tasks import stopping
-from parley.media import service, sniffing
+from parley.media import files, housekeeping, links, sniffing, uploads
 from parley.media.models import MediaFile
-from parley.media.router import LINK_AUDIENCE, LINK_TTL_S
+from parley.media.runtime import MediaService, media_service
 
 log = structlog.get_logger("parley.media.worker")
 MAX_ATTEMPTS = 3
@@ -48,8 +47,8 @@ def _probe_key(storage: Storage, key: str, content_type: str) -> sniffing.Probe:
         return sniffing.probe(reader, content_type)
 
 
-async def _claim(app: FastAPI) -> MediaFile | None:
-    async with service.db(app).sessionmaker() as session:
+async def _claim(svc: MediaService) -> MediaFile | None:
+    async with svc.db.sessionmaker() as session:
         candidates = (
             await session.scalars(
                 select(MediaFile.id)
@@ -73,11 +72,10 @@ async def _claim(app: FastAPI) -> MediaFile | None:
     return None
 
 
-def _service_auth(app: FastAPI, media: MediaFile) -> dict[str, str]:
+def _service_auth(svc: MediaService, media: MediaFile) -> dict[str, str]:
     """A short-lived access token of the file's owner, so that meeting-service applies its
     usual rules to the update the owner's upload started (the worker has no request)."""
-    signer: TokenSigner = app.state.signer
-    token = signer.issue(
+    token = svc.signer.issue(
         {
             "sub": str(media.owner_id),
             "role": "user",
@@ -90,13 +88,12 @@ def _service_auth(app: FastAPI, media: MediaFile) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def process_one(app: FastAPI) -> bool:
+async def process_one(svc: MediaService) -> bool:
     """Probe and thumbnail one pending file; ``False`` when there was none."""
-    media = await _claim(app)
+    media = await _claim(svc)
     if media is None:
         return False
-    media_runtime = service.runtime(app)
-    storage = media_runtime.storage
+    storage = svc.storage
     values: dict[str, object]
     try:
         probe = await run_in_threadpool(_probe_key, storage, media.storage_key, media.content_type)
@@ -121,7 +118,7 @@ async def process_one(app: FastAPI) -> bool:
             "thumbnail_error": probe.thumbnail_note,
         }
         if probe.thumbnail is not None:
-            key = service.thumbnail_key(media.id)
+            key = files.thumbnail_key(media.id)
             try:
                 await storage.put(key, probe.thumbnail)
                 values.update(thumbnail_status="ready", thumbnail_key=key)
@@ -131,7 +128,7 @@ async def process_one(app: FastAPI) -> bool:
                     thumbnail_status="pending" if retry else "failed",
                     thumbnail_error=f"storage unavailable: {exc}",
                 )
-    async with service.db(app).sessionmaker() as session:
+    async with svc.db.sessionmaker() as session:
         await session.execute(update(MediaFile).where(MediaFile.id == media.id).values(**values))
         await session.commit()
     log.info("media_processed", media_id=str(media.id), status=values["thumbnail_status"])
@@ -141,29 +138,26 @@ async def process_one(app: FastAPI) -> bool:
             body: dict[str, object] = {"status": "failed" if final == "failed" else "ready"}
             if values.get("duration_s") is not None:
                 body["duration_s"] = values["duration_s"]
-            await media_runtime.meetings.update_recording(
-                media.meeting_id, media.recording_id, body, _service_auth(app, media)
+            await svc.meetings.update_recording(
+                media.meeting_id, media.recording_id, body, _service_auth(svc, media)
             )
             if body["status"] == "ready" and media.content_type.startswith(("audio/", "video/")):
-                await submit_transcription(app, media)
+                await submit_transcription(svc, media)
     return True
 
 
-async def submit_transcription(app: FastAPI, media: MediaFile) -> None:
+async def submit_transcription(svc: MediaService, media: MediaFile) -> None:
     """Ask ai-inference-service to transcribe and analyse a finished recording (a batch job:
     the results are stored against the recording and shown on its page). The job fetches the
     file through a short-lived content link, so no audio travels in the request."""
-    settings = app.state.settings
+    settings = svc.settings
     if not settings.media_transcribe_recordings:
         return
-    signer: TokenSigner = app.state.signer
-    access = signer.issue(
-        {"sub": str(media.owner_id), "media": str(media.id)}, LINK_AUDIENCE, LINK_TTL_S
-    )
+    access = links.issue(svc.signer, str(media.owner_id), media.id)
     item = {
         "task": "asr",
         "input": {
-            "media_url": f"/api/v1/media/{media.id}/content?access={access}",
+            "media_url": links.content_url(media.id, access),
             "meeting_id": str(media.meeting_id),
             "recording_id": str(media.recording_id),
             "analyze": True,
@@ -173,12 +167,14 @@ async def submit_transcription(app: FastAPI, media: MediaFile) -> None:
         client = httpx.AsyncClient(base_url=settings.media_ai_url.rstrip("/"), timeout=30)
     else:
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://ai.internal", timeout=30
+            transport=httpx.ASGITransport(app=svc.local_app),
+            base_url="http://ai.internal",
+            timeout=30,
         )
     async with client:
         try:
             response = await client.post(
-                "/api/v1/ai/batch", json={"items": [item]}, headers=_service_auth(app, media)
+                "/api/v1/ai/batch", json={"items": [item]}, headers=_service_auth(svc, media)
             )
         except httpx.HTTPError as exc:
             log.warning("transcription_not_submitted", media_id=str(media.id), error=str(exc))
@@ -191,11 +187,11 @@ async def submit_transcription(app: FastAPI, media: MediaFile) -> None:
         )
 
 
-async def requeue_interrupted(app: FastAPI) -> None:
+async def requeue_interrupted(svc: MediaService) -> None:
     """Jobs left ``processing`` by a worker that stopped (crash, restart) go back to the queue;
     after ``MAX_ATTEMPTS`` they fail instead of looping. (Another node may still be working on
     one: doing it twice is harmless, the result is the same.)"""
-    async with service.db(app).sessionmaker() as session:
+    async with svc.db.sessionmaker() as session:
         stuck = MediaFile.thumbnail_status == "processing"
         await session.execute(
             update(MediaFile)
@@ -210,7 +206,7 @@ async def requeue_interrupted(app: FastAPI) -> None:
         await session.commit()
 
 
-async def handle_user_event(app: FastAPI, fields: dict[str, Any]) -> None:
+async def handle_user_event(svc: MediaService, fields: dict[str, Any]) -> None:
     """One entry of ``USER_EVENTS_STREAM``: a deleted account's media goes with it. The store
     being down is waited out a few times here, since the stream reader does not come back to
     an entry that failed."""
@@ -219,7 +215,7 @@ async def handle_user_event(app: FastAPI, fields: dict[str, Any]) -> None:
     user_id = uuid.UUID(str(fields.get("user_id")))
     for attempt in range(REMOVE_ATTEMPTS):
         try:
-            await service.remove_user_media(app, user_id)
+            await housekeeping.remove_user_media(svc, user_id)
             return
         except StorageUnavailable:
             if attempt == REMOVE_ATTEMPTS - 1:
@@ -228,15 +224,15 @@ async def handle_user_event(app: FastAPI, fields: dict[str, Any]) -> None:
             await asyncio.sleep(2**attempt)
 
 
-async def consume_user_events(app: FastAPI) -> None:
+async def consume_user_events(svc: MediaService) -> None:
     """Read users-service's account events as the ``media`` consumer group (entries written
     while media-service was down wait for it)."""
     await streams.consume(
-        app.state.kv,
+        svc.kv,
         USER_EVENTS_STREAM,
         USER_EVENTS_GROUP,
         uuid.uuid4().hex[:12],
-        lambda fields: handle_user_event(app, fields),
+        lambda fields: handle_user_event(svc, fields),
         expected=(ValueError,),
     )
 
@@ -244,33 +240,33 @@ async def consume_user_events(app: FastAPI) -> None:
 async def run_media_worker(app: FastAPI) -> None:
     """Background task: process files as they arrive, clean up now and then, and remove the
     media of deleted accounts."""
-    events = asyncio.create_task(consume_user_events(app))
+    svc = media_service(app)
+    events = asyncio.create_task(consume_user_events(svc))
     try:
-        await _process_files(app)
+        await _process_files(svc)
     finally:
         events.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await events
 
 
-async def _process_files(app: FastAPI) -> None:
-    settings = app.state.settings
-    media_runtime = service.runtime(app)
+async def _process_files(svc: MediaService) -> None:
+    settings = svc.settings
     last_housekeeping = 0.0
     try:
-        await requeue_interrupted(app)
+        await requeue_interrupted(svc)
     except Exception:
         log.exception("media_requeue_failed")
     while not stopping():
-        media_runtime.wakeup.clear()
+        svc.wakeup.clear()
         try:
-            while await process_one(app):
+            while await process_one(svc):
                 if stopping():
                     return
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_INTERVAL_S:
                 last_housekeeping = time.monotonic()
-                await service.expire_uploads(app)
-                await service.apply_retention(app)
+                await uploads.expire_uploads(svc)
+                await housekeeping.apply_retention(svc)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -278,6 +274,4 @@ async def _process_files(app: FastAPI) -> None:
                 return
             log.exception("media_worker_error")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                media_runtime.wakeup.wait(), timeout=settings.media_worker_interval_s
-            )
+            await asyncio.wait_for(svc.wakeup.wait(), timeout=settings.media_worker_interval_s)
