@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 
 from parley.core.errors import ProblemError
+from parley.users import errors
 
 AVATAR_SIZE = (256, 256)
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
@@ -32,10 +33,6 @@ _decoding: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphor
 )
 
 
-def _unsupported(detail: str) -> ProblemError:
-    return ProblemError(415, detail, type="unsupported-image")
-
-
 def make_avatar(data: bytes) -> bytes:
     """The avatar to store, or 415 when ``data`` is not an image we accept. CPU-bound."""
     try:
@@ -43,7 +40,7 @@ def make_avatar(data: bytes) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.format not in ALLOWED_FORMATS:
-                    raise _unsupported(
+                    raise errors.unsupported_image(
                         f"Images of type {image.format} are not accepted; "
                         "use PNG, JPEG, WebP or GIF."
                     )
@@ -51,7 +48,7 @@ def make_avatar(data: bytes) -> bytes:
                     image.width * image.height > MAX_PIXELS
                     or max(image.width, image.height) > MAX_SIDE
                 ):
-                    raise _unsupported(
+                    raise errors.unsupported_image(
                         f"The image is too large ({image.width}x{image.height}); an avatar "
                         f"may have at most {MAX_PIXELS // 1_000_000} megapixels."
                     )
@@ -69,9 +66,9 @@ def make_avatar(data: bytes) -> bytes:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise _unsupported("The file is not an image we can read.") from exc
+        raise errors.unsupported_image("The file is not an image we can read.") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise _unsupported("The image is damaged or truncated.") from exc
+        raise errors.unsupported_image("The image is damaged or truncated.") from exc
     out = io.BytesIO()
     fitted.save(out, format="WEBP", quality=85, method=4)
     return out.getvalue()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.core.auth import Principal, current_principal
 from parley.core.db import get_session
-from parley.core.errors import ProblemError
+from parley.users import errors
 from parley.users.cache import CachedUser, user_cache
 from parley.users.models import User
 
@@ -28,9 +28,9 @@ async def current_user(
     """The signed-in user's row; a deleted account's token is refused, a disabled one 403."""
     user = await session.get(User, uuid.UUID(principal.user_id))
     if user is None:
-        raise ProblemError(401, "The account no longer exists.", type="invalid-token")
+        raise errors.account_gone()
     if not user.is_active:
-        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+        raise errors.account_disabled()
     return user
 
 
@@ -47,16 +47,16 @@ async def current_user_cached(request: Request) -> CachedUser:
 
     cached = await user_cache.get_or_load(user_id, load)
     if cached is None:
-        raise ProblemError(401, "The account no longer exists.", type="invalid-token")
+        raise errors.account_gone()
     if not cached.view.is_active:
-        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+        raise errors.account_disabled()
     return cached
 
 
 async def admin_user(user: User = Depends(current_user)) -> User:
     """An admin, as the database says now (a token's role claim may be up to 15 minutes old)."""
     if user.role != "admin":
-        raise ProblemError(403, "This needs the admin role.", type="admin-required")
+        raise errors.admin_required()
     return user
 
 
@@ -68,7 +68,7 @@ async def target_user(
     """The user an admin route is about; 404 when there is none."""
     user = await session.get(User, user_id)
     if user is None:
-        raise ProblemError(404, "No such user.", type="user-not-found")
+        raise errors.user_not_found()
     return user
 
 
@@ -103,9 +103,4 @@ def check_csrf(request: Request, session_id: str) -> None:
         )
     )
     if not valid:
-        raise ProblemError(
-            403,
-            "A cookie-authenticated request needs the X-CSRF-Token header "
-            "(GET /api/v1/auth/csrf-token).",
-            type="csrf-failed",
-        )
+        raise errors.csrf_failed()

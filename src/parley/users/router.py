@@ -7,28 +7,22 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.config import Settings
-from parley.core.auth import (
-    Principal,
-    TokenSigner,
-    bearer_token,
-    current_principal,
-    get_revocations,
-    get_signer,
-    principal_from_token,
-    revoke_token,
+from parley.core.auth import bearer_token, principal_from_token, revoke_token
+from parley.core.deps import (
+    KvDep,
+    PrincipalDep,
+    RevocationsDep,
+    SessionDep,
+    SettingsDep,
+    SignerDep,
 )
-from parley.core.db import get_session
-from parley.core.errors import ProblemError
-from parley.core.kv import get_kv
-from parley.core.requests import client_ip, get_settings
-from parley.core.revocation import RevocationList
+from parley.core.requests import client_ip
 from parley.core.storage import ObjectNotFound, Storage, get_storage
 from parley.core.text import SingleLineText
-from parley.users import service
+from parley.users import errors, service
 from parley.users.avatars import render_avatar
 from parley.users.cache import CachedUser
 from parley.users.dependencies import (
@@ -65,15 +59,9 @@ auth_router = APIRouter(prefix=AUTH_PATH, tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
 admin_router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-KvDep = Annotated[Redis, Depends(get_kv)]
-RevocationsDep = Annotated[RevocationList, Depends(get_revocations)]
-SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 UserDep = Annotated[User, Depends(current_user)]
 TargetDep = Annotated[User, Depends(target_user)]
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 
 
 def _secure(request: Request, settings: Settings) -> bool:
@@ -161,7 +149,7 @@ async def refresh(
 ) -> TokenPairOut:
     raw = await _refresh_token_from(request, session, body)
     if not raw:
-        raise ProblemError(401, "No refresh token given.", type="invalid-refresh-token")
+        raise errors.invalid_refresh_token("No refresh token given.")
     rotated = await service.rotate(session, revocations, signer, settings, raw)
     return _pair(rotated, request, response, settings)
 
@@ -186,7 +174,7 @@ async def logout(
         principal = await principal_from_token(token, signer, revocations)
     raw = await _refresh_token_from(request, session, body)
     if principal is None and not raw:
-        raise ProblemError(401, "Nothing to sign out: no token given.", type="invalid-token")
+        raise errors.nothing_to_sign_out()
     if principal is not None:
         await revoke_token(revocations, principal.jti, principal.expires_at)
         if _is_uuid(principal.session_id):
@@ -240,7 +228,7 @@ async def update_me(body: ProfileUpdateIn, user: UserDep, session: SessionDep) -
 async def change_password(
     body: PasswordChangeIn,
     user: UserDep,
-    principal: Annotated[Principal, Depends(current_principal)],
+    principal: PrincipalDep,
     session: SessionDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
@@ -259,7 +247,7 @@ async def change_password(
 
 async def _read_limited(request: Request, limit: int) -> bytes:
     """The request's file: a multipart ``file`` field or the raw body, at most ``limit`` bytes."""
-    too_large = ProblemError(413, f"The image must be at most {limit} bytes.", type="too-large")
+    too_large = errors.image_too_large(limit)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise too_large
@@ -270,7 +258,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise ProblemError(422, "The multipart body needs a `file` field.")
+            raise errors.file_field_required()
         while chunk := await upload.read(64 * 1024):
             size += len(chunk)
             if size > limit:
@@ -283,7 +271,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
                 raise too_large
             chunks.append(chunk)
     if size == 0:
-        raise ProblemError(415, "The body is empty; send an image.", type="unsupported-image")
+        raise errors.unsupported_image("The body is empty; send an image.")
     return b"".join(chunks)
 
 
@@ -292,7 +280,7 @@ async def put_avatar(
     request: Request,
     user: UserDep,
     session: SessionDep,
-    storage: Annotated[Storage, Depends(get_storage)],
+    storage: StorageDep,
     settings: SettingsDep,
 ) -> UserOut:
     data = await _read_limited(request, MAX_AVATAR_BYTES)
@@ -311,12 +299,12 @@ async def get_avatar(
     user_id: uuid.UUID,
     request: Request,
     session: SessionDep,
-    storage: Annotated[Storage, Depends(get_storage)],
+    storage: StorageDep,
 ) -> Response:
     """Public, like a profile picture anywhere: ``<img>`` tags cannot send bearer tokens."""
     user = await session.get(User, user_id)
     if user is None or user.avatar_key is None:
-        raise ProblemError(404, "This user has no avatar.", type="avatar-not-found")
+        raise errors.avatar_not_found()
     etag = '"' + hashlib.sha256(user.avatar_key.encode()).hexdigest()[:16] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
     if request.headers.get("if-none-match") == etag:
@@ -324,7 +312,7 @@ async def get_avatar(
     try:
         data = await storage.get(user.avatar_key)
     except ObjectNotFound as exc:
-        raise ProblemError(404, "This user has no avatar.", type="avatar-not-found") from exc
+        raise errors.avatar_not_found() from exc
     return Response(data, media_type="image/webp", headers=headers)
 
 
@@ -373,7 +361,7 @@ async def admin_delete_user(
     kv: KvDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
-    storage: Annotated[Storage, Depends(get_storage)],
+    storage: StorageDep,
 ) -> Response:
     """Deletes the account, its login sessions and its avatar; every service then removes or
     reassigns what the user owned (docs/users.md)."""

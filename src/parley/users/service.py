@@ -11,9 +11,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,13 +23,10 @@ from parley.core import ratelimit
 from parley.core.auth import TokenSigner, revoke_sessions
 from parley.core.contracts import USER_EVENTS_STREAM, USER_GONE_CHANNEL, user_gone_key
 from parley.core.db import utcnow
-from parley.core.errors import ProblemError
 from parley.core.revocation import RevocationList
-from parley.users import passwords
+from parley.users import errors, passwords
 from parley.users.models import RefreshToken, User
 from parley.users.schemas import AdminUserUpdateIn, ProfileUpdateIn, RegisterIn
-
-INVALID_CREDENTIALS = "Invalid username or password."
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +44,6 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _weak_password(detail: str) -> ProblemError:
-    return ProblemError(422, detail, type="weak-password")
-
-
 async def _email_taken(session: AsyncSession, email: str) -> bool:
     return await session.scalar(select(User.id).where(User.email == email)) is not None
 
@@ -61,29 +55,14 @@ async def _account_exists(session: AsyncSession, username: str, email: str) -> b
     return taken is not None
 
 
-def _account_taken() -> ProblemError:
-    """One answer whichever field collides: registration must not tell a stranger whether an
-    email address has an account here."""
-    return ProblemError(
-        409,
-        "This username or email address cannot be used; choose another or sign in.",
-        type="account-taken",
-    )
-
-
-def _email_conflict() -> ProblemError:
-    """For the signed-in user changing their own address (they know which field they sent)."""
-    return ProblemError(409, "This email is already registered.", type="email-taken")
-
-
 async def register(session: AsyncSession, data: RegisterIn) -> User:
     """A new account; the first account ever made is the admin."""
     email = data.email.lower()
     violation = passwords.policy_violation(data.password, username=data.username, email=email)
     if violation:
-        raise _weak_password(violation)
+        raise errors.weak_password(violation)
     if await _account_exists(session, data.username, email):
-        raise _account_taken()
+        raise errors.account_taken()
     is_first = (await session.scalar(select(func.count()).select_from(User))) == 0
     user = User(
         username=data.username,
@@ -97,7 +76,7 @@ async def register(session: AsyncSession, data: RegisterIn) -> User:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _account_taken() from exc
+        raise errors.account_taken() from exc
     return user
 
 
@@ -128,16 +107,11 @@ async def authenticate(
     key = _login_key(f"user:{user.id}" if user else f"name:{lowered}", client_ip)
     window = await ratelimit.current(kv, key)
     if window.count >= settings.login_max_failures:
-        raise ProblemError(
-            429,
-            "Too many failed sign-in attempts; try again later.",
-            type="login-rate-limited",
-            headers={"Retry-After": str(max(window.retry_after_s, 1))},
-        )
+        raise errors.login_rate_limited(window.retry_after_s)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         await ratelimit.hit(kv, key, settings.login_window_s)
-        raise ProblemError(401, INVALID_CREDENTIALS, type="invalid-credentials")
+        raise errors.invalid_credentials()
     await ratelimit.reset(kv, key)
     return user
 
@@ -198,10 +172,6 @@ async def _user_families(
     return list(set((await session.scalars(query)).all()))
 
 
-def _invalid_refresh(detail: str = "The refresh token is not valid.") -> ProblemError:
-    return ProblemError(401, detail, type="invalid-refresh-token")
-
-
 async def rotate(
     session: AsyncSession,
     revocations: RevocationList,
@@ -218,26 +188,33 @@ async def rotate(
         select(RefreshToken).where(RefreshToken.token_hash == _token_hash(raw))
     )
     if row is None:
-        raise _invalid_refresh()
+        raise errors.invalid_refresh_token()
     if row.used_at is not None or row.revoked_at is not None:
         await revoke_families(session, revocations, settings, [row.family_id])
-        raise _invalid_refresh("The refresh token was already used; the session has been ended.")
+        raise errors.invalid_refresh_token(
+            "The refresh token was already used; the session has been ended."
+        )
     if row.expires_at <= utcnow():
-        raise _invalid_refresh("The refresh token has expired.")
+        raise errors.invalid_refresh_token("The refresh token has expired.")
     # Mark used atomically: of two concurrent refreshes with one token, only one wins.
-    claimed = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
-        .values(used_at=utcnow())
+    claimed = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+            .values(used_at=utcnow())
+        ),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:
         await session.rollback()
         await revoke_families(session, revocations, settings, [row.family_id])
-        raise _invalid_refresh("The refresh token was already used; the session has been ended.")
+        raise errors.invalid_refresh_token(
+            "The refresh token was already used; the session has been ended."
+        )
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         await session.commit()
-        raise ProblemError(403, "This account has been disabled.", type="account-disabled")
+        raise errors.account_disabled()
     new_raw, new_row = _new_refresh_token(user.id, row.family_id, settings.refresh_token_ttl_s)
     session.add(new_row)
     await session.commit()
@@ -255,7 +232,7 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateI
     if data.email is not None and data.email.lower() != user.email:
         email = data.email.lower()
         if await _email_taken(session, email):
-            raise _email_conflict()
+            raise errors.email_taken()
         user.email = email
     if data.display_name is not None:
         user.display_name = data.display_name
@@ -263,7 +240,7 @@ async def update_profile(session: AsyncSession, user: User, data: ProfileUpdateI
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _email_conflict() from exc
+        raise errors.email_taken() from exc
     return user
 
 
@@ -278,10 +255,10 @@ async def change_password(
 ) -> None:
     """New password; every other login session of this user ends."""
     if not await passwords.verify_password(user.password_hash, current):
-        raise ProblemError(403, "The current password is wrong.", type="wrong-password")
+        raise errors.wrong_password()
     violation = passwords.policy_violation(new, username=user.username, email=user.email)
     if violation:
-        raise _weak_password(violation)
+        raise errors.weak_password(violation)
     user.password_hash = await passwords.hash_password(new)
     await session.commit()
     keep = uuid.UUID(keep_session) if keep_session else None
@@ -329,12 +306,6 @@ async def _other_active_admins(session: AsyncSession, user_id: uuid.UUID) -> int
     return len((await session.scalars(query)).all())
 
 
-def _last_admin() -> ProblemError:
-    return ProblemError(
-        409, "The last active admin cannot be demoted, disabled or deleted.", type="last-admin"
-    )
-
-
 async def announce_account_state(kv: Redis, user_id: uuid.UUID, state: str) -> None:
     """Tell every service that an account stopped (``disabled``/``deleted``) or resumed
     (``enabled``) counting, after the change is committed: a key read on resume and content
@@ -366,7 +337,7 @@ async def admin_update(
         and ((data.role is not None and data.role != "admin") or data.is_active is False)
     )
     if loses_admin and await _other_active_admins(session, target.id) == 0:
-        raise _last_admin()
+        raise errors.last_admin()
     role_changed = data.role is not None and data.role != target.role
     disabled = data.is_active is False and target.is_active
     enabled = data.is_active is True and not target.is_active
@@ -398,7 +369,7 @@ async def delete_user(
         and target.is_active
         and await _other_active_admins(session, target.id) == 0
     ):
-        raise _last_admin()
+        raise errors.last_admin()
     families = await _user_families(session, target.id)
     avatar_key = target.avatar_key
     user_id = target.id
