@@ -30,7 +30,7 @@ from tests.servers import postgres_server, redis_server
 from parley import migrate
 from parley.core.auth import TokenSigner
 from parley.meetings.models import Meeting, Participant
-from parley.meetings.service import meetings_query, ordered
+from parley.meetings.listing import meetings_query, ordered
 
 MEETINGS, PARTICIPANTS, HOSTS = 10_000, 50_000, 2_000
 SETTINGS = {
