@@ -222,6 +222,52 @@ async def test_concurrent_patches_to_one_upload_never_interleave(
     assert head.headers["upload-offset"] == str(len(data))
 
 
+async def test_head_beside_a_running_patch_answers_the_offset_that_patch_ends_at(
+    media_api: Api, people: People
+) -> None:
+    """A client resuming after a cut asks HEAD while the server may still be finishing the cut
+    PATCH: HEAD waits for that PATCH to end, so the offset it gives is the one to resume from
+    (answered from the middle of the PATCH, the resumed PATCH would get 409)."""
+    part = 1024 * 1024
+    data = b"%PDF-1.4\n" + bytes(range(256)) * (4 * part // 256)
+    created = await tus_create(
+        media_api, people.owner, len(data), filename="doc.pdf", content_type="application/pdf"
+    )
+    location = created.headers["location"]
+    paused, resume = asyncio.Event(), asyncio.Event()
+
+    async def body() -> object:
+        yield data[:part]
+        paused.set()
+        await resume.wait()
+        yield data[part : 2 * part]
+
+    patch = asyncio.create_task(
+        media_api.http.patch(
+            location,
+            headers={
+                **people.owner.headers,
+                **TUS,
+                "Content-Type": "application/offset+octet-stream",
+                "Upload-Offset": "0",
+            },
+            content=body(),
+        )
+    )
+    await asyncio.wait_for(paused.wait(), 60)
+    head = asyncio.create_task(tus_head(media_api, people.owner, location))
+    done, _ = await asyncio.wait({head}, timeout=1.0)
+    assert not done, "HEAD answered while the PATCH was still writing"
+
+    resume.set()
+    patched = await patch
+    assert patched.status_code == 204, patched.text
+    assert patched.headers["upload-offset"] == str(2 * part)
+    assert (await head).headers["upload-offset"] == str(2 * part)
+    resumed = await tus_patch(media_api, people.owner, location, 2 * part, data[2 * part :])
+    assert resumed.status_code == 204, resumed.text
+
+
 async def test_metadata_is_echoed_on_head(media_api: Api, people: People) -> None:
     created = await tus_create(media_api, people.owner, 10, filename="x.png", kind="file")
     head = await tus_head(media_api, people.owner, created.headers["location"])

@@ -173,9 +173,16 @@ async def tus_head(
     auth: AuthDep,
     svc: MediaDep,
 ) -> Response:
-    """How far an upload got (the client resumes from ``Upload-Offset``)."""
+    """How far an upload got (the client resumes from ``Upload-Offset``): answered once the
+    PATCH writing to it (if any) has ended, so that the offset is the one to resume from."""
     tus.require_version(request.headers.get("tus-resumable"))
     media = await uploads.finished_media(svc, upload_id, principal)
+    if media is None:
+        # The caller's own upload (404 otherwise, before any waiting), read again once its
+        # writer is done: that PATCH may have moved the offset, or completed the upload.
+        await uploads.get_upload(svc, upload_id, principal)
+        await uploads.writer_done(svc, upload_id)
+        media = await uploads.finished_media(svc, upload_id, principal)
     if media is not None:
         return Response(
             status_code=200,

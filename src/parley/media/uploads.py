@@ -12,6 +12,7 @@ routes that speak it are in :mod:`parley.media.router`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import tempfile
@@ -35,6 +36,11 @@ from parley.media.runtime import MediaService
 
 log = structlog.get_logger("parley.media.uploads")
 LOCK_TTL_MS = 60_000
+# How long a HEAD waits for the request writing to the upload to end (:func:`writer_done`).
+# Long enough for a PATCH whose connection was cut to notice and save what it stored, even on
+# a busy node; short enough that a HEAD beside a live, long PATCH still answers.
+HEAD_WAIT_S = 10.0
+LOCK_POLL_S = 0.05
 # ``MediaUpload.length`` of an upload whose size is not known yet (tus creation-defer-length:
 # a recording streamed while it is being made).
 DEFERRED = -1
@@ -111,6 +117,10 @@ async def discard_upload(svc: MediaService, upload: MediaUpload) -> None:
     await quota.forget_reservation(svc, upload.owner_id, upload.id)
 
 
+def _lock_key(upload_id: uuid.UUID) -> str:
+    return f"media:upload-lock:{upload_id}"
+
+
 @contextlib.asynccontextmanager
 async def upload_lock(
     svc: MediaService, upload_id: uuid.UUID
@@ -118,7 +128,7 @@ async def upload_lock(
     """One request at a time per upload, across processes (Redis): a second concurrent PATCH
     gets 423 instead of interleaving bytes."""
     kv = svc.kv
-    key = f"media:upload-lock:{upload_id}"
+    key = _lock_key(upload_id)
     token = uuid.uuid4().hex
     if not await kv.set(key, token, nx=True, px=LOCK_TTL_MS):
         raise errors.upload_locked()
@@ -131,6 +141,31 @@ async def upload_lock(
     finally:
         if await kv.get(key) == token:
             await kv.delete(key)
+
+
+async def writer_done(svc: MediaService, upload_id: uuid.UUID, wait_s: float = HEAD_WAIT_S) -> bool:
+    """Wait until the request that holds the upload's lock now (if any) has ended; ``False``
+    when it still holds it after ``wait_s``.
+
+    A PATCH saves progress while it runs and once more when it ends, after its bytes are made
+    durable, which, when its connection was cut, happens only once it has noticed the cut. A
+    client that resumes asks HEAD for the offset first: answered from the middle of that PATCH,
+    the offset would be behind the one the PATCH saves at its end, and the resumed PATCH would
+    get 409. So HEAD waits for the writer to finish and then reads the final offset. It does
+    not take the lock itself (a PATCH beside it must not get 423); it waits until the lock is
+    free or held by another request (the writer it saw has released it, after its last save).
+    Bounded: beside a live PATCH that keeps going, HEAD answers the progress saved so far."""
+    kv = svc.kv
+    key = _lock_key(upload_id)
+    holder = await kv.get(key)
+    if holder is None:
+        return True
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        await asyncio.sleep(LOCK_POLL_S)
+        if await kv.get(key) != holder:
+            return True
+    return False
 
 
 async def _save_progress(
