@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley import migrate
 from parley.core.contracts import USER_EVENTS_STREAM, user_gone_key
+from parley.core.errors import ProblemError
 from parley.core.storage import ObjectNotFound
-from parley.media import sniffing
+from parley.media import quota, sniffing
 from parley.media.models import MediaUpload
 from parley.media.quota import MAX_OPEN_UPLOADS
+from parley.media.runtime import MediaService
 from tests.conftest import Account, Api, unique
 from tests.media import samples
 from tests.media.conftest import MediaEnv, People
@@ -91,6 +94,61 @@ async def test_deferred_uploads_fed_by_chunked_patches_stop_at_the_quota(
     heads = [await tus_head(media_api, uploader, loc) for loc in locations]
     stored = sum(int(h.headers["upload-offset"]) for h in heads)
     assert stored <= 1 * MIB
+
+
+async def test_bytes_saved_while_the_quota_is_read_are_still_counted(
+    media_api: Api, uploader: Account, media_env: MediaEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race behind the test above: the meter adds the database's count and Redis's
+    reservations; another request that saves its bytes (row committed, then reservation
+    dropped) between the two reads must not vanish from both."""
+    await fill_quota(media_env, uploader, leave=1 * MIB)
+    created = await tus_create_deferred(media_api, uploader, filename="rec.webm")
+    assert created.status_code == 201, created.text
+    other = uuid.UUID(media_id_of(created))
+    owner = uuid.UUID(uploader.id)
+    svc = media_env.service
+    key = quota.in_flight_key(owner)
+    # The other request has 1 MiB on its way: all that is left, reserved, not saved yet.
+    await media_env.acall(svc.kv.hincrby(key, str(other), MIB))
+
+    moved = False
+
+    async def save_the_other_request() -> None:
+        nonlocal moved
+        if moved:
+            return
+        moved = True
+        async with svc.db.sessionmaker() as session:
+            await session.execute(
+                update(MediaUpload).where(MediaUpload.id == other).values(offset=MIB)
+            )
+            await session.commit()
+        await svc.kv.hincrby(key, str(other), -MIB)
+
+    real_used, real_in_flight = quota.used_bytes, quota.in_flight_bytes
+
+    async def used_then_save(session: AsyncSession, who: uuid.UUID) -> int:
+        used = await real_used(session, who)
+        await save_the_other_request()
+        return used
+
+    async def in_flight_then_save(service: MediaService, who: uuid.UUID) -> int:
+        in_flight = await real_in_flight(service, who)
+        await save_the_other_request()
+        return in_flight
+
+    # Whichever the meter reads first, the other request's bytes move right after that read.
+    monkeypatch.setattr(quota, "used_bytes", used_then_save)
+    monkeypatch.setattr(quota, "in_flight_bytes", in_flight_then_save)
+    meter = quota.QuotaMeter(svc, owner, uuid.uuid4())
+
+    with pytest.raises(ProblemError) as refused:
+        await media_env.acall(meter.charge(1))
+
+    assert moved
+    assert refused.value.status == 413
+    assert await media_env.acall(quota.in_flight_bytes(svc, owner)) == 0
 
 
 async def test_a_user_can_hold_only_so_many_uploads_in_progress(

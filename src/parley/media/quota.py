@@ -5,6 +5,13 @@ are reserved in Redis (:class:`QuotaMeter`), so that concurrent requests of one 
 node, see each other. A check before the bytes flow (:func:`check_quota`) is advisory; what
 binds is the reservation taken as they arrive, and the count after an upload's row is in
 (:func:`admit_new_upload`).
+
+Bytes move from Redis to the database as they are saved: the row is committed first, the
+reservation dropped after. Whoever adds the two up (:func:`charged_bytes`) therefore reads
+Redis first and the database after, in one statement: a move that lands between the two reads
+is then counted twice (its reservation was still there, its row is already in), never not at
+all, as it would be the other way round (the row read before the commit, the reservation after
+it was dropped), which let two requests pass the quota together. No lock is needed for that.
 """
 
 from __future__ import annotations
@@ -32,25 +39,40 @@ IN_FLIGHT_TTL_S = 3600
 
 
 async def used_bytes(session: AsyncSession, owner: uuid.UUID) -> int:
-    stored = await session.scalar(
-        select(func.coalesce(func.sum(MediaFile.size_bytes), 0)).where(MediaFile.owner_id == owner)
+    """What the database counts for ``owner``: stored files, and uploads in progress at their
+    declared size (or what arrived so far when the size is not declared yet).
+
+    One statement, so one snapshot: an upload admitted as a file (its upload row deleted and
+    its file row added in one commit) is counted once, where two queries could miss it."""
+    stored = (
+        select(func.coalesce(func.sum(MediaFile.size_bytes), 0))
+        .where(MediaFile.owner_id == owner)
+        .scalar_subquery()
     )
-    # Uploads in progress count with their declared size, or what arrived so far when the
-    # size is not declared yet.
     declared = case((MediaUpload.length < 0, MediaUpload.offset), else_=MediaUpload.length)
-    pending = await session.scalar(
-        select(func.coalesce(func.sum(declared), 0)).where(MediaUpload.owner_id == owner)
+    pending = (
+        select(func.coalesce(func.sum(declared), 0))
+        .where(MediaUpload.owner_id == owner)
+        .scalar_subquery()
     )
-    return int(stored or 0) + int(pending or 0)
+    row = (await session.execute(select(stored, pending))).one()
+    return int(row[0] or 0) + int(row[1] or 0)
+
+
+async def charged_bytes(svc: MediaService, owner: uuid.UUID) -> int:
+    """Everything charged to ``owner``: bytes in flight (Redis), then what the database counts.
+    In this order, so that bytes moving from one to the other meanwhile are never missed (see
+    the module)."""
+    in_flight = await in_flight_bytes(svc, owner)
+    async with svc.db.sessionmaker() as session:
+        return in_flight + await used_bytes(session, owner)
 
 
 async def check_quota(svc: MediaService, owner: uuid.UUID, adding: int) -> None:
     """An early, advisory refusal (a declared size that cannot fit). What binds is what is
     recorded or charged: rows in the database, and bytes in flight (:class:`QuotaMeter`)."""
     settings = svc.settings
-    async with svc.db.sessionmaker() as session:
-        used = await used_bytes(session, owner)
-    used += await in_flight_bytes(svc, owner)
+    used = await charged_bytes(svc, owner)
     if used + adding > settings.media_user_quota_bytes:
         raise errors.quota_exceeded(settings.media_user_quota_bytes, used)
 
@@ -109,16 +131,15 @@ class QuotaMeter:
         kv = self.svc.kv
         await kv.hincrby(self.key, self.field, grant)
         await kv.expire(self.key, IN_FLIGHT_TTL_S)
-        async with self.svc.db.sessionmaker() as session:
-            used = await used_bytes(session, self.owner)
-        if used + await in_flight_bytes(self.svc, self.owner) > settings.media_user_quota_bytes:
+        if await charged_bytes(self.svc, self.owner) > settings.media_user_quota_bytes:
             await kv.hincrby(self.key, self.field, -grant)
             return False
         self.granted += grant
         return True
 
     async def settled(self, size: int) -> None:
-        """``size`` charged bytes are now counted by the database (call after the commit)."""
+        """``size`` charged bytes are now counted by the database: call only after their commit
+        (the order :func:`charged_bytes` relies on)."""
         if size <= 0:
             return
         self.used -= size
@@ -137,14 +158,13 @@ async def admit_new_upload(svc: MediaService, upload: MediaUpload) -> None:
     in progress. Counting after the insert means two racing creations cannot both slip in."""
     settings = svc.settings
     now = utcnow()
+    used = await charged_bytes(svc, upload.owner_id)
     async with svc.db.sessionmaker() as session:
-        used = await used_bytes(session, upload.owner_id)
         open_uploads = await session.scalar(
             select(func.count())
             .select_from(MediaUpload)
             .where(MediaUpload.owner_id == upload.owner_id, MediaUpload.expires_at > now)
         )
-    used += await in_flight_bytes(svc, upload.owner_id)
     problem: ProblemError | None = None
     if int(open_uploads or 0) > MAX_OPEN_UPLOADS:
         problem = errors.too_many_uploads(MAX_OPEN_UPLOADS)

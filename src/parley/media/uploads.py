@@ -357,9 +357,7 @@ async def _declare_length(svc: MediaService, upload: MediaUpload, declared: int 
     await _save_progress(svc, upload, upload.offset, upload.storage_state)
     # Checked again now that the length is recorded (reserved whole): a racing upload of the
     # same owner may have taken the room meanwhile.
-    async with svc.db.sessionmaker() as session:
-        used = await quota.used_bytes(session, upload.owner_id)
-    used += await quota.in_flight_bytes(svc, upload.owner_id)
+    used = await quota.charged_bytes(svc, upload.owner_id)
     if used > settings.media_user_quota_bytes:
         upload.length = DEFERRED
         await _save_progress(svc, upload, upload.offset, upload.storage_state)
