@@ -124,7 +124,11 @@ class RequestContextMiddleware:
             self.in_flight.dec()
             elapsed = time.perf_counter() - start
             method = scope["method"]
-            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = scope.get("route")
+            # path_format: the template without convertors ({id}, not {id:uuid}).
+            template = (
+                getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+            )
             code = status or 500
             counter, histogram = self._series(method, template, code)
             counter.inc()
