@@ -99,3 +99,25 @@ MULTIPART_UPLOAD: dict[str, Any] = {
         },
     }
 }
+
+_RANGE = _header("Range", "`bytes=<from>-<to>`: part of the file (206).", {"type": "string"}, False)
+_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+
+CONTENT: dict[str, Any] = {
+    "parameters": [_RANGE],
+    "responses": {
+        "200": {"description": "The file, in its own content type.", "content": _BYTES},
+        "206": {"description": "The requested range of the file.", "content": _BYTES},
+        "304": {"description": "Not modified (`If-None-Match`)."},
+        "307": {"description": "Redirect to a presigned S3 URL (when configured)."},
+    },
+}
+THUMBNAIL: dict[str, Any] = {
+    "responses": {
+        "200": {
+            "description": "A 320 px WebP.",
+            "content": {"image/webp": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "304": {"description": "Not modified (`If-None-Match`)."},
+    },
+}

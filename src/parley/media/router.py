@@ -320,7 +320,12 @@ async def content_link(
     }
 
 
-@router.get("/{media_id:uuid}/content", response_model=None)
+@router.get(
+    "/{media_id:uuid}/content",
+    response_model=None,
+    response_class=Response,
+    openapi_extra=media_openapi.CONTENT,
+)
 async def get_content(
     media_id: uuid.UUID,
     request: Request,
@@ -380,7 +385,12 @@ async def get_content(
     )
 
 
-@router.get("/{media_id:uuid}/thumbnail", response_model=None)
+@router.get(
+    "/{media_id:uuid}/thumbnail",
+    response_model=None,
+    response_class=Response,
+    openapi_extra=media_openapi.THUMBNAIL,
+)
 async def get_thumbnail(
     media_id: uuid.UUID,
     request: Request,
