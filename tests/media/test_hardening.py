@@ -21,7 +21,6 @@ from parley.core.errors import ProblemError
 from parley.core.storage import ObjectNotFound
 from parley.media import quota, sniffing
 from parley.media.models import MediaUpload
-from parley.media.quota import MAX_OPEN_UPLOADS
 from parley.media.runtime import MediaService
 from tests.conftest import Account, Api, unique
 from tests.media import samples
@@ -152,10 +151,10 @@ async def test_bytes_saved_while_the_quota_is_read_are_still_counted(
 
 
 async def test_a_user_can_hold_only_so_many_uploads_in_progress(
-    media_api: Api, uploader: Account
+    media_api: Api, uploader: Account, media_env: MediaEnv
 ) -> None:
     locations = []
-    for _ in range(MAX_OPEN_UPLOADS):
+    for _ in range(media_env.settings.media_max_open_uploads):
         created = await tus_create(media_api, uploader, 10, filename="a.png")
         assert created.status_code == 201, created.text
         locations.append(created.headers["location"])

@@ -2,7 +2,7 @@
 
 A file is visible to its owner, to admins, and (for a file of a meeting) to the people who
 belong to that meeting. Belonging is meeting-service's rule, so media-service asks it with the
-caller's own credentials (``auth``) through :class:`~parley.media.meetings_client.MeetingsClient`
+caller's own credentials (``auth``) through :class:`~parley.core.meetings_client.MeetingsClient`
 and never keeps its own copy. An account users-service marks disabled or deleted loses access
 at once (its tokens may still be valid for minutes). A file the caller may not see answers 404,
 like one that does not exist, so that ids cannot be probed.

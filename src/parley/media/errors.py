@@ -73,16 +73,6 @@ def delete_forbidden() -> ProblemError:
     )
 
 
-def meetings_unavailable() -> ProblemError:
-    """503: meeting-service (which decides who belongs to a meeting) cannot answer."""
-    return ProblemError(
-        503,
-        "meeting-service is unavailable; try again shortly.",
-        type="dependency-unavailable",
-        headers={"Retry-After": "5"},
-    )
-
-
 # ---- what an upload declares, and limits ----------------------------------------------------
 
 

@@ -27,11 +27,6 @@ from parley.media import errors
 from parley.media.models import MediaFile, MediaUpload
 from parley.media.runtime import MediaService
 
-# Uploads in progress one user may hold (each holds a row, a partial object and, with a
-# declared length, part of the quota): several files sent side by side fit, a client that
-# opens uploads without end does not. A setting would be better:
-# PARLEY_MEDIA_MAX_OPEN_UPLOADS (config.py belongs to the platform).
-MAX_OPEN_UPLOADS = 20
 # Quota reserved per check while bytes stream in (one database query per block).
 QUOTA_GRANT_BYTES = 1024 * 1024
 # How long reservations of a request that died without releasing them can linger.
@@ -154,8 +149,10 @@ class QuotaMeter:
 
 async def admit_new_upload(svc: MediaService, upload: MediaUpload) -> None:
     """Checked after the upload's row is in: its declared length (reserved whole) must fit the
-    quota with everything else, and the owner may hold only :data:`MAX_OPEN_UPLOADS` uploads
-    in progress. Counting after the insert means two racing creations cannot both slip in."""
+    quota with everything else, and the owner may hold only ``media_max_open_uploads``
+    uploads in progress (each holds a row, a partial object and, with a declared length, part
+    of the quota: several files sent side by side fit, a client that opens uploads without end
+    does not). Counting after the insert means two racing creations cannot both slip in."""
     settings = svc.settings
     now = utcnow()
     used = await charged_bytes(svc, upload.owner_id)
@@ -166,8 +163,8 @@ async def admit_new_upload(svc: MediaService, upload: MediaUpload) -> None:
             .where(MediaUpload.owner_id == upload.owner_id, MediaUpload.expires_at > now)
         )
     problem: ProblemError | None = None
-    if int(open_uploads or 0) > MAX_OPEN_UPLOADS:
-        problem = errors.too_many_uploads(MAX_OPEN_UPLOADS)
+    if int(open_uploads or 0) > settings.media_max_open_uploads:
+        problem = errors.too_many_uploads(settings.media_max_open_uploads)
     elif used > settings.media_user_quota_bytes:
         problem = errors.quota_exceeded(
             settings.media_user_quota_bytes, used - max(upload.length, 0)

@@ -23,8 +23,8 @@ from starlette.types import ASGIApp
 from parley.config import Settings
 from parley.core.auth import TokenSigner
 from parley.core.db import Database
+from parley.core.meetings_client import MeetingsClient, meetings_client
 from parley.core.storage import Storage, create_storage
-from parley.media.meetings_client import MeetingsClient
 
 
 @dataclass
@@ -36,6 +36,8 @@ class MediaService:
     kv: Redis
     storage: Storage
     meetings: MeetingsClient
+    """The app's one meeting-service client (:mod:`parley.core.meetings_client`: pooled,
+    closed with the app, one error mapping), shared with AI in the all-in-one app."""
     signer: TokenSigner
     local_app: ASGIApp
     """The app itself: sibling services are called in-process through it (an ASGI transport)
@@ -59,7 +61,9 @@ def media_service(app: FastAPI) -> MediaService:
             db=app.state.db,
             kv=app.state.kv,
             storage=create_storage(settings),
-            meetings=MeetingsClient(app, settings.media_meetings_url),
+            meetings=meetings_client(
+                app, settings.media_meetings_url, setting="PARLEY_MEDIA_MEETINGS_URL"
+            ),
             signer=app.state.signer,
             local_app=app,
         )
