@@ -23,6 +23,13 @@ the connection, an ``asyncio.Queue`` (four deques, ~3 KiB) for at most a message
 ``asyncio.Event`` with its own deque: this class lets go of the handshake once it is answered
 and uses ``ReceiveQueue`` and ``WritableFlag`` instead.
 
+Keepalive: uvicorn stops reading a socket while the app has messages it has not taken yet
+(flow control), and pings on timers. A pong then can wait, unread, behind messages the app is
+still working through (live captions decoding audio sent faster than it can be decoded on a
+busy machine), and uvicorn's verdict "no pong in time" would drop a live peer with 1011
+mid-stream. :meth:`PreparedFrameWebSocketProtocol.keepalive_timeout` judges the peer only
+for time the socket was being read and the event loop was running.
+
 It is selected with uvicorn's ``ws`` setting (an import path is how uvicorn takes a protocol
 class): see ``parley.core.serving``. It builds on uvicorn's sans-I/O implementation and reads
 its state (``transport``, ``writable``, ``close_sent``, ``conn``); the uvicorn version is
@@ -124,11 +131,17 @@ class WritableFlag:
         return True
 
 
+STALL_S = 1.0
+"""A pong timer that fires this much late says the event loop was blocked: the peer had less
+time to answer than it was given."""
+
+
 class PreparedFrameWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = ReceiveQueue()  # type: ignore[assignment]
         self.writable = WritableFlag()  # type: ignore[assignment]
+        self.pong_due: float | None = None  # when the pong timer is meant to fire
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
@@ -142,6 +155,28 @@ class PreparedFrameWebSocketProtocol(WebSocketsSansIOProtocol):
         scope: dict[str, Any] | None = getattr(self, "scope", None)  # absent when refused
         if scope is not None:
             scope["extensions"][PREPARED_FRAMES] = {"write": self.write_prepared}
+
+    def keepalive_timeout(self) -> None:
+        """No pong within ``ping_timeout``: close with 1011, unless the missing pong is ours.
+
+        While reading is paused (the app has not taken the messages before it) the pong may
+        be in the socket, unread; and a timer that fires well after its time means the loop
+        itself was blocked. Either way the peer gets another ``ping_timeout`` counted from
+        now; once we read again and the loop runs, a dead peer still times out."""
+        timeout = self.ping_timeout
+        due, self.pong_due = self.pong_due, None
+        if timeout is not None and not (self.close_sent or self.transport.is_closing()):
+            now = self.loop.time()
+            late = now - (due if due is not None else self.ping_sent_at + timeout)
+            if self.read_paused or late > STALL_S:
+                self.pong_due = now + timeout
+                self.pong_timer = self.loop.call_later(timeout, self.keepalive_timeout)
+                return
+        super().keepalive_timeout()
+
+    def send_keepalive_ping(self) -> None:
+        self.pong_due = None  # a new ping: its timer is uvicorn's, due ping_timeout from now
+        super().send_keepalive_ping()
 
     def write_prepared(self, wire: bytes) -> bool:
         """Write a serialised server frame now; False when the socket cannot take it now."""
