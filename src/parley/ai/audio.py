@@ -12,10 +12,12 @@ import contextlib
 import io
 import wave
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
 from av.audio.resampler import AudioResampler
+from numpy.typing import NDArray
 
 TARGET_RATE = 16_000
 FORMATS = ("wav", "webm", "ogg", "mp3", "flac")
@@ -29,7 +31,7 @@ class AudioError(ValueError):
 class Pcm:
     """Mono signed 16-bit samples at ``rate`` Hz."""
 
-    samples: np.ndarray
+    samples: NDArray[Any]
     rate: int = TARGET_RATE
 
     @property
@@ -40,7 +42,7 @@ class Pcm:
     def raw(self) -> bytes:
         return self.samples.astype("<i2").tobytes()
 
-    def floats(self) -> np.ndarray:
+    def floats(self) -> NDArray[Any]:
         return self.samples.astype(np.float32) / 32768.0
 
     def slice(self, start_s: float, end_s: float) -> Pcm:
@@ -84,7 +86,7 @@ def decode(data: bytes, fmt: str | None = None, rate: int = TARGET_RATE) -> Pcm:
     if not data:
         raise AudioError("The audio is empty (0 bytes).")
     fmt = fmt or sniff(data)
-    chunks: list[np.ndarray] = []
+    chunks: list[NDArray[Any]] = []
     try:
         with av.open(io.BytesIO(data), mode="r", format=_DEMUXERS.get(fmt or "")) as container:
             stream = next(iter(container.streams.audio), None)

@@ -428,7 +428,9 @@ async def setup(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
 async def warm_up(runtime: Runtime, task: str, engine: Any) -> None:
     """One small request so the first real one does not pay for lazy initialisation."""
     if task == "asr":
-        await _run(engine.transcribe, Pcm(audio.np.zeros(16_000, dtype=audio.np.int16)), "en")
+        import numpy as np
+
+        await _run(engine.transcribe, Pcm(np.zeros(16_000, dtype=np.int16)), "en")
     elif task == "tts":
         await _run(engine.synthesize, "ready", None, 1.0)
     else:

@@ -58,7 +58,8 @@ def media_type_of(scope: Scope) -> str:
     """The request's media type, lower-case and without parameters ("" when none is given)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            return value.decode("latin-1").split(";", 1)[0].strip().lower()
+            media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            return media_type
     return ""
 
 

@@ -121,4 +121,6 @@ class Bus:
         finally:
             self._pubsub = None
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                # redis-py leaves ``aclose`` unannotated; called through a typed name.
+                close: Callable[[], Awaitable[None]] = pubsub.aclose
+                await close()

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from parley.ai.audio import Pcm
 from parley.ai.engines.base import Emotion, EngineUnavailable, normalise
@@ -189,7 +190,7 @@ class LexiconEmotion:
         )
 
 
-def _pitch_track(floats: np.ndarray, rate: int) -> np.ndarray:
+def _pitch_track(floats: NDArray[Any], rate: int) -> NDArray[Any]:
     """F0 in Hz of each voiced 40 ms frame (autocorrelation peak between 60 and 400 Hz)."""
     frame = int(0.04 * rate)
     hop = frame // 2

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from parley.ai.audio import Pcm
 from parley.ai.engines.base import (
@@ -184,7 +185,7 @@ class TritonPool:
             endpoint.client = None
 
 
-def _inputs(module: Any, tensors: dict[str, np.ndarray]) -> list[Any]:
+def _inputs(module: Any, tensors: dict[str, NDArray[Any]]) -> list[Any]:
     inputs = []
     for name, array in tensors.items():
         datatype = {np.dtype(np.int16): "INT16", np.dtype(np.float32): "FP32"}.get(
@@ -197,15 +198,15 @@ def _inputs(module: Any, tensors: dict[str, np.ndarray]) -> list[Any]:
 
 
 async def _infer(
-    client: Any, model: str, tensors: dict[str, np.ndarray], outputs: list[str]
-) -> dict[str, np.ndarray]:
+    client: Any, model: str, tensors: dict[str, NDArray[Any]], outputs: list[str]
+) -> dict[str, NDArray[Any]]:
     module = _client_module("grpc" if "grpc" in type(client).__module__ else "http")
     requested = [module.InferRequestedOutput(name) for name in outputs]
     result = await client.infer(model, _inputs(module, tensors), outputs=requested)
     return {name: result.as_numpy(name) for name in outputs}
 
 
-def _bytes(value: str) -> np.ndarray:
+def _bytes(value: str) -> NDArray[Any]:
     return np.array([value.encode()], dtype=np.object_)
 
 
@@ -217,7 +218,7 @@ class TritonAsr:
         self.model = "parley_asr"
 
     async def transcribe(self, pcm: Pcm, language: str = "en") -> Transcript:
-        async def run(client: Any) -> dict[str, np.ndarray]:
+        async def run(client: Any) -> dict[str, NDArray[Any]]:
             return await _infer(
                 client, "parley_asr", {"AUDIO": pcm.samples.astype(np.int16)}, ["TRANSCRIPT"]
             )
@@ -236,7 +237,7 @@ class TritonTts:
         self.pool = pool
 
     async def synthesize(self, text: str, voice: str | None, rate: float) -> Speech:
-        async def run(client: Any) -> dict[str, np.ndarray]:
+        async def run(client: Any) -> dict[str, NDArray[Any]]:
             tensors = {
                 "TEXT": _bytes(text),
                 "VOICE": _bytes(voice or ""),
@@ -259,7 +260,7 @@ class TritonEmotion:
         self.pool = pool
 
     async def from_text(self, text: str) -> Emotion:
-        async def run(client: Any) -> dict[str, np.ndarray]:
+        async def run(client: Any) -> dict[str, NDArray[Any]]:
             return await _infer(
                 client, "parley_emotion", {"TEXT": _bytes(text)}, ["SCORES", "VALENCE", "AROUSAL"]
             )

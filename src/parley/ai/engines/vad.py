@@ -8,7 +8,10 @@ When faster-whisper is not installed an energy threshold stands in and ``VAD_MOD
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from parley.ai.audio import Pcm
 
@@ -41,7 +44,7 @@ def speech_regions(pcm: Pcm) -> list[tuple[float, float]]:
     return _energy_regions(floats, pcm.rate)
 
 
-def _energy_regions(floats: np.ndarray, rate: int) -> list[tuple[float, float]]:
+def _energy_regions(floats: NDArray[Any], rate: int) -> list[tuple[float, float]]:
     frame = rate // 50
     count = len(floats) // frame
     if count == 0:
