@@ -20,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import repeat, require_wrk, run_wrk, service
-from tests.servers import postgres_server, redis_server
+from tests.support.servers import postgres_server, redis_server
 
 PASSWORD = "bench-password-42"
 

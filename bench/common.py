@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 JWT_SECRET = "b" * 48
 

@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import JWT_SECRET, repeat, require_wrk, run_wrk
-from tests.servers import free_port, postgres_server, redis_server
+from tests.support.servers import free_port, postgres_server, redis_server
 
 PASSWORD = "bench-password-42"
 

@@ -25,8 +25,8 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import service
-from tests import netns
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support import netns
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORD = "tangerine-Sky-42"
 

@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import JWT_SECRET, pinned, service_process
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 from parley.core.auth import TokenSigner
 

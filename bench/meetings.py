@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import JWT_SECRET, repeat, require_wrk, run_wrk, service
-from tests.servers import postgres_server, redis_server
+from tests.support.servers import postgres_server, redis_server
 
 from parley import migrate
 from parley.core.auth import TokenSigner
-from parley.meetings.models import Meeting, Participant
 from parley.meetings.listing import meetings_query, ordered
+from parley.meetings.models import Meeting, Participant
 
 MEETINGS, PARTICIPANTS, HOSTS = 10_000, 50_000, 2_000
 SETTINGS = {

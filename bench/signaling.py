@@ -33,7 +33,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import JWT_SECRET, pinned, service, service_process
-from tests.servers import free_port, redis_server
+from tests.support.servers import free_port, redis_server
 
 ROOM = 50
 

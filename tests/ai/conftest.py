@@ -16,7 +16,8 @@ import pytest
 import pytest_asyncio
 from av.audio.resampler import AudioResampler
 
-from tests.conftest import Api, Backend, client_for, running_app
+from tests.support.api import Api, client_for, running_app
+from tests.support.backends import Backend
 
 AI = "/api/v1/ai"
 SENTENCE = "we should schedule the design review for next tuesday"
@@ -99,7 +100,7 @@ def ai_backend(tmp_path_factory: pytest.TempPathFactory) -> Backend:
 @pytest_asyncio.fixture(scope="session")
 async def ai_api(ai_backend: Backend) -> AsyncIterator[Api]:
     """One embedded app (SQLite + in-process store) for the engine tests; ``root`` is admin."""
-    from tests.conftest import PASSWORD, Account
+    from tests.support.api import PASSWORD, Account
 
     async with running_app(ai_backend.settings()) as app, client_for(app) as client:
         api = Api(app, client)
@@ -127,7 +128,7 @@ def problem(response: Any, status: int, type_suffix: str | None = None) -> dict[
 
 async def live_recording(api: Api, host: Any) -> tuple[dict[str, Any], str]:
     """A live meeting of ``host`` with a recording started: the meeting and the recording id."""
-    from tests.integration.meetings_helpers import create_meeting
+    from tests.support.meetings import create_meeting
 
     meeting = await create_meeting(api, host)
     joined = await api.http.post(

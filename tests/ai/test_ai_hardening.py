@@ -14,10 +14,10 @@ import pytest
 from parley.ai import egress
 from parley.ai.service import runtime_of
 from tests.ai.conftest import AI, SENTENCE, b64, live_recording, problem, words
-from tests.ai.test_batch import finished
-from tests.conftest import Account, Api, Cast
-from tests.integration.meetings_helpers import create_meeting
-from tests.media.helpers import MEDIA, post_file
+from tests.support.ai import finished
+from tests.support.api import Account, Api, Cast
+from tests.support.media import MEDIA, post_file
+from tests.support.meetings import create_meeting
 
 Speech = Callable[..., bytes]
 

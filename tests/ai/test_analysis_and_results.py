@@ -8,8 +8,8 @@ from __future__ import annotations
 import uuid
 
 from tests.ai.conftest import AI, live_recording, problem
-from tests.conftest import Api, Cast
-from tests.integration.meetings_helpers import create_meeting, joined
+from tests.support.api import Api, Cast
+from tests.support.meetings import create_meeting, joined
 
 SEGMENTS = [
     {"speaker": "ana", "start": 0.0, "end": 6.0,

@@ -18,7 +18,7 @@ from tests.ai.conftest import (
     wav_of,
     words,
 )
-from tests.conftest import Account, Api
+from tests.support.api import Account, Api
 
 Speech = Callable[..., bytes]
 

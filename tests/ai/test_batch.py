@@ -3,31 +3,18 @@ store on sqlite): progress, per-item failures, results, and surviving a restart.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from tests.ai.conftest import AI, SENTENCE, b64, problem, words
-from tests.conftest import Account, Api, Backend, Cast, client_for, running_app
-from tests.integration.meetings_helpers import create_meeting
+from tests.support.ai import finished
+from tests.support.api import Account, Api, Cast, client_for, running_app
+from tests.support.backends import Backend
+from tests.support.meetings import create_meeting
 
 Speech = Callable[..., bytes]
-WAIT_S = 120.0  # a worker process may take a while to start on a loaded machine
-
-
-async def finished(api: Api, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    """Poll the job until it leaves the queue (bounded)."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            response = await api.http.get(f"{AI}/batch/{job_id}", headers=headers)
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            if body["status"] not in ("queued", "running"):
-                return body
-            await asyncio.sleep(0.1)
 
 
 async def test_a_job_runs_every_item_and_reports_progress(

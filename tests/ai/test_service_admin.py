@@ -9,7 +9,7 @@ import pytest
 from parley.ai.engines.base import EngineUnavailable
 from parley.ai.engines.registry import EngineConfig, Registry
 from tests.ai.conftest import AI, problem
-from tests.conftest import Account, Api
+from tests.support.api import Account, Api
 
 
 async def test_info_is_open_and_lists_engines_with_reasons(ai_api: Api) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import av
 
 from tests.ai.conftest import AI, SENTENCE, b64, problem, words
-from tests.conftest import Account, Api
+from tests.support.api import Account, Api
 
 Speech = Callable[..., bytes]
 

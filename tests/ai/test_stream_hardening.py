@@ -26,7 +26,8 @@ from parley.ai.engines.local_asr import DecoderPool
 from parley.ai.service import runtime_of
 from tests.ai.conftest import AI, SENTENCE, b64, pcm_of, problem, words
 from tests.ai.test_streaming_and_whisper import CHUNK, live_server
-from tests.conftest import PASSWORD, Account, Api, Backend, unique
+from tests.support.api import PASSWORD, Account, Api, unique
+from tests.support.backends import Backend
 
 Speech = Callable[..., bytes]
 GENEROUS_S = 120.0

@@ -22,8 +22,9 @@ from parley.allinone import create_allinone_app
 from parley.config import Settings
 from parley.core.serving import uvicorn_options
 from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, encode_as, pcm_of, wav_of, words
-from tests.conftest import PASSWORD, Backend, client_for
-from tests.servers import serve_app
+from tests.support.api import PASSWORD, client_for
+from tests.support.backends import Backend
+from tests.support.servers import serve_app
 
 Speech = Callable[..., bytes]
 CHUNK = 3_200  # 100 ms of 16 kHz s16

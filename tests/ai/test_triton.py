@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 
 from tests.ai.conftest import AI, SENTENCE, b64, problem, words
-from tests.conftest import Account, Api, Backend, client_for, running_app
+from tests.support.api import Account, Api, client_for, running_app
+from tests.support.backends import Backend
 
 START_TIMEOUT_S = 90.0
 Speech = Callable[..., bytes]

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ai.test_batch import finished
-from tests.conftest import Api, Backend, client_for, running_app
-from tests.servers import PostgresServer, RedisServer, free_port
+from tests.support.ai import finished
+from tests.support.api import Api, client_for, running_app
+from tests.support.backends import Backend
+from tests.support.servers import PostgresServer, RedisServer, free_port
 
 PARLEY = [sys.executable, "-m", "parley"]
 

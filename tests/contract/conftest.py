@@ -9,23 +9,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import JWT_SECRET, PASSWORD
-from tests.servers import PostgresServer, RedisServer, free_port
+from tests.support.api import JWT_SECRET, PASSWORD
+from tests.support.contract import RunningParley
+from tests.support.servers import PostgresServer, RedisServer, free_port
 
 START_TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class RunningParley:
-    url: str
-    admin_token: str
-    log: Path
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.contract.conftest import RunningParley
+from tests.support.contract import RunningParley
 
 ROOT = Path(__file__).resolve().parents[2]  # the hooks module is imported from here
 REPORT = ROOT / "test-artifacts" / "schemathesis.txt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 
 async def test_every_operation_documents_its_errors_as_problem_json(api: Api) -> None:

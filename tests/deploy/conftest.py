@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import JWT_SECRET
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+from tests.support.api import JWT_SECRET
+from tests.support.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
 PARLEY = [sys.executable, "-m", "parley"]
 REPO = Path(__file__).resolve().parents[2]

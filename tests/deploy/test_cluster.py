@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.deploy.conftest import RunningCluster
-from tests.integration.signaling_helpers import Site
+from tests.support.signaling import Site
 
 PASSWORD = "tangerine-Sky-42"
 SERVICES = ("users", "signaling", "meetings", "media", "ai")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from parley.cli import app
-from tests.conftest import JWT_SECRET
+from tests.support.api import JWT_SECRET
 
 runner = CliRunner()
 NO_SERVERS = {"REDIS_URL": "", "DATABASE_URL": "", "ETCD_ENDPOINTS": "", "JWT_SECRET": JWT_SECRET}

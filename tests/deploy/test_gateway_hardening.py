@@ -23,7 +23,7 @@ from parley.nginx import GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
 from tests.deploy.conftest import needs_nginx, nginx_path
 from tests.deploy.test_gateway_routes import locations, nginx_choice
-from tests.servers import free_port, wait_for_port
+from tests.support.servers import free_port, wait_for_port
 
 
 class _Echo(BaseHTTPRequestHandler):

@@ -17,7 +17,7 @@ import yaml
 from parley.nginx import UPSTREAMS, GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
 from tests.deploy.conftest import DEPLOY, needs_nginx, nginx_path
-from tests.servers import free_port, wait_for_port
+from tests.support.servers import free_port, wait_for_port
 
 _LOCATION = re.compile(r"^location\s+(=|~|\^~)?\s*(\S+)\s*\{")
 _PROXY = re.compile(r"proxy_pass\s+http://(\w+)")

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import JWT_SECRET
 from tests.deploy.conftest import DEPLOY, PARLEY, clean_env, needs_prometheus, wait_http
-from tests.servers import free_port
+from tests.support.api import JWT_SECRET
+from tests.support.servers import free_port
 
 PROMETHEUS = DEPLOY / "prometheus"
 pytestmark = needs_prometheus

@@ -23,9 +23,9 @@ from opentelemetry.trace import SpanKind
 from parley.config import Settings
 from parley.core import tracing
 from parley.services import SERVICES
-from tests.conftest import JWT_SECRET, client_for
 from tests.deploy.conftest import PARLEY, clean_env, wait_http
-from tests.servers import free_port, serve_app
+from tests.support.api import JWT_SECRET, client_for
+from tests.support.servers import free_port, serve_app
 
 PASSWORD = "tangerine-Sky-42"
 

@@ -11,55 +11,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from tests import conftest as root
-from tests.conftest import JWT_SECRET, PASSWORD, unique
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--auto-select-desktop-capture-source=Entire screen",
-    "--enable-usermedia-screen-capturing",
-]
-ADMIN = "siteadmin"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import netns
+from tests.support.api import JWT_SECRET, PASSWORD
+from tests.support.browser import (
+    ADMIN,
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SPOKEN,
+    Person,
+    free_port,
+)
 
 
 @pytest.fixture(scope="session")
 def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``parley up`` on a free port with a temporary data directory, for the whole session."""
-    if root.NETNS_PROBLEM is not None:
-        pytest.skip(f"browser tests need a loopback-only network namespace: {root.NETNS_PROBLEM}")
+    if netns.session_problem is not None:
+        pytest.skip(
+            f"browser tests need a loopback-only network namespace: {netns.session_problem}"
+        )
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh --test (apt chromium)")
     data = tmp_path_factory.mktemp("web")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PARLEY_ENV": "test",
@@ -115,9 +101,6 @@ async def browser(web_url: str) -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-SPOKEN = "Let us review the budget in the meeting tomorrow morning."
-
-
 @pytest_asyncio.fixture(scope="session")
 async def browser_speaking(
     web_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -136,83 +119,6 @@ async def browser_speaking(
         )
         yield chromium
         await chromium.close()
-
-
-class Person:
-    """One person in their own browser context, with helpers that use the UI as they would."""
-
-    def __init__(self, context: BrowserContext, page: Page, base: str) -> None:
-        self.context = context
-        self.page = page
-        self.base = base
-        self.username = ""
-        self.log: list[str] = []
-        page.on("console", lambda m: self.log.append(f"console.{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: self.log.append(f"pageerror: {e}"))
-
-    async def goto(self, path: str) -> None:
-        await self.page.goto(self.base + path)
-
-    async def sign_up(self, name: str | None = None) -> None:
-        self.username = unique("web")
-        await self.goto("/signup")
-        page = self.page
-        await page.get_by_label("Your name").fill(name or self.username.title())
-        await page.get_by_label("Username").fill(self.username)
-        await page.get_by_label("Email").fill(f"{self.username}@example.org")
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign up").click()
-        await page.get_by_role("heading", name="Hello,", exact=False).wait_for()
-
-    async def sign_in(self, username: str, password: str = PASSWORD) -> None:
-        self.username = username
-        await self.goto("/signin")
-        await self.page.get_by_label("Username or email").fill(username)
-        await self.page.get_by_label("Password").fill(password)
-        await self.page.get_by_role("button", name="Sign in").click()
-        await self.page.get_by_role("heading", name="Hello,", exact=False).wait_for()
-
-    async def new_meeting(self, **settings: object) -> dict:
-        """Create a meeting through the API as this (signed-in) person."""
-        return await self.page.evaluate(
-            """async (settings) => {
-                const { session } = await import('/static/js/session.js');
-                return session.api.request('/api/v1/meetings', {json: settings});
-            }""",
-            {"title": unique("Meeting "), **settings},
-        )
-
-    async def join(
-        self, code: str, *, name: str | None = None, password: str | None = None
-    ) -> None:
-        await self.goto(f"/m/{code}")
-        page = self.page
-        await page.locator("#join").wait_for()
-        if name is not None:
-            await page.get_by_label("Your name").fill(name)
-        if password is not None:
-            await page.get_by_label("Meeting password").fill(password)
-        await page.locator("#join").click()
-
-    async def in_room(self) -> None:
-        await self.page.locator("[data-state=room]").wait_for()
-
-    async def enter(self, code: str, name: str | None = None) -> None:
-        """Join and wait to be in the room."""
-        await self.join(code, name=name)
-        await self.in_room()
-
-    def tile(self, name: str) -> Locator:
-        return self.page.locator(f'.tile[data-peer-name="{name}"]')
-
-    async def remote_names(self) -> list[str]:
-        return await self.page.eval_on_selector_all(
-            ".tile:not(.self)", "tiles => tiles.map(t => t.dataset.peerName)"
-        )
-
-    async def stat(self, name: str, key: str) -> int:
-        value = await self.tile(name).get_attribute(f"data-{key}")
-        return int(value or 0)
 
 
 @pytest_asyncio.fixture
@@ -239,22 +145,6 @@ async def people(browser: Browser, web_url: str) -> AsyncIterator[object]:
         print("\n".join(person.log[-40:]))
     for context in contexts:
         await context.close()
-
-
-async def gathered(
-    people: Callable[[], Awaitable[Person]], *names: str, **meeting: object
-) -> tuple[Person, dict, list[Person]]:
-    """A host ("Hana Host") with a new meeting, in its room, then one guest per name."""
-    host = await people()
-    await host.sign_up("Hana Host")
-    created = await host.new_meeting(**meeting)
-    await host.enter(created["code"])
-    guests = []
-    for name in names:
-        guest = await people()
-        await guest.enter(created["code"], name=name)
-        guests.append(guest)
-    return host, created, guests
 
 
 @pytest.fixture(scope="session")

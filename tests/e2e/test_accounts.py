@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import ADMIN
+from tests.support.browser import ADMIN
 
 
 async def test_sign_up_create_a_meeting_and_reload_keeps_the_session(people) -> None:

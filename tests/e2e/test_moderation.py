@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import gathered
+from tests.support.browser import gathered
 
 
 async def test_a_guest_with_the_password_waits_until_the_host_admits_them(people) -> None:

@@ -7,7 +7,7 @@ import asyncio
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import Person, gathered
+from tests.support.browser import Person, gathered
 
 
 async def test_a_recording_made_in_the_room_is_playable_from_the_recordings_page(people) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import gathered
+from tests.support.browser import gathered
 
 ROUNDS = 100  # bounded waits: 100 x 0.2 s
 

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, Api
-from tests.media import samples
-from tests.media.conftest import MediaEnv, People
-from tests.media.helpers import MEDIA, live_meeting, post_file
+from tests.support import media_samples as samples
+from tests.support.api import Account, Api
+from tests.support.media import MEDIA, live_meeting, post_file
+from tests.support.media_env import MediaEnv, People
 
 
 async def stored(api: Api, who: Account, data: bytes | None = None, **fields: str) -> dict:
@@ -203,7 +203,7 @@ async def test_a_participant_may_not_delete_someone_elses_file(
 async def test_deleting_removes_the_object_and_its_thumbnail(
     media_api: Api, people: People, media_env: MediaEnv
 ) -> None:
-    from tests.media.helpers import wait_processed
+    from tests.support.media import wait_processed
 
     media = await stored(media_api, people.owner)
     await wait_processed(media_api, people.owner, media["id"])

@@ -22,10 +22,9 @@ from parley.core.storage import ObjectNotFound
 from parley.media import quota, sniffing
 from parley.media.models import MediaUpload
 from parley.media.runtime import MediaService
-from tests.conftest import Account, Api, unique
-from tests.media import samples
-from tests.media.conftest import MediaEnv, People
-from tests.media.helpers import (
+from tests.support import media_samples as samples
+from tests.support.api import Account, Api, unique
+from tests.support.media import (
     MEDIA,
     OCTETS,
     TUS,
@@ -40,6 +39,7 @@ from tests.media.helpers import (
     tus_patch,
     wait_processed,
 )
+from tests.support.media_env import MediaEnv, People
 
 MIB = 1024 * 1024
 

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from parley.config import Settings
 from parley.core.ice import ice_servers, turn_credentials
-from tests.conftest import Api
-from tests.media.conftest import MediaEnv, People, free_port
+from tests.support.api import Api
+from tests.support.media_env import MediaEnv, People, free_port
 
 TURN_SECRET = "turn-test-secret-" + "z" * 20
 

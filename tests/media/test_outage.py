@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from parley.core.storage import S3_PART_SIZE
-from tests.conftest import Api, unique
-from tests.media.conftest import MediaEnv, People
-from tests.media.helpers import MEDIA, media_id_of, tus_create, tus_head, tus_patch
+from tests.support.api import Api, unique
+from tests.support.media import MEDIA, media_id_of, tus_create, tus_head, tus_patch
+from tests.support.media_env import MediaEnv, People
 
 
 @pytest.fixture

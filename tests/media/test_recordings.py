@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import Api
-from tests.media import samples
-from tests.media.conftest import People
-from tests.media.helpers import (
+from tests.support import media_samples as samples
+from tests.support.api import Api
+from tests.support.media import (
     TUS,
     UPLOADS,
     live_meeting,
@@ -19,6 +18,7 @@ from tests.media.helpers import (
     tus_patch,
     wait_processed,
 )
+from tests.support.media_env import People
 
 
 async def recording_row(api: Api, people: People, meeting_id: str, recording_id: str) -> dict:

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from parley.core.storage import ObjectNotFound
 from parley.media.models import MediaUpload
-from tests.conftest import Account, Api, unique
-from tests.media import samples
-from tests.media.conftest import MAX_FILE, QUOTA, MediaEnv
-from tests.media.helpers import MEDIA, media_id_of, post_file, tus_create, tus_patch
+from tests.support import media_samples as samples
+from tests.support.api import Account, Api, unique
+from tests.support.media import MEDIA, media_id_of, post_file, tus_create, tus_patch
+from tests.support.media_env import MAX_FILE, QUOTA, MediaEnv
 
 
 @pytest.fixture

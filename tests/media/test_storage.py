@@ -18,7 +18,7 @@ from parley.core.storage import (
     Storage,
     StorageUnavailable,
 )
-from tests.media.conftest import S3_KEY, S3_SECRET, S3Server, free_port
+from tests.support.media_env import S3_KEY, S3_SECRET, S3Server, free_port
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -6,10 +6,9 @@ import asyncio
 import base64
 import hashlib
 
-from tests.conftest import Api
-from tests.media import samples
-from tests.media.conftest import MAX_FILE, MediaEnv, People
-from tests.media.helpers import (
+from tests.support import media_samples as samples
+from tests.support.api import Api
+from tests.support.media import (
     MEDIA,
     TUS,
     UPLOADS,
@@ -19,6 +18,7 @@ from tests.media.helpers import (
     tus_head,
     tus_patch,
 )
+from tests.support.media_env import MAX_FILE, MediaEnv, People
 
 
 async def test_options_advertise_the_tus_version_extensions_and_limits(media_api: Api) -> None:

@@ -15,10 +15,10 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 
-from tests.conftest import Account, Api
-from tests.media import samples
-from tests.media.conftest import MediaEnv, People, free_port
-from tests.media.helpers import MEDIA, UPLOADS, tus_head
+from tests.support import media_samples as samples
+from tests.support.api import Account, Api
+from tests.support.media import MEDIA, UPLOADS, tus_head
+from tests.support.media_env import MediaEnv, People, free_port
 
 
 def pdf_bytes(size: int) -> bytes:

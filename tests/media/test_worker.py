@@ -12,10 +12,10 @@ from PIL import Image
 from parley.config import Settings
 from parley.core.db import utcnow
 from parley.media import housekeeping
-from tests.conftest import Api
-from tests.media import samples
-from tests.media.conftest import MediaEnv, People
-from tests.media.helpers import MEDIA, live_meeting, post_file, wait_processed
+from tests.support import media_samples as samples
+from tests.support.api import Api
+from tests.support.media import MEDIA, live_meeting, post_file, wait_processed
+from tests.support.media_env import MediaEnv, People
 
 
 async def thumbnail_of(api: Api, people: People, media_id: str) -> Image.Image:
