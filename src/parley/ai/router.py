@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import structlog
 from fastapi import (
     APIRouter,
-    Depends,
     File,
     Form,
     Query,
@@ -23,7 +22,6 @@ from fastapi import (
 )
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley import __version__
@@ -48,18 +46,13 @@ from parley.ai.schemas import (
     VoiceOut,
 )
 from parley.ai.service import Runtime
-from parley.core.auth import Principal, admin_principal, current_principal, principal_from_token
-from parley.core.db import get_session
+from parley.core.auth import Principal, principal_from_token
+from parley.core.deps import AdminDep, KvDep, PrincipalDep, SessionDep
 from parley.core.errors import ProblemError
-from parley.core.kv import get_kv
 
 router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
 log = structlog.get_logger("parley.ai")
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
-AdminDep = Annotated[Principal, Depends(admin_principal)]
-KvDep = Annotated[Redis, Depends(get_kv)]
 UPLOAD_CHUNK = 1024 * 1024
 
 
