@@ -13,8 +13,7 @@ import pytest
 
 from parley.ai import egress
 from parley.ai.service import runtime_of
-from tests.ai.conftest import AI, SENTENCE, b64, live_recording, problem, words
-from tests.support.ai import finished
+from tests.support.ai import AI, SENTENCE, b64, finished, live_recording, problem, words
 from tests.support.api import Account, Api, Cast
 from tests.support.media import MEDIA, post_file
 from tests.support.meetings import create_meeting

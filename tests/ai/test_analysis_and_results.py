@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.ai.conftest import AI, live_recording, problem
+from tests.support.ai import AI, live_recording, problem
 from tests.support.api import Api, Cast
 from tests.support.meetings import create_meeting, joined
 

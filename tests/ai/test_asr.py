@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from tests.ai.conftest import (
+from tests.support.ai import (
     AI,
     OTHER_SENTENCE,
     SENTENCE,

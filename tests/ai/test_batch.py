@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.ai.conftest import AI, SENTENCE, b64, problem, words
-from tests.support.ai import finished
+from tests.support.ai import AI, SENTENCE, b64, finished, problem, words
 from tests.support.api import Account, Api, Cast, client_for, running_app
 from tests.support.backends import Backend
 from tests.support.meetings import create_meeting

@@ -8,7 +8,7 @@ import pytest
 
 from parley.ai.engines.base import EngineUnavailable
 from parley.ai.engines.registry import EngineConfig, Registry
-from tests.ai.conftest import AI, problem
+from tests.support.ai import AI, problem
 from tests.support.api import Account, Api
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import av
 
-from tests.ai.conftest import AI, SENTENCE, b64, problem, words
+from tests.support.ai import AI, SENTENCE, b64, problem, words
 from tests.support.api import Account, Api
 
 Speech = Callable[..., bytes]

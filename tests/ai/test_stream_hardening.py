@@ -24,8 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from parley.ai.engines.local_asr import DecoderPool
 from parley.ai.service import runtime_of
-from tests.ai.conftest import AI, SENTENCE, b64, pcm_of, problem, words
-from tests.ai.test_streaming_and_whisper import CHUNK, live_server
+from tests.support.ai import AI, CHUNK, SENTENCE, b64, live_server, pcm_of, problem, words
 from tests.support.api import PASSWORD, Account, Api, unique
 from tests.support.backends import Backend
 

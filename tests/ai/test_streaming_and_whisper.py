@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import uuid
@@ -14,30 +13,24 @@ import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from parley.ai.engines.whisper import WhisperAsr, whisper_models
-from parley.allinone import create_allinone_app
 from parley.config import Settings
-from parley.core.serving import uvicorn_options
-from tests.ai.conftest import OTHER_SENTENCE, SENTENCE, encode_as, pcm_of, wav_of, words
+from tests.support.ai import (
+    CHUNK,
+    OTHER_SENTENCE,
+    SENTENCE,
+    encode_as,
+    live_server,
+    pcm_of,
+    wav_of,
+    words,
+)
 from tests.support.api import PASSWORD, client_for
 from tests.support.backends import Backend
-from tests.support.servers import serve_app
 
 Speech = Callable[..., bytes]
-CHUNK = 3_200  # 100 ms of 16 kHz s16
-
-
-@contextlib.asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:
-    """The all-in-one app under uvicorn on an ephemeral port. Pings are relaxed (5 s) because
-    the recognizer competes with the server for the GIL on a loaded 2-core machine."""
-    app = create_allinone_app(settings)
-    options = {**uvicorn_options(settings), "ws_ping_interval": 5.0, "ws_ping_timeout": 5.0}
-    async with serve_app(app, **options) as base:
-        yield app, base
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.ai.conftest import AI, SENTENCE, b64, problem, words
+from tests.support.ai import AI, SENTENCE, b64, problem, words
 from tests.support.api import Account, Api, client_for, running_app
 from tests.support.backends import Backend
 

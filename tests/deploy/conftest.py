@@ -1,95 +1,22 @@
 """Fixtures for the deployment tests: the split cluster behind Debian's nginx (started once per
-session on ephemeral ports, with the suite's PostgreSQL and Redis), etcd and Prometheus."""
+session on ephemeral ports, with the suite's PostgreSQL and Redis). Helpers live in
+``tests.support.deploy``."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.api import JWT_SECRET
+from tests.support.deploy import DEPLOY, PARLEY, RunningCluster, clean_env, nginx_path, tail
 from tests.support.servers import PostgresServer, RedisServer, free_port, wait_for_port
-
-PARLEY = [sys.executable, "-m", "parley"]
-REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
-
-
-def nginx_path() -> str | None:
-    return shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-
-
-needs_nginx = pytest.mark.skipif(
-    nginx_path() is None, reason="nginx is not installed (scripts/bootstrap.sh --test)"
-)
-needs_etcd = pytest.mark.skipif(
-    shutil.which("etcd") is None, reason="etcd is not installed (apt-get install etcd-server)"
-)
-needs_prometheus = pytest.mark.skipif(
-    shutil.which("prometheus") is None or shutil.which("promtool") is None,
-    reason="prometheus/promtool are not installed (apt-get install prometheus)",
-)
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any Parley or seed settings of the machine, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "OTEL_"))}
-    for name in ("JWT_SECRET", "DATABASE_URL", "REDIS_URL", "ALLOWED_ORIGINS", "ETCD_ENDPOINTS"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
-
-
-def tail(path: Path, lines: int = 60) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-@dataclass
-class RunningCluster:
-    """`parley cluster up` as a user runs it, and where to reach it."""
-
-    process: subprocess.Popen[bytes]
-    run_dir: Path
-    log: Path
-    gateway: str
-    ports: dict[str, list[int]]
-    tls: str
-    certificate: Path
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def pid_of(self, name: str) -> int:
-        for entry in self.state["processes"]:
-            if entry["name"] == name:
-                return int(entry["pid"])
-        raise KeyError(name)
-
-    def interrupt(self, timeout_s: float = 40) -> int:
-        """Ctrl-C, as a terminal sends it; returns the runner's exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        return int(self.process.returncode)
 
 
 @pytest.fixture(scope="session")
@@ -163,17 +90,3 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
     finally:
         running.interrupt()
         shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def wait_http(
-    url: str, timeout_s: float = 30, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"{url}: the server exited with {process.returncode}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {timeout_s} s")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.deploy.conftest import RunningCluster
+from tests.support.deploy import RunningCluster
 from tests.support.signaling import Site
 
 PASSWORD = "tangerine-Sky-42"

@@ -21,8 +21,7 @@ import pytest
 
 from parley.nginx import GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
-from tests.deploy.conftest import needs_nginx, nginx_path
-from tests.deploy.test_gateway_routes import locations, nginx_choice
+from tests.support.deploy import locations, needs_nginx, nginx_choice, nginx_path
 from tests.support.servers import free_port, wait_for_port
 
 

@@ -16,11 +16,8 @@ import yaml
 
 from parley.nginx import UPSTREAMS, GatewayConfig, default_worker_user, render_gateway
 from parley.services import SERVICES
-from tests.deploy.conftest import DEPLOY, needs_nginx, nginx_path
+from tests.support.deploy import DEPLOY, locations, needs_nginx, nginx_choice, nginx_path
 from tests.support.servers import free_port, wait_for_port
-
-_LOCATION = re.compile(r"^location\s+(=|~|\^~)?\s*(\S+)\s*\{")
-_PROXY = re.compile(r"proxy_pass\s+http://(\w+)")
 
 
 def service_routes() -> list[tuple[str, str]]:
@@ -35,41 +32,6 @@ def service_routes() -> list[tuple[str, str]]:
 
 
 ROUTES = service_routes()
-
-
-def locations(conf: Path) -> list[tuple[str, str, str | None]]:
-    """(modifier, pattern, upstream or None) for each location, in order."""
-    found: list[tuple[str, str, str | None]] = []
-    depth = 0
-    current: list[object] | None = None
-    for line in conf.read_text().splitlines():
-        stripped = line.strip()
-        match = _LOCATION.match(stripped) if depth == 0 else None
-        if match:
-            current = [match.group(1) or "", match.group(2), None]
-        if current is not None:
-            proxy = _PROXY.search(stripped)
-            if proxy:
-                current[2] = proxy.group(1)
-        depth += stripped.count("{") - stripped.count("}")
-        if depth == 0 and current is not None:
-            found.append((str(current[0]), str(current[1]), current[2]))  # type: ignore[arg-type]
-            current = None
-    return found
-
-
-def nginx_choice(table: list[tuple[str, str, str | None]], path: str) -> str | None:
-    """nginx's rule: exact match; else the longest prefix, unless a regex (in order) matches."""
-    for modifier, pattern, upstream in table:
-        if modifier == "=" and pattern == path:
-            return upstream
-    prefixes = [(p, u, m) for m, p, u in table if m in ("", "^~") and path.startswith(p)]
-    longest = max(prefixes, key=lambda item: len(item[0]), default=None)
-    if longest is None or longest[2] != "^~":
-        for modifier, pattern, upstream in table:
-            if modifier == "~" and re.search(pattern, path):
-                return upstream
-    return longest[1] if longest else None
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY, REPO
+from tests.support.deploy import DEPLOY, REPO
 
 K8S = DEPLOY / "k8s"
 KUBERNETES_VERSION = "1.30.0"

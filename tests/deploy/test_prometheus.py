@@ -14,8 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY, PARLEY, clean_env, needs_prometheus, wait_http
 from tests.support.api import JWT_SECRET
+from tests.support.deploy import DEPLOY, PARLEY, clean_env, needs_prometheus, wait_http
 from tests.support.servers import free_port
 
 PROMETHEUS = DEPLOY / "prometheus"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from parley.core.registry import EtcdClient, Registration, describe, list_instances, resolve
-from tests.deploy.conftest import PARLEY, clean_env, needs_etcd, nginx_path, wait_http
 from tests.support.api import JWT_SECRET
+from tests.support.deploy import PARLEY, clean_env, needs_etcd, nginx_path, wait_http
 from tests.support.servers import free_port, wait_for_port
 
 pytestmark = needs_etcd

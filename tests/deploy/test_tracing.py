@@ -23,8 +23,8 @@ from opentelemetry.trace import SpanKind
 from parley.config import Settings
 from parley.core import tracing
 from parley.services import SERVICES
-from tests.deploy.conftest import PARLEY, clean_env, wait_http
 from tests.support.api import JWT_SECRET, client_for
+from tests.support.deploy import PARLEY, clean_env, wait_http
 from tests.support.servers import free_port, serve_app
 
 PASSWORD = "tangerine-Sky-42"

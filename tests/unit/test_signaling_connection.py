@@ -2,7 +2,7 @@
 prepared frames written at once when the server offers it.
 
 The WebSocket here is a stand-in that records frames (or never finishes writing, like a client
-that stopped reading); the real socket path is covered by tests/integration/test_signaling.py.
+that stopped reading); the real socket path is covered by tests/signaling/test_signaling.py.
 """
 
 from __future__ import annotations

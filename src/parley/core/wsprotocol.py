@@ -33,7 +33,7 @@ for time the socket was being read and the event loop was running.
 It is selected with uvicorn's ``ws`` setting (an import path is how uvicorn takes a protocol
 class): see ``parley.core.serving``. It builds on uvicorn's sans-I/O implementation and reads
 its state (``transport``, ``writable``, ``close_sent``, ``conn``); the uvicorn version is
-pinned, and tests/integration/test_signaling.py checks that the extension is used.
+pinned, and tests/signaling/test_signaling.py checks that the extension is used.
 """
 
 from __future__ import annotations
