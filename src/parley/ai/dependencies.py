@@ -14,9 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from parley.ai import errors
 from parley.ai.service import Runtime, runtime_of
 from parley.core.auth import bearer_token
-from parley.core.errors import ProblemError
 from parley.core.meetings_client import MeetingsClient, meetings_client
 
 
@@ -37,14 +37,14 @@ def _meetings(request: Request) -> MeetingsClient:
 def _caller_auth(request: Request) -> dict[str, str]:
     token = bearer_token(request)
     if token is None:
-        raise ProblemError(401, "A bearer access token is required.", type="invalid-token")
+        raise errors.token_required()
     return {"Authorization": f"Bearer {token}"}
 
 
 async def ensure_participant(request: Request, meeting_id: uuid.UUID) -> None:
     """Pass when the caller takes part in the meeting; 404 (never 403) otherwise."""
     if await _meetings(request).meeting(meeting_id, _caller_auth(request)) is None:
-        raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+        raise errors.meeting_not_found()
 
 
 async def ensure_recording(
@@ -55,10 +55,10 @@ async def ensure_recording(
     result must never be filed under another meeting's recording. 404 otherwise."""
     recordings = await _meetings(request).recordings(meeting_id, _caller_auth(request))
     if recordings is None:
-        raise ProblemError(404, "No such meeting.", type="meeting-not-found")
+        raise errors.meeting_not_found()
     known = {str(item.get("id", "")).lower() for item in recordings}
     if str(recording_id).lower() not in known:
-        raise ProblemError(404, "The meeting has no such recording.", type="recording-not-found")
+        raise errors.recording_not_found()
 
 
 async def ensure_scope(
@@ -71,9 +71,7 @@ async def ensure_scope(
     recording must be one of that meeting's.
     """
     if recording_id is not None and meeting_id is None:
-        raise ProblemError(
-            422, "`recording_id` needs the recording's `meeting_id` as well.", type="validation"
-        )
+        raise errors.meeting_id_required()
     if meeting_id is not None and recording_id is not None:
         await ensure_recording(request, meeting_id, recording_id)
     elif meeting_id is not None:

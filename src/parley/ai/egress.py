@@ -29,9 +29,11 @@ from typing import Any
 import httpx
 import jwt
 
+from parley.ai import errors
+from parley.ai.errors import MEDIA_URL_REFUSED as MEDIA_URL_REFUSED
 from parley.core.auth import TokenSigner
 from parley.core.contracts import MEDIA_LINK_AUDIENCE
-from parley.core.errors import ProblemError
+from parley.core.errors import ProblemError as ProblemError  # tests catch it from here
 
 MEDIA_FETCH_LIMIT = 512 * 1024 * 1024
 FETCH_TIMEOUT_S = 120.0
@@ -42,10 +44,6 @@ _CONTENT_PATH = re.compile(
     r"[0-9a-fA-F]{12})/content$"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MEDIA_URL_REFUSED = (
-    "`media_url` must be a content link Parley issued (POST /api/v1/media/{id}/link); "
-    "or give the file's `media_id`."
-)
 
 
 # --- callbacks ------------------------------------------------------------------------------
@@ -72,13 +70,7 @@ def callback_allowed(url: str, allowed: frozenset[str]) -> bool:
 def check_callback(url: str, allowed: frozenset[str]) -> str:
     """The callback URL, or the 422 that refuses it (the same for every refused URL)."""
     if not callback_allowed(url, allowed):
-        raise ProblemError(
-            422,
-            "`callback_url` must point at a host this server allows for callbacks "
-            "(PARLEY_AI_CALLBACK_HOSTS; none by default). Poll GET /api/v1/ai/batch/{job_id} "
-            "instead.",
-            type="callback-refused",
-        )
+        raise errors.callback_refused()
     return url
 
 
@@ -111,7 +103,7 @@ def media_link(url: str, media_base: str | None, signer: TokenSigner) -> str:
     """The content link as a path (``/api/v1/media/{id}/content?access=...``) when ``url`` is
     one Parley signed for that file, else the 422. An absolute URL must point at the configured
     internal media base (``PARLEY_AI_MEDIA_URL``); the path form is resolved against it."""
-    refused = ProblemError(422, MEDIA_URL_REFUSED, type="media-url-refused")
+    refused = errors.media_url_refused()
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -148,18 +140,6 @@ def media_link(url: str, media_base: str | None, signer: TokenSigner) -> str:
 # --- fetching -------------------------------------------------------------------------------
 
 
-def _fetch_failed(status: int) -> ProblemError:
-    return ProblemError(
-        422, f"media-service answered {status} for the media link.", type="media-unreadable"
-    )
-
-
-def _too_large(limit: int) -> ProblemError:
-    return ProblemError(
-        413, f"The media file is over {limit} bytes, too large to transcribe.", type="too-large"
-    )
-
-
 def _declared_total(response: httpx.Response) -> int | None:
     """The whole file's size from ``Content-Range`` (206) or ``Content-Length`` (200)."""
     content_range = response.headers.get("content-range", "")
@@ -174,13 +154,13 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     """The body, counted as it streams: stops reading (and refuses) past ``limit`` bytes."""
     declared = _declared_total(response)
     if declared is not None and declared > limit:
-        raise _too_large(limit)
+        raise errors.media_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise errors.media_too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -206,11 +186,11 @@ async def fetch_link(
                     url = _redirect_target(url, response, allowed)
                     continue
                 if response.status_code not in (200, 206):
-                    raise _fetch_failed(response.status_code)
+                    raise errors.media_fetch_failed(response.status_code)
                 return await read_bounded(response, limit)
             finally:
                 await response.aclose()
-    raise ProblemError(422, "The media link redirected too often.", type="media-unreadable")
+    raise errors.media_redirected_too_often()
 
 
 async def _send(client: httpx.AsyncClient, url: httpx.URL, headers: dict[str, str]) -> Any:
@@ -218,12 +198,7 @@ async def _send(client: httpx.AsyncClient, url: httpx.URL, headers: dict[str, st
         request = client.build_request("GET", url, headers=headers)
         return await client.send(request, stream=True, follow_redirects=False)
     except httpx.HTTPError:
-        raise ProblemError(
-            503,
-            "media-service could not be reached; the item can be submitted again.",
-            type="media-unreachable",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise errors.media_unreachable() from None
 
 
 def _redirect_target(
@@ -233,13 +208,9 @@ def _redirect_target(
     try:
         target = url.join(location)
     except (httpx.InvalidURL, ValueError):
-        raise _fetch_failed(response.status_code) from None
+        raise errors.media_fetch_failed(response.status_code) from None
     if not location or _origin(target) not in allowed:
-        raise ProblemError(
-            422,
-            "media-service redirected the media link to a host this service does not fetch from.",
-            type="media-unreadable",
-        )
+        raise errors.media_redirect_refused()
     return target
 
 
@@ -278,12 +249,7 @@ async def link_for_media(app: Any, media_id: uuid.UUID, authorization: str) -> s
                 f"/api/v1/media/{media_id}/link", headers={"Authorization": authorization}
             )
     except httpx.HTTPError:
-        raise ProblemError(
-            503,
-            "media-service could not be asked for the file.",
-            type="dependency-unavailable",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise errors.media_link_unavailable() from None
     if response.status_code == 200:
         try:
             url = str(response.json()["url"])
@@ -292,12 +258,7 @@ async def link_for_media(app: Any, media_id: uuid.UUID, authorization: str) -> s
         if url:
             return url
     if response.status_code in (403, 404):
-        raise ProblemError(422, f"No media {media_id} that you can read.", type="media-not-found")
+        raise errors.media_not_found(media_id)
     if response.status_code == 401:
-        raise ProblemError(401, "The access token was not accepted.", type="invalid-token")
-    raise ProblemError(
-        503,
-        f"media-service answered {response.status_code} for the file.",
-        type="dependency-unavailable",
-        headers={"Retry-After": "5"},
-    )
+        raise errors.token_refused()
+    raise errors.media_service_failed(response.status_code)

@@ -32,7 +32,7 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.ai import egress, service
+from parley.ai import egress, errors, service
 from parley.ai.models import AiJob
 from parley.ai.service import Runtime, runtime_of
 from parley.core import tracing
@@ -127,7 +127,7 @@ async def run_item(runtime: Runtime, item: dict[str, Any]) -> dict[str, Any]:
     if task == "asr":
         if data.get("media_url") and not data.get("audio"):
             if runtime.fetch is None:
-                raise ProblemError(503, "This worker cannot fetch media.", type="media-unreachable")
+                raise errors.cannot_fetch_media()
             audio_bytes = await runtime.fetch(str(data["media_url"]))
         else:
             audio_bytes = service.decode_base64(str(data.get("audio", "")))
@@ -156,9 +156,9 @@ async def run_item(runtime: Runtime, item: dict[str, Any]) -> dict[str, Any]:
     if task == "analyze":
         segments = data.get("segments") or []
         if not isinstance(segments, list) or not segments:
-            raise ProblemError(422, "`segments` must be a non-empty list.", type="validation")
+            raise errors.segments_required()
         return await service.analyze(runtime, segments)
-    raise ProblemError(422, f"Unknown task {task!r}.", type="validation")
+    raise errors.unknown_task(task)
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley import __version__
-from parley.ai import egress, jobs, service
+from parley.ai import egress, errors, jobs, service
 from parley.ai.dependencies import RuntimeDep, ensure_participant, ensure_scope
 from parley.ai.models import AiJob
 from parley.ai.schemas import (
@@ -115,11 +115,11 @@ async def _read_upload(file: Any, limit: int) -> bytes:
     while chunk := await file.read(UPLOAD_CHUNK):
         size += len(chunk)
         if size > limit:
-            raise ProblemError(413, f"The file is over {limit} bytes.", type="too-large")
+            raise errors.upload_too_large(limit)
         chunks.append(chunk)
     data = b"".join(chunks)
     if not data:
-        raise ProblemError(400, "The uploaded file is empty.", type="empty-audio")
+        raise errors.empty_upload()
     return data
 
 
@@ -161,17 +161,13 @@ async def asr(
         async with request.form(max_files=1, max_fields=16) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                raise ProblemError(
-                    422, "The multipart body needs a `file` part.", type="validation"
-                )
+                raise errors.file_part_required()
             data = await _read_upload(upload, runtime.settings.ai_max_upload_bytes)
             values = {key: value for key, value in form.items() if key != "file"}
         fields = _validated(AsrFields, values)
         return await _transcribe(request, principal, session, runtime, data, fields)
     if "json" not in content_type:
-        raise ProblemError(
-            415, "Send application/json or multipart/form-data.", type="unsupported-media-type"
-        )
+        raise errors.unsupported_media_type()
     body = _validated(AsrIn, None, await request.body())
     return await _transcribe(request, principal, session, runtime, None, body)
 
@@ -271,7 +267,7 @@ async def results(
 ) -> list[ResultOut]:
     """Stored results of a meeting or a recording, for that meeting's participants only."""
     if meeting_id is None and recording_id is None:
-        raise ProblemError(422, "Give `meeting_id` or `recording_id`.", type="validation")
+        raise errors.scope_required()
     if meeting_id is not None:
         await ensure_participant(request, meeting_id)
     rows = await service.list_results(session, meeting_id, recording_id, limit)
@@ -300,9 +296,7 @@ def _uuid_field(item: dict[str, Any], name: str, index: int) -> uuid.UUID | None
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
-        raise ProblemError(
-            422, f"items[{index}]: `{name}` must be a UUID.", type="validation"
-        ) from exc
+        raise errors.not_a_uuid(index, name) from exc
 
 
 async def _media_of(request: Request, runtime: Runtime, item: dict[str, Any], index: int) -> None:
@@ -314,7 +308,7 @@ async def _media_of(request: Request, runtime: Runtime, item: dict[str, Any], in
         item["media_url"] = await egress.link_for_media(request.app, media_id, authorization)
     elif item.get("media_url") is not None:
         if not isinstance(item["media_url"], str):
-            raise ProblemError(422, egress.MEDIA_URL_REFUSED, type="media-url-refused")
+            raise errors.media_url_refused()
         state = request.app.state
         item["media_url"] = egress.media_link(
             item["media_url"], runtime.settings.ai_media_url, state.signer
@@ -357,7 +351,7 @@ async def submit_batch(
 async def batch_status(job_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> JobOut:
     job = await session.get(AiJob, job_id)
     if job is None or (str(job.owner_id) != principal.user_id and not principal.is_admin):
-        raise ProblemError(404, "No such job.", type="job-not-found")
+        raise errors.job_not_found()
     return JobOut(**jobs.job_out(job))
 
 
@@ -420,7 +414,7 @@ async def _stream_principal(
 
 
 async def _auth_frame(websocket: WebSocket, wait_s: float) -> str:
-    refused = ProblemError(401, 'Send {"type": "auth", "token": ...} first.', type="invalid-token")
+    refused = errors.auth_frame_required()
     try:
         async with asyncio.timeout(wait_s):
             message = await websocket.receive()

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.ai import analysis, audio
+from parley.ai import analysis, audio, errors
 from parley.ai.audio import AudioError, Pcm
 from parley.ai.engines.base import Emotion, EngineBusy, EngineUnavailable, Speech, Transcript
 from parley.ai.engines.registry import ENGINES, EngineConfig, Registry
@@ -84,42 +84,25 @@ def decode_base64(value: str, field: str = "audio") -> bytes:
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ProblemError(
-            400, f"`{field}` is not valid base64: {exc}", type="invalid-base64"
-        ) from exc
+        raise errors.invalid_base64(field, exc) from exc
     if not data:
-        raise ProblemError(400, f"`{field}` is empty.", type="empty-audio")
+        raise errors.empty_field(field)
     return data
-
-
-def too_long(duration_s: float, limit_s: float) -> ProblemError:
-    return ProblemError(
-        413,
-        f"The audio lasts {duration_s:.0f} s; the synchronous endpoint takes at most "
-        f"{limit_s:.0f} s. Submit it as a job: POST /api/v1/ai/batch.",
-        type="audio-too-long",
-        extra={"max_duration_s": limit_s, "batch_endpoint": "/api/v1/ai/batch"},
-    )
 
 
 def check_text(text: str) -> None:
     if len(text) > MAX_TEXT_CHARS:
-        raise ProblemError(
-            413,
-            f"The text has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted.",
-            type="text-too-long",
-            extra={"max_chars": MAX_TEXT_CHARS},
-        )
+        raise errors.text_too_long(len(text), MAX_TEXT_CHARS)
 
 
 def _load_audio(data: bytes, fmt: str | None, max_s: float | None) -> Pcm:
     if max_s is not None:
         stated = audio.probe_duration(data, fmt or audio.sniff(data))
         if stated is not None and stated > max_s:
-            raise too_long(stated, max_s)
+            raise errors.audio_too_long(stated, max_s)
     pcm = audio.decode(data, fmt)
     if max_s is not None and pcm.duration_s > max_s:
-        raise too_long(pcm.duration_s, max_s)
+        raise errors.audio_too_long(pcm.duration_s, max_s)
     return pcm
 
 
@@ -128,20 +111,10 @@ async def load_audio(data: bytes, fmt: str | None, max_s: float | None) -> Pcm:
     try:
         return await asyncio.to_thread(_load_audio, data, fmt, max_s)
     except AudioError as exc:
-        raise ProblemError(400, str(exc), type="invalid-audio") from exc
+        raise errors.invalid_audio(exc) from exc
 
 
 # --- engines ----------------------------------------------------------------------------
-
-
-def unknown_engine(task: str, name: str) -> ProblemError:
-    valid = ", ".join(ENGINES[task])
-    return ProblemError(
-        400,
-        f"Unknown {task} engine {name!r}; valid engines: {valid}.",
-        type="unknown-engine",
-        extra={"valid": list(ENGINES[task])},
-    )
 
 
 def engine_for(runtime: Runtime, task: str, name: str | None, model: str | None = None) -> Any:
@@ -150,17 +123,11 @@ def engine_for(runtime: Runtime, task: str, name: str | None, model: str | None 
         return runtime.registry.get(task, name, model)
     except KeyError as exc:
         if name is not None and name not in ENGINES[task]:
-            raise unknown_engine(task, name) from exc
+            raise errors.unknown_engine(task, name, ENGINES[task]) from exc
         from parley.ai.engines.whisper import whisper_models
 
         valid_models = sorted(whisper_models(runtime.settings.ai_model_dir))
-        raise ProblemError(
-            400,
-            f"Unknown model {model!r} for engine {name!r}; valid models: "
-            f"{', '.join(valid_models) or 'none installed'}.",
-            type="unknown-model",
-            extra={"valid": valid_models},
-        ) from exc
+        raise errors.unknown_model(model, name, valid_models, "none installed") from exc
     except EngineUnavailable as exc:
         raise unavailable(exc) from exc
 
@@ -176,23 +143,11 @@ async def engine_async(
 
 
 def unavailable(exc: EngineUnavailable) -> ProblemError:
-    return ProblemError(
-        503,
-        f"The {exc.engine} engine is unavailable: {exc.detail}",
-        type="engine-unavailable",
-        headers={"Retry-After": "5"},
-        extra={"engine": exc.engine, "endpoints": exc.endpoints},
-    )
+    return errors.engine_unavailable(exc.engine, exc.detail, exc.endpoints)
 
 
 def busy(exc: EngineBusy) -> ProblemError:
-    return ProblemError(
-        503,
-        exc.detail,
-        type="engine-busy",
-        headers={"Retry-After": str(exc.retry_after_s)},
-        extra={"engine": exc.engine},
-    )
+    return errors.engine_busy(exc.engine, exc.detail, exc.retry_after_s)
 
 
 async def _run(method: Any, *args: Any) -> Any:
@@ -206,7 +161,7 @@ async def _run(method: Any, *args: Any) -> Any:
     except EngineBusy as exc:
         raise busy(exc) from exc
     except TritonModelError as exc:
-        raise ProblemError(502, f"Triton refused the request: {exc}", type="triton-error") from exc
+        raise errors.triton_error(exc) from exc
 
 
 async def transcribe(
@@ -219,21 +174,10 @@ async def transcribe(
     chosen = await engine_async(runtime, "asr", engine, model)
     fixed_models = getattr(chosen, "models", None)
     if model is not None and fixed_models is not None and model not in fixed_models:
-        raise ProblemError(
-            400,
-            f"Unknown model {model!r} for engine {chosen.name!r}; valid models: "
-            f"{', '.join(fixed_models)}.",
-            type="unknown-model",
-            extra={"valid": list(fixed_models)},
-        )
+        raise errors.unknown_model(model, chosen.name, fixed_models)
     languages = getattr(chosen, "languages", None)
     if languages is not None and language not in languages:
-        raise ProblemError(
-            400,
-            f"The {chosen.name} engine recognizes {', '.join(languages)} only, not {language!r}.",
-            type="unsupported-language",
-            extra={"valid": list(languages)},
-        )
+        raise errors.unsupported_language(chosen.name, language, languages)
     transcript: Transcript = await _run(chosen.transcribe, pcm, language)
     return transcript, chosen.name
 
@@ -285,7 +229,7 @@ async def emotion(
     max_s: float | None = None,
 ) -> dict[str, Any]:
     if text is None and data is None:
-        raise ProblemError(422, "Give `text`, `audio`, or both.", type="validation")
+        raise errors.text_or_audio_required()
     if text is not None:
         check_text(text)
     chosen = await engine_async(runtime, "emotion", engine)
@@ -316,15 +260,10 @@ async def synthesize(
 ) -> dict[str, Any]:
     check_text(text)
     if not text.strip():
-        raise ProblemError(422, "`text` has nothing to say.", type="validation")
+        raise errors.nothing_to_say()
     chosen = await engine_async(runtime, "tts", engine)
     if voice is not None and hasattr(chosen, "voice_ids") and voice not in chosen.voice_ids():
-        raise ProblemError(
-            400,
-            f"Unknown voice {voice!r}; GET /api/v1/ai/voices lists the valid ones "
-            f"(English: {', '.join(sorted(v for v in chosen.voice_ids() if ':' not in v))}).",
-            type="unknown-voice",
-        )
+        raise errors.unknown_voice(voice, (v for v in chosen.voice_ids() if ":" not in v))
     speech: Speech = await _run(chosen.synthesize, text, voice, rate)
     encoded = await asyncio.to_thread(audio.encode, speech.pcm, fmt)
     return {
@@ -411,7 +350,7 @@ async def setup(runtime: Runtime, body: dict[str, Any]) -> dict[str, Any]:
         if name not in ENGINES[task]:
             # Checked here, not left to the registry: an empty name would mean "the default"
             # there, and become the default's name (breaking every later request).
-            raise unknown_engine(task, name)
+            raise errors.unknown_engine(task, name, ENGINES[task])
         if spec.get("unload"):
             changes[key] = {"engine": name, "unloaded": runtime.registry.unload(task, name)}
             continue
