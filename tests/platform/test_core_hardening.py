@@ -380,7 +380,9 @@ def test_the_log_handler_redacts_credentials(capsys: pytest.CaptureFixture[str])
     from parley.core.observability import configure_logging
 
     configure_logging("test", "info", json=True)
-    logging.getLogger("uvicorn.error").info(
+    # A warning: a uvicorn server started earlier in the session (log_level="warning") leaves
+    # its logger's level at WARNING, and an info line would never reach the handler.
+    logging.getLogger("uvicorn.error").warning(
         '%s - "WebSocket %s" [accepted]', "1.2.3.4:1", "/ws/signaling?token=leaky-token"
     )
     out = capsys.readouterr().out

@@ -25,6 +25,13 @@ def next_number() -> int:
     return next(_numbers)
 
 
+def fresh_address() -> str:
+    """A client address no other test uses (198.18.0.0/15, set aside for testing), for tests
+    of what per-address limits count."""
+    n = next_number()
+    return f"198.18.{n // 256 % 256}.{n % 256}"
+
+
 def unique(prefix: str = "user") -> str:
     return f"{prefix}{next_number()}{uuid.uuid4().hex[:6]}"
 
@@ -111,8 +118,10 @@ class Cast:
 
 
 @contextlib.asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+async def client_for(app: FastAPI, address: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` in this process; ``address`` is the client address the app sees
+    (per-address rate limits count by it)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 123))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
+from parley.core.params import IsoDateTime
 from parley.core.text import MultiLineText, SingleLineText
 
 MeetingStatus = Literal["scheduled", "live", "ended", "cancelled"]
@@ -70,7 +71,7 @@ class MeetingSettingsPatch(StrictBody):
 class MeetingCreate(StrictBody):
     title: Title
     description: Description = ""
-    start_time: datetime | None = Field(
+    start_time: IsoDateTime | None = Field(
         default=None,
         description="omit for an instant meeting; a time without offset is read in `timezone`",
     )
@@ -83,7 +84,7 @@ class MeetingCreate(StrictBody):
 class MeetingUpdate(StrictBody):
     title: Title | None = None
     description: Description | None = None
-    start_time: datetime | None = None
+    start_time: IsoDateTime | None = None
     duration_minutes: Duration | None = None
     timezone: TimeZone | None = None
     password: MeetingPassword | None = Field(
