@@ -6,52 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import jwt
 import pytest
-import pytest_asyncio
 
 from tests.support.api import JWT_SECRET, unique
 from tests.support.backends import Backend
-from tests.support.signaling import Client, Site, live_server, open_client
-
-GRACE_S = 1.5
-
-
-@pytest_asyncio.fixture(scope="session")
-async def site(backend: Backend) -> AsyncIterator[Site]:
-    settings = backend.settings(signaling_resume_grace_s=GRACE_S, meeting_sweep_interval_s=3600)
-    async with live_server(settings) as (app, base):
-        running = Site(base, app)
-        await running.user("sigroot")  # the first account (admin) is nobody's host
-        yield running
-        await running.aclose()
-
-
-@pytest_asyncio.fixture
-async def room(site: Site):
-    """A live meeting with its host inside, and a participant inside."""
-    host = await site.user(unique("host"))
-    alice = await site.user(unique("alice"))
-    meeting = await site.meeting(host)
-    host_client, host_row = await site.enter(meeting, host)
-    alice_client, alice_row = await site.enter(meeting, alice)
-    clients: list[Client] = [host_client, alice_client]
-    yield {
-        "site": site,
-        "meeting": meeting,
-        "host": host,
-        "alice": alice,
-        "host_client": host_client,
-        "host_row": host_row,
-        "alice_client": alice_client,
-        "alice_row": alice_row,
-        "clients": clients,
-    }
-    for client in clients:
-        if not client.closed.done():
-            await client.close()
+from tests.support.signaling import RESUME_GRACE_S as GRACE_S
+from tests.support.signaling import Site, live_server, open_client
 
 
 async def test_welcome_describes_self_peers_room_and_resume(site: Site) -> None:

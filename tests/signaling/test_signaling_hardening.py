@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
-from parley.core.contracts import USER_GONE_CHANNEL, user_gone_key
+from parley.core.contracts import (
+    MEETING_COMMANDS,
+    SIGNALING_COMMANDS,
+    USER_GONE_CHANNEL,
+    user_gone_key,
+)
 from parley.signaling import service
 from parley.signaling.models import ChatMessage
 from parley.signaling.state import KNOWN_NODES
 from tests.support.api import unique
 from tests.support.backends import Backend
+from tests.support.signaling import RESUME_GRACE_S as GRACE_S
 from tests.support.signaling import (
     Client,
     Site,
@@ -30,45 +34,6 @@ from tests.support.signaling import (
     live_server,
     open_client,
 )
-
-GRACE_S = 1.5
-MEETING_COMMANDS = "parley:meetings:commands"
-SIGNALING_COMMANDS = "parley:signaling:commands"
-
-
-@pytest_asyncio.fixture(scope="session")
-async def site(backend: Backend) -> AsyncIterator[Site]:
-    settings = backend.settings(signaling_resume_grace_s=GRACE_S, meeting_sweep_interval_s=3600)
-    async with live_server(settings) as (app, base):
-        running = Site(base, app)
-        await running.user("hardroot")  # the first account (admin) is nobody's host
-        yield running
-        await running.aclose()
-
-
-@pytest_asyncio.fixture
-async def room(site: Site) -> AsyncIterator[dict[str, Any]]:
-    """A live meeting with its host and a participant (alice) inside."""
-    host = await site.user(unique("host"))
-    alice = await site.user(unique("alice"))
-    meeting = await site.meeting(host)
-    host_client, host_row = await site.enter(meeting, host)
-    alice_client, alice_row = await site.enter(meeting, alice)
-    clients: list[Client] = [host_client, alice_client]
-    yield {
-        "site": site,
-        "meeting": meeting,
-        "host": host,
-        "alice": alice,
-        "host_client": host_client,
-        "host_row": host_row,
-        "alice_client": alice_client,
-        "alice_row": alice_row,
-        "clients": clients,
-    }
-    for client in clients:
-        if not client.closed.done():
-            await client.close()
 
 
 def kv(site: Site) -> Any:

@@ -17,6 +17,9 @@ from parley.config import Settings
 from parley.core.serving import uvicorn_options
 from tests.support.servers import serve_app
 
+RESUME_GRACE_S = 1.5
+"""The resume window the signaling tests run with (short, so drops are seen quickly)."""
+
 
 @contextlib.asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[tuple[FastAPI, str]]:

@@ -1,0 +1,50 @@
+"""Fixtures of the signaling tests: one live server per backend for the session, and a room
+with its host and a participant inside."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+
+from tests.support.api import unique
+from tests.support.backends import Backend
+from tests.support.signaling import RESUME_GRACE_S, Client, Site, live_server
+
+
+@pytest_asyncio.fixture(scope="session")
+async def site(backend: Backend) -> AsyncIterator[Site]:
+    settings = backend.settings(
+        signaling_resume_grace_s=RESUME_GRACE_S, meeting_sweep_interval_s=3600
+    )
+    async with live_server(settings) as (app, base):
+        running = Site(base, app)
+        await running.user("sigroot")  # the first account (admin) is nobody's host
+        yield running
+        await running.aclose()
+
+
+@pytest_asyncio.fixture
+async def room(site: Site) -> AsyncIterator[dict[str, Any]]:
+    """A live meeting with its host and a participant (alice) inside."""
+    host = await site.user(unique("host"))
+    alice = await site.user(unique("alice"))
+    meeting = await site.meeting(host)
+    host_client, host_row = await site.enter(meeting, host)
+    alice_client, alice_row = await site.enter(meeting, alice)
+    clients: list[Client] = [host_client, alice_client]
+    yield {
+        "site": site,
+        "meeting": meeting,
+        "host": host,
+        "alice": alice,
+        "host_client": host_client,
+        "host_row": host_row,
+        "alice_client": alice_client,
+        "alice_row": alice_row,
+        "clients": clients,
+    }
+    for client in clients:
+        if not client.closed.done():
+            await client.close()
