@@ -32,7 +32,7 @@ def parley_on_postgres(
         "JWT_SECRET": JWT_SECRET,
         "PARLEY_LOG_LEVEL": "warning",
         "DATABASE_URL": pg.create_database("parley_contract"),
-        "REDIS_URL": redis_srv.url(15),
+        "REDIS_URL": redis_srv.fresh_url(),
     }
     log_path = data / "server.log"
     command = [sys.executable, "-m", "parley.cli", "up", "--port", str(port)]

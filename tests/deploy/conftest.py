@@ -55,7 +55,7 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
     env = clean_env(
         JWT_SECRET=JWT_SECRET,
         DATABASE_URL=pg.create_database("parley_cluster"),
-        REDIS_URL=redis_srv.url(15),
+        REDIS_URL=redis_srv.fresh_url(),
         PARLEY_ENV="test",
         PARLEY_LOG_LEVEL="info",
         PARLEY_AI_DECODERS="1",

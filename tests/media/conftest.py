@@ -75,7 +75,7 @@ def media_env(
             "s3",
             tmp,
             database_url=pg.create_database(f"parley_media_{uuid.uuid4().hex[:8]}"),
-            redis_url=redis.url(15),
+            redis_url=redis.fresh_url(),
             s3_bucket=f"parley-{uuid.uuid4().hex[:8]}",
             s3_endpoint_url=relay.url,
             s3_access_key=S3_KEY,

@@ -31,6 +31,6 @@ class Backend:
         }
         if self.pg is not None and self.redis is not None:
             values["database_url"] = self.pg.create_database(f"parley_{n}")
-            values["redis_url"] = self.redis.url(n % 16)
+            values["redis_url"] = self.redis.fresh_url()
         values.update(overrides)
         return Settings(**values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -17,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,25 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+REDIS_DATABASES = 4096
+"""Databases the test Redis offers: each app of the session gets one of its own, so that no
+app's consumer group takes another app's stream entries (the streams share names)."""
+
+
 @dataclass
 class RedisServer:
     port: int
+    _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def fresh_url(self) -> str:
+        """A database no other app of this session uses."""
+        db = next(self._numbers)
+        if db >= REDIS_DATABASES:
+            raise RuntimeError("the test Redis ran out of databases: raise REDIS_DATABASES")
+        return self.url(db)
 
 
 @contextlib.contextmanager
@@ -186,6 +200,8 @@ def redis_server() -> Iterator[RedisServer]:
             "",
             "--appendonly",
             "no",
+            "--databases",
+            str(REDIS_DATABASES),
             "--dir",
             str(root),
             "--logfile",
