@@ -107,6 +107,24 @@ class Settings(BaseSettings):
     turn_secret: SecretStr | None = None
     turn_credential_ttl_s: int = 24 * 3600
 
+    # The media plane (issue 15): Janus as SFU, driven by media-service (parley.rtc).
+    # auto: two people peer to peer, from the third on through the SFU; always; never (mesh).
+    sfu_mode: Literal["auto", "always", "never"] = "auto"
+    # Janus's HTTP API (``http://host:8088/janus``) when it runs apart; None: `parley up`
+    # starts one itself when the `janus` binary is installed (else rooms stay in mesh).
+    janus_url: str | None = None
+    janus_api_secret: SecretStr | None = None
+    # VideoRoom's admin_key (room creation, RTP forwarding).
+    janus_admin_key: SecretStr | None = None
+    # UDP ports Janus's media uses (open them in the firewall) and the public address it
+    # announces behind NAT (Janus's nat_1_1_mapping).
+    janus_rtp_ports: str = "20000-20199"
+    janus_public_ip: str | None = None
+    # Network interfaces Janus gathers ICE candidates on (Janus's ice_enforce_list); None: all.
+    janus_ice_interfaces: str | None = None
+    # signaling-service → media-service's rtc API when split; None: in-process (all-in-one).
+    signaling_media_url: str | None = None
+
     # ai-inference-service (issue 7): engines, limits, batch workers, Triton endpoints.
     ai_model_dir: Path | None = None  # user-placed weights (whisper/<name>/model.bin ...)
     ai_asr_engine: str = "local"
