@@ -44,6 +44,10 @@ if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v npm >/dev/null || missing+=(nodejs npm)
   command -v turnserver >/dev/null || [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  # the SFU (tests/rtc); janus-tools: janus-pp-rec turns its recordings into media files.
+  # Not for plain `make run`: without Janus, rooms stay peer-to-peer.
+  command -v janus >/dev/null || missing+=(janus)
+  command -v janus-pp-rec >/dev/null || missing+=(janus-tools)
   # deployment tests: the gateway, the service registry, Prometheus (+ promtool)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v etcd >/dev/null || missing+=(etcd-server)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -38,6 +39,10 @@ def main(
         os.environ[CONFIG_FILE_ENV] = str(config.resolve())
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _serve(application: object, host: str, port: int, settings: Settings) -> None:
     from parley.core.serving import uvicorn_options
 
@@ -52,10 +57,23 @@ def up(
 ) -> None:
     """Run every service in one process (embedded default: no external servers needed)."""
     from parley.allinone import create_allinone_app
+    from parley.core.observability import configure_logging
+    from parley.rtc.process import describe_sfu, start_embedded_janus
 
     settings = settings_or_exit(data_dir=data_dir, host=host, port=port)
     console.print(f"Parley is starting on http://{host}:{port} (data in {settings.data_dir})")
-    _serve(create_allinone_app(settings), host, port, settings)
+    configure_logging("all-in-one", settings.log_level, settings.log_json)
+    janus = start_embedded_janus(settings)  # before the app: it reads the Janus URL and secrets
+    console.print(describe_sfu(settings))
+    if janus is not None:
+        # uvicorn re-raises SIGTERM once it has shut down: as an exception, not instant death,
+        # so that Janus is stopped too.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        _serve(create_allinone_app(settings), host, port, settings)
+    finally:
+        if janus is not None:
+            janus.stop()
 
 
 @app.command()

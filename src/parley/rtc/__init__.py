@@ -1,0 +1,1 @@
+"""The media plane: Janus as SFU, driven by media-service."""
