@@ -83,8 +83,10 @@ def _ai_background() -> Sequence[BackgroundTask]:
 
 def _media_routers() -> Sequence[APIRouter]:
     from parley.media.router import routers
+    from parley.rtc.router import routers as rtc_routers
 
-    return routers
+    # The media plane (rtc/) runs in media-service's process.
+    return [*routers, *rtc_routers]
 
 
 def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:
@@ -106,8 +108,9 @@ def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:
 
 def _media_background() -> Sequence[BackgroundTask]:
     from parley.media.worker import run_media_worker
+    from parley.rtc.runtime import run_rtc
 
-    return [run_media_worker]
+    return [run_media_worker, run_rtc]
 
 
 @dataclass(frozen=True)

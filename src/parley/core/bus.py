@@ -25,6 +25,8 @@ Handler = Callable[[str], None]
 Resync = Callable[[], Awaitable[None]]
 
 log = structlog.get_logger("parley.bus")
+LISTEN_S = 0.25
+"""How long the listener waits for a message before it looks for channels added meanwhile."""
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Bus:
         self._task: asyncio.Task[None] | None = None
         self._pubsub: PubSub | None = None
         self._has_subscriptions = asyncio.Event()
+        self._late: set[str] = set()
+        """Channels added while running, for the listener to subscribe to."""
 
     @property
     def in_step(self) -> bool:
@@ -58,10 +62,11 @@ class Bus:
     async def add_subscription(
         self, channel: str, handler: Handler, resync: Resync | None = None
     ) -> None:
-        """Subscribe while running (services that set up after start-up)."""
+        """Subscribe while running (services that set up after start-up). The listener
+        subscribes to the channel itself, within ``LISTEN_S``: a connection's pub/sub is one
+        task's to use (a second task subscribing while it reads can wait for ever)."""
         self.subscribe(channel, handler, resync)
-        if self._pubsub is not None:
-            await self._pubsub.subscribe(channel)
+        self._late.add(channel)
 
     async def publish(self, channel: str, message: str) -> None:
         await self._kv.publish(channel, message)
@@ -98,9 +103,13 @@ class Bus:
                 # Nothing to listen to yet: idle until a late subscription arrives.
                 self._in_step.set()
                 await self._has_subscriptions.wait()
+            self._late.clear()
             await pubsub.subscribe(*self._subscriptions)
             while True:
-                message = await pubsub.get_message(timeout=1.0)
+                if self._late:
+                    late, self._late = list(self._late), set()
+                    await pubsub.subscribe(*late)
+                message = await pubsub.get_message(timeout=LISTEN_S)
                 if message is None:
                     continue
                 if message["type"] == "subscribe":

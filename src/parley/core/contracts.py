@@ -46,3 +46,15 @@ SIGNALING_AUDIENCE = "signaling"
 MEDIA_LINK_AUDIENCE = "media-link"
 """Short-lived content links media-service signs (``?access=``) for ``<video>``/``<img>`` and
 for AI batch jobs; ai-service checks them before it fetches anything."""
+
+
+# ---- the media plane (signaling-service ↔ media-service's rtc) ------------------------------
+
+RTC_AUDIENCE = "rtc"
+"""Service tokens signaling-service presents to media-service's internal rtc API
+(``/internal/rtc/...``): only signaling decides who is in a room, rtc acts on its word."""
+
+RTC_EVENTS_CHANNEL = "parley:rtc:events"
+"""Pub/sub, rtc → signaling: ``{"meeting_id", "to": [participant ids], "frame": {...}}``, a frame
+for participants (a subscriber offer, a restart of the SFU); each signaling node delivers it to
+the connections it holds."""

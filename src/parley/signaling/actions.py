@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable
 
+from parley.core.rtc_client import RtcUnavailable
 from parley.signaling import frames, moderation, service
 from parley.signaling.errors import ModerationError
 from parley.signaling.hub import RELAY_LATENCY
@@ -27,6 +28,10 @@ from parley.signaling.schemas import (
     RecordingState,
     Relay,
     RoleChange,
+    SfuJoin,
+    SfuLayer,
+    SfuPublish,
+    SfuSubscribeAnswer,
 )
 
 
@@ -42,6 +47,8 @@ async def dispatch(p: Participant, frame: Inbound) -> None:
         await p.update_self(hand=frame.raised)
     elif isinstance(frame, MediaState):
         await media_state(p, frame)
+    elif isinstance(frame, SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer):
+        await sfu(p, frame)
     elif not await p.may_moderate():
         p.send(frames.error("forbidden", "Only the host or a cohost can do this."))
     else:
@@ -91,7 +98,37 @@ async def media_state(p: Participant, frame: MediaState) -> None:
         p.send(frames.error("forbidden", "Screen sharing is off in this meeting."))
         return
     media: frames.MediaState = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
+    was_muted = not p.peer.get("media", {}).get("audio", True)
     await p.update_self(media=media)
+    if was_muted and frame.audio:
+        # Unmuting oneself lifts a host's mute at the SFU too (self-unmute is allowed).
+        await p.plane.moderate(p.meeting_id, p.peer_id, "audio", False)
+
+
+async def sfu(p: Participant, frame: SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer) -> None:
+    """An SFU frame, handed to media-service's rtc; a failure puts the room back in mesh."""
+    name = str(p.peer.get("display_name", ""))
+    try:
+        if isinstance(frame, SfuPublish):
+            body = {
+                "display_name": name,
+                "sdp": frame.sdp.model_dump(),
+                "screen_mid": frame.screen_mid,
+            }
+            answer = await p.plane.request(p.meeting_id, p.peer, "publish", body)
+            p.send(frames.sfu_answer(answer["sdp"]))
+        elif isinstance(frame, SfuJoin):
+            await p.plane.request(p.meeting_id, p.peer, "join", {"display_name": name})
+        elif isinstance(frame, SfuSubscribeAnswer):
+            body = {"sdp": frame.sdp.model_dump()}
+            await p.plane.request(p.meeting_id, p.peer, "subscriber-answer", body)
+        else:
+            body = {"peer": frame.peer, "layer": frame.layer}
+            await p.plane.request(p.meeting_id, p.peer, "layer", body)
+    except RtcUnavailable as exc:
+        p.send(frames.error("sfu-unavailable", f"The media server could not do it: {exc}"))
+        if isinstance(frame, SfuPublish | SfuJoin):
+            await p.plane.fall_back(p.meeting_id, str(exc))
 
 
 # ---- hosts and cohosts ----------------------------------------------------------------------
@@ -122,6 +159,8 @@ async def peer_command(p: Participant, frame: PeerCommand) -> None:
             p.send(frames.error("unknown-peer", f"No peer {frame.peer!r} in this room."))
             return
         await p.hub.deliver(p.meeting_id, frames.mute(p.peer_id), to=[frame.peer], peers=peers)
+        # Enforced at the SFU as well: a client that ignores the frame is silent all the same.
+        await p.plane.moderate(p.meeting_id, frame.peer, "audio", True)
         return
     act = {"remove": moderation.remove, "admit": moderation.admit, "deny": moderation.deny}
     await _moderation(p, act[frame.type](p.app, p.meeting_id, frame.peer))

@@ -60,6 +60,7 @@ async def welcome(app: FastAPI, meeting_id: str, peer: StoredPeer, resume_token:
             "settings": effective_settings(live, peer.get("settings") or {}),
             "recording": room["recording"],
             "locked": room["locked"],
+            "media": await state.media_mode(meeting_id),
         },
         [frames.chat(m) for m in messages],
         ice_servers(app.state.settings, str(peer.get("user_id") or peer["id"])),

@@ -96,6 +96,7 @@ async def join_room(p: Participant) -> None:
     p.in_room = True
     token = await p.state.enter_room(p.meeting_id, p.peer)
     await entered(p.app, p.meeting_id, p.peer)
+    await p.plane.rebalance(p.meeting_id, exclude=p.peer_id)
     p.send(await welcome(p.app, p.meeting_id, p.peer, token))
     await p.hub.deliver(p.meeting_id, frames.peer_joined(p.peer), exclude=p.peer_id)
 

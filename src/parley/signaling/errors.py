@@ -42,6 +42,7 @@ ErrorCode = Literal[
     "in-lobby",
     "rate-limited",
     "unavailable",
+    "sfu-unavailable",
 ]
 """Every ``code`` of an error frame. ``unavailable`` only reaches meeting-service's commands
 (signaling not running on the node that read them), never a client."""

@@ -62,6 +62,7 @@ class RoomInfo(TypedDict):
     settings: dict[str, Any]
     recording: bool
     locked: bool
+    media: Literal["mesh", "sfu"]
 
 
 def public(peer: StoredPeer) -> Peer:
@@ -184,6 +185,16 @@ def room_updated(*, locked: bool | None = None, recording: bool | None = None) -
 def settings(meeting_settings: dict[str, Any]) -> Frame:
     """The meeting's settings as a host just changed them (all of them)."""
     return {"type": "settings", "settings": meeting_settings}
+
+
+def media_mode(mode: Literal["mesh", "sfu"]) -> Frame:
+    """The room switched media plane: peer to peer, or through the SFU."""
+    return {"type": "media-mode", "mode": mode}
+
+
+def sfu_answer(sdp: dict[str, Any]) -> Frame:
+    """The SFU's answer to this participant's publishing offer."""
+    return {"type": "sfu-answer", "sdp": sdp}
 
 
 def pong() -> Frame:

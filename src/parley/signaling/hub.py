@@ -245,6 +245,13 @@ class Hub:
             connection.close(*close)
         return 1
 
+    def deliver_here(self, peer_ids: Iterable[str], frame: dict[str, Any]) -> int:
+        """Send ``frame`` to those of these peers whose connections this node holds."""
+        outgoing = Outgoing(json.dumps(frame, ensure_ascii=False))
+        sent = sum(self._deliver_local(p, outgoing, None) for p in peer_ids)
+        self._count_out(sent)
+        return sent
+
     def _on_node_message(self, data: str) -> None:
         try:
             message = json.loads(data)

@@ -20,6 +20,7 @@ from parley.signaling import frames, service
 from parley.signaling.entering import entered, welcome
 from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
 from parley.signaling.hub import Hub
+from parley.signaling.plane import plane_of
 
 
 def _hub(app: FastAPI) -> Hub:
@@ -64,6 +65,10 @@ async def remove(
     )
     if lobby is None:
         await hub.deliver(meeting_id, frames.peer_left(target_id, "removed"), exclude=target_id)
+        plane = plane_of(app)
+        if plane is not None:
+            # Kicked at the SFU too: not one packet more, either way.
+            await plane.left(meeting_id, target_id, kicked=True)
     if tell:
         await service.tell_meetings(state.kv, "remove", meeting_id, target_id)
 
@@ -76,6 +81,9 @@ async def admit(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = T
         raise ModerationError("unknown-peer", f"No one called {target_id!r} is waiting.")
     token = await state.enter_room(meeting_id, waiting)
     await entered(app, meeting_id, waiting)
+    plane = plane_of(app)
+    if plane is not None:
+        await plane.rebalance(meeting_id, exclude=target_id)
     # Built here for the admitted peer and sent to whichever node holds its connection.
     greeting = await welcome(app, meeting_id, waiting, token)
     peers = await state.peers(meeting_id)
@@ -139,6 +147,9 @@ async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
         peers=everyone,
         close=(CLOSE_LEFT, "meeting ended"),
     )
+    plane = plane_of(app)
+    if plane is not None:
+        await plane.ended(meeting_id)
     if tell:
         await service.tell_meetings(state.kv, "end", meeting_id)
 

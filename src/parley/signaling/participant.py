@@ -18,6 +18,7 @@ from parley.signaling import frames, presence
 from parley.signaling.entering import effective_settings
 from parley.signaling.frames import MODERATORS, Frame
 from parley.signaling.hub import Connection, Hub
+from parley.signaling.plane import MediaPlane, plane_of
 from parley.signaling.state import RoomState
 
 
@@ -59,6 +60,13 @@ class Participant:
     @property
     def peer_id(self) -> str:
         return str(self.peer.get("id", ""))
+
+    @property
+    def plane(self) -> MediaPlane:
+        plane = plane_of(self.app)
+        if plane is None:
+            raise Closed  # signaling is stopping on this node
+        return plane
 
     @property
     def is_moderator(self) -> bool:

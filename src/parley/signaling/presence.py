@@ -22,6 +22,7 @@ from parley.signaling import frames, service
 from parley.signaling.errors import CLOSE_UNAUTHENTICATED
 from parley.signaling.frames import MODERATORS, Frame
 from parley.signaling.hub import Hub
+from parley.signaling.plane import plane_of
 
 log = structlog.get_logger("parley.signaling")
 GONE_CLOSE = CLOSE_UNAUTHENTICATED
@@ -48,6 +49,9 @@ async def leave_now(app: FastAPI, hub: Hub, meeting_id: str, peer_id: str) -> bo
             await service.member_left(session, meeting_id, str(user_id))
     await hub.deliver(meeting_id, frames.peer_left(peer_id), peers=peers)
     await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
+    plane = plane_of(app)
+    if plane is not None:
+        await plane.left(meeting_id, peer_id)
     return True
 
 

@@ -89,6 +89,40 @@ class Simple(Frame):
     type: Literal["end", "ping"]
 
 
+# ---- the SFU (see parley.signaling.plane) -----------------------------------------------------
+
+MAX_SDP = 64 * 1024
+
+
+class Description(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["offer", "answer"]
+    sdp: str = Field(max_length=MAX_SDP)
+
+
+class SfuJoin(Frame):
+    """Receive through the SFU without sending anything (no camera or microphone)."""
+
+    type: Literal["sfu-join"]
+
+
+class SfuPublish(Frame):
+    type: Literal["sfu-publish"]
+    sdp: Description
+    screen_mid: str | None = Field(default=None, max_length=16)
+
+
+class SfuSubscribeAnswer(Frame):
+    type: Literal["sfu-subscribe-answer"]
+    sdp: Description
+
+
+class SfuLayer(Frame):
+    type: Literal["sfu-layer"]
+    peer: str = Field(max_length=64)
+    layer: Literal["high", "medium", "low", "paused"]
+
+
 Inbound = Annotated[
     Auth
     | Resume
@@ -101,7 +135,11 @@ Inbound = Annotated[
     | RoleChange
     | RecordingState
     | Lock
-    | Simple,
+    | Simple
+    | SfuJoin
+    | SfuPublish
+    | SfuSubscribeAnswer
+    | SfuLayer,
     Field(discriminator="type"),
 ]
 inbound = TypeAdapter(Inbound)
@@ -125,6 +163,10 @@ KNOWN_TYPES = {
     "lock",
     "end",
     "ping",
+    "sfu-join",
+    "sfu-publish",
+    "sfu-subscribe-answer",
+    "sfu-layer",
 }
 
 

@@ -25,7 +25,7 @@ import json
 import math
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
@@ -155,6 +155,14 @@ class RoomState:
         await self.kv.hset(
             _key(meeting_id, "room"), mapping={k: "1" if v else "0" for k, v in flags.items()}
         )
+
+    async def media_mode(self, meeting_id: str) -> Literal["mesh", "sfu"]:
+        """The media plane the room is on (see :mod:`parley.signaling.plane`)."""
+        raw = await self.kv.hget(_key(meeting_id, "room"), "media")
+        return "sfu" if raw == "sfu" else "mesh"
+
+    async def set_media_mode(self, meeting_id: str, mode: Literal["mesh", "sfu"]) -> None:
+        await self.kv.hset(_key(meeting_id, "room"), "media", mode)
 
     async def mark_removed(self, meeting_id: str, peer_id: str, user_id: str | None) -> None:
         members = [peer_id] + ([f"u:{user_id}"] if user_id else [])

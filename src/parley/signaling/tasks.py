@@ -11,11 +11,12 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core import streams
-from parley.core.contracts import SIGNALING_COMMANDS, USER_GONE_CHANNEL
+from parley.core.contracts import RTC_EVENTS_CHANNEL, SIGNALING_COMMANDS, USER_GONE_CHANNEL
 from parley.core.tasks import stopping
 from parley.signaling import moderation, service
 from parley.signaling.errors import CLOSE_SHUTTING_DOWN, CLOSE_TAKEN_FOR_GONE, ModerationError
 from parley.signaling.hub import Hub
+from parley.signaling.plane import MediaPlane
 from parley.signaling.presence import GoneUsers, end_expired_sessions, reap_dead_nodes
 from parley.signaling.state import RoomState
 
@@ -45,10 +46,12 @@ async def run_signaling(app: FastAPI) -> None:
         hub.node_id, heartbeat_ttl_s(app.state.settings.signaling_ping_interval_s)
     )
     app.state.signaling = hub
+    plane = app.state.media_plane = MediaPlane(app, hub)
     writer = asyncio.create_task(chat_log.run(), name="chat_log")
     await hub.start()
     gone = GoneUsers(app, hub)
     await app.state.bus.add_subscription(USER_GONE_CHANNEL, gone.on_message, gone.resync)
+    await app.state.bus.add_subscription(RTC_EVENTS_CHANNEL, plane.on_event)
     hub.heartbeat = asyncio.create_task(keep_alive(app, hub), name="signaling_heartbeat")
     commands = asyncio.create_task(apply_meeting_commands(app), name="signaling_commands")
     last = (time.monotonic(), 0, 0)
@@ -78,6 +81,8 @@ async def run_signaling(app: FastAPI) -> None:
             task.cancel()
         await asyncio.wait(background, timeout=5)
         app.state.signaling = None
+        app.state.media_plane = None
+        await plane.close()
         for connection in list(hub.local.values()):
             connection.close(CLOSE_SHUTTING_DOWN, "server shutting down")
         # The connections closed above resume on other nodes (or leave when their window

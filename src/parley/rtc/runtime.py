@@ -1,0 +1,62 @@
+"""The app's SFU rooms (:class:`~parley.rtc.rooms.SfuRooms`), made from the settings.
+
+Without a Janus configured (``PARLEY_JANUS_URL``, set by ``parley up`` when it starts one) there
+are none, and every room stays peer to peer; the log says why, once. Frames for participants
+(subscriber offers, restarts) go out on ``RTC_EVENTS_CHANNEL``, where every signaling node
+picks up those for the connections it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from parley.config import Settings
+from parley.core.contracts import RTC_EVENTS_CHANNEL
+from parley.rtc.rooms import SfuRooms
+
+log = structlog.get_logger("parley.rtc")
+
+
+def sfu_rooms(app: FastAPI) -> SfuRooms | None:
+    """The app's SFU rooms, or ``None`` when no Janus is configured."""
+    rooms: SfuRooms | None = getattr(app.state, "sfu_rooms", None)
+    if rooms is not None:
+        return rooms
+    settings: Settings = app.state.settings
+    if not settings.janus_url or settings.sfu_mode == "never":
+        return None
+    kv: Redis = app.state.kv
+
+    async def notify(meeting_id: str, to: list[str], frame: dict[str, Any]) -> None:
+        message = {"meeting_id": meeting_id, "to": to, "frame": frame}
+        await kv.publish(RTC_EVENTS_CHANNEL, json.dumps(message))
+
+    admin_key = settings.janus_admin_key.get_secret_value() if settings.janus_admin_key else ""
+    api_secret = settings.janus_api_secret.get_secret_value() if settings.janus_api_secret else None
+    rooms = SfuRooms(settings.janus_url, api_secret, admin_key, notify)
+    app.state.sfu_rooms = rooms
+    return rooms
+
+
+async def run_rtc(app: FastAPI) -> None:
+    """Background task: say once whether the SFU is there, and close the session at the end."""
+    settings: Settings = app.state.settings
+    rooms = sfu_rooms(app)
+    if rooms is None:
+        why = "sfu_mode=never" if settings.sfu_mode == "never" else "no Janus configured"
+        log.info("sfu_off", why=why, rooms="peer-to-peer mesh")
+        return
+    if await rooms.available():
+        log.info("sfu_on", janus=settings.janus_url, mode=settings.sfu_mode)
+    else:
+        log.warning("sfu_unreachable", janus=settings.janus_url, rooms="mesh until it answers")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await rooms.close()

@@ -1,0 +1,164 @@
+"""Which media plane a room uses, and the SFU frames relayed to media-service's rtc API.
+
+Two people talk peer to peer; from the third on (``PARLEY_SFU_MODE=auto``) the room goes
+through the SFU, and back to peer to peer when two remain: everyone in the room is told
+(``media-mode``) and switches live, without rejoining. ``always`` and ``never`` force one plane;
+without an SFU (none configured, or it stopped answering) rooms stay in mesh, and the log says
+why once.
+
+In an SFU room each client publishes and subscribes by exchanging SDP with the server
+(``sfu-join``, ``sfu-publish`` → ``sfu-answer``, ``sfu-offer`` → ``sfu-subscribe-answer``,
+``sfu-layer``); this module hands those to rtc and passes rtc's frames (``RTC_EVENTS_CHANNEL``)
+to the connections this node holds. The client starts its side itself, once its room is up, so
+no offer can reach a page that is not listening yet.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+import structlog
+from fastapi import FastAPI
+
+from parley.core.rtc_client import RtcClient, RtcUnavailable
+from parley.signaling import frames
+from parley.signaling.hub import Hub
+
+log = structlog.get_logger("parley.signaling.plane")
+
+Mode = Literal["mesh", "sfu"]
+SFU_FROM = 3
+"""In auto mode, how many people in a room make it go through the SFU."""
+AVAILABILITY_TTL_S = 15.0
+"""How long an answer to "is there an SFU?" is trusted before asking media-service again."""
+
+
+def plane_of(app: FastAPI) -> MediaPlane | None:
+    """The node's media plane (``None`` before signaling started or after it stopped)."""
+    plane: MediaPlane | None = getattr(app.state, "media_plane", None)
+    return plane
+
+
+class MediaPlane:
+    """This node's view of the SFU: whether there is one, and the calls to it."""
+
+    def __init__(self, app: FastAPI, hub: Hub) -> None:
+        settings = app.state.settings
+        self.hub = hub
+        self.setting: Literal["auto", "always", "never"] = settings.sfu_mode
+        self.rtc: RtcClient | None = None
+        if self.setting != "never":
+            self.rtc = RtcClient(app, settings.signaling_media_url, app.state.signer)
+        self._available = False
+        self._checked_at = -AVAILABILITY_TTL_S
+        self._said: str | None = None
+
+    async def close(self) -> None:
+        if self.rtc is not None:
+            await self.rtc.close()
+
+    # ---- which plane ------------------------------------------------------------------------
+
+    async def sfu_available(self) -> bool:
+        if self.rtc is None:
+            self._say("sfu_mode=never")
+            return False
+        now = time.monotonic()
+        if now - self._checked_at < AVAILABILITY_TTL_S:
+            return self._available
+        try:
+            status = await self.rtc.call("GET", "/status")
+            self._available = bool(status and status.get("available"))
+            why = "" if self._available else "media-service's SFU does not answer"
+        except RtcUnavailable as exc:
+            self._available, why = False, str(exc)
+        self._checked_at = now
+        self._say(why)
+        return self._available
+
+    def _say(self, why: str) -> None:
+        """Log when the SFU comes or goes (once per change, not per room)."""
+        if why == self._said:
+            return
+        self._said = why
+        if why:
+            log.warning("sfu_off", why=why, rooms="peer-to-peer mesh")
+        else:
+            log.info("sfu_on", mode=self.setting)
+
+    async def rebalance(self, meeting_id: str, exclude: str | None = None) -> Mode:
+        """Put the room on the plane its size calls for; tell everyone (but ``exclude``, who
+        learns it from the welcome) when it changes."""
+        state = self.hub.state
+        peers = await state.peers(meeting_id)
+        current: Mode = await state.media_mode(meeting_id)
+        wants_sfu = self.setting == "always" or (self.setting == "auto" and len(peers) >= SFU_FROM)
+        want: Mode = "sfu" if wants_sfu and await self.sfu_available() else "mesh"
+        if not peers or want == current:
+            return current
+        await state.set_media_mode(meeting_id, want)
+        log.info("media_mode", meeting_id=meeting_id, mode=want, people=len(peers))
+        await self.hub.deliver(meeting_id, frames.media_mode(want), exclude=exclude, peers=peers)
+        if want == "mesh":
+            await self._quietly("DELETE", f"/meetings/{meeting_id}")
+        return want
+
+    async def fall_back(self, meeting_id: str, why: str) -> None:
+        """The SFU failed this room: back to peer to peer for everyone."""
+        log.warning("sfu_failed", meeting_id=meeting_id, why=why)
+        self._available, self._checked_at = False, time.monotonic()
+        state = self.hub.state
+        if await state.media_mode(meeting_id) == "sfu":
+            await state.set_media_mode(meeting_id, "mesh")
+            await self.hub.deliver(meeting_id, frames.media_mode("mesh"))
+
+    # ---- what happens in the room -----------------------------------------------------------
+
+    async def left(self, meeting_id: str, peer_id: str, *, kicked: bool = False) -> None:
+        """Someone left (or was removed): nothing of theirs is forwarded any more."""
+        if self.rtc is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+            path = f"/meetings/{meeting_id}/participants/{peer_id}"
+            await self._quietly("DELETE", path + ("?kick=true" if kicked else ""))
+        await self.rebalance(meeting_id)
+
+    async def ended(self, meeting_id: str) -> None:
+        if self.rtc is not None:
+            await self._quietly("DELETE", f"/meetings/{meeting_id}")
+
+    async def moderate(
+        self, meeting_id: str, peer_id: str, kind: Literal["audio", "video"], muted: bool
+    ) -> None:
+        """Stop (or let through) a participant's audio or video at the SFU."""
+        if self.rtc is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+            path = f"/meetings/{meeting_id}/participants/{peer_id}/moderate"
+            await self._quietly("POST", path, {"kind": kind, "muted": muted})
+
+    async def request(
+        self, meeting_id: str, peer: dict[str, Any], action: str, body: dict[str, Any]
+    ) -> Any:
+        """A participant's SFU frame, as rtc's ``action``; ``RtcUnavailable`` when it failed."""
+        if self.rtc is None or await self.hub.state.media_mode(meeting_id) != "sfu":
+            raise RtcUnavailable("this room is not on the SFU")
+        path = f"/meetings/{meeting_id}/participants/{peer['id']}/{action}"
+        return await self.rtc.call("POST", path, body)
+
+    async def _quietly(self, method: str, path: str, body: Any = None) -> None:
+        """A call whose failure changes nothing for the room (the SFU is gone anyway)."""
+        if self.rtc is None:
+            return
+        try:
+            await self.rtc.call(method, path, body)
+        except RtcUnavailable as exc:
+            log.info("sfu_call_failed", path=path, error=str(exc))
+
+    # ---- rtc's frames -----------------------------------------------------------------------
+
+    def on_event(self, data: str) -> None:
+        """A frame from rtc for participants: delivered to those connected here."""
+        try:
+            message = json.loads(data)
+            self.hub.deliver_here([str(p) for p in message["to"]], message["frame"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("bad_rtc_event", data=data[:200])
