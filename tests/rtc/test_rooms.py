@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from parley.config import Settings
 from parley.rtc.janus import JanusError, JanusSession
 from parley.rtc.process import JanusProcess
 from parley.rtc.rooms import SfuRooms
+from tests.support.api import JWT_SECRET, client_for, running_app
 from tests.support.janus import janus_server
 
 
@@ -182,3 +184,33 @@ async def test_after_janus_restarts_everyone_is_told_and_rooms_are_made_again(
             assert rooms.restarts == 1
         finally:
             await rooms.close()
+
+
+async def test_readiness_and_metrics_report_a_configured_sfu(
+    janus: JanusProcess, tmp_path: Path
+) -> None:
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        jwt_secret=JWT_SECRET,
+        janus_url=janus.url,
+        janus_api_secret=janus.cfg.api_secret,
+        janus_admin_key=janus.cfg.admin_key,
+    )
+    async with running_app(settings) as app, client_for(app) as client:
+        for _ in range(50):
+            sfu = (await client.get("/health/ready")).json().get("sfu")
+            if sfu:
+                break
+            await asyncio.sleep(0.1)
+        metrics = (await client.get("/metrics")).text
+
+    assert sfu == {
+        "configured": True,
+        "available": True,
+        "mode": "auto",
+        "rooms": 0,
+        "publishers": 0,
+        "subscribers": 0,
+    }
+    assert "parley_sfu_rooms 0.0" in metrics and "parley_sfu_up 1.0" in metrics

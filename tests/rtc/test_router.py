@@ -43,3 +43,13 @@ async def test_the_rtc_api_is_not_in_the_public_openapi(tmp_path: Path) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
 
         assert not [path for path in paths if path.startswith("/internal")]
+
+
+async def test_readiness_says_the_sfu_is_off_without_making_the_node_unready(
+    tmp_path: Path,
+) -> None:
+    async with running_app(_settings(tmp_path)) as app, client_for(app) as client:
+        ready = await client.get("/health/ready")
+
+        assert ready.status_code == 200
+        assert ready.json()["sfu"] == {"configured": False, "why": "no Janus configured"}

@@ -73,7 +73,13 @@ def _health_router(service: str) -> APIRouter:
         if database or redis:
             failed = "; ".join(failure for failure in (database, redis) if failure)
             return problem_response(503, f"Not ready: {failed}", type="not-ready", checks=checks)
-        return {"status": "ready", "service": service, "checks": checks}
+        answer: dict[str, Any] = {"status": "ready", "service": service, "checks": checks}
+        # What a service adds about its optional parts (media-service: the SFU). They do
+        # not decide readiness: without them the service works, in a lesser way.
+        reports: dict[str, Callable[[], Awaitable[Any]]] = getattr(state, "ready_reports", {})
+        for name, report in reports.items():
+            answer[name] = await report()
+        return answer
 
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     return router

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from parley.config import Settings
@@ -21,6 +22,16 @@ from parley.core.contracts import RTC_EVENTS_CHANNEL
 from parley.rtc.rooms import SfuRooms
 
 log = structlog.get_logger("parley.rtc")
+
+SFU_ROOMS = Gauge("parley_sfu_rooms", "SFU rooms on this media node.")
+SFU_PUBLISHERS = Gauge("parley_sfu_publishers", "Participants publishing through this node's SFU.")
+SFU_SUBSCRIBERS = Gauge("parley_sfu_subscribers", "Participants receiving from this node's SFU.")
+SFU_UP = Gauge("parley_sfu_up", "1 while this node's Janus answers, else 0.")
+SFU_RESTARTS = Gauge("parley_sfu_restarts", "Janus sessions lost (restarts) since start.")
+
+
+HEALTH_EVERY_S = 5.0
+"""How often the node checks that its Janus answers (``parley_sfu_up``)."""
 
 
 def sfu_rooms(app: FastAPI) -> SfuRooms | None:
@@ -41,6 +52,10 @@ def sfu_rooms(app: FastAPI) -> SfuRooms | None:
     api_secret = settings.janus_api_secret.get_secret_value() if settings.janus_api_secret else None
     rooms = SfuRooms(settings.janus_url, api_secret, admin_key, notify)
     app.state.sfu_rooms = rooms
+    SFU_ROOMS.set_function(lambda: rooms.stats()["rooms"])
+    SFU_PUBLISHERS.set_function(lambda: rooms.stats()["publishers"])
+    SFU_SUBSCRIBERS.set_function(lambda: rooms.stats()["subscribers"])
+    SFU_RESTARTS.set_function(lambda: rooms.restarts)
     return rooms
 
 
@@ -48,15 +63,38 @@ async def run_rtc(app: FastAPI) -> None:
     """Background task: say once whether the SFU is there, and close the session at the end."""
     settings: Settings = app.state.settings
     rooms = sfu_rooms(app)
+    reports = getattr(app.state, "ready_reports", None)
+    if reports is None:
+        reports = app.state.ready_reports = {}
     if rooms is None:
         why = "sfu_mode=never" if settings.sfu_mode == "never" else "no Janus configured"
         log.info("sfu_off", why=why, rooms="peer-to-peer mesh")
+
+        async def off() -> dict[str, Any]:
+            return {"configured": False, "why": why}
+
+        reports["sfu"] = off
         return
-    if await rooms.available():
+    found = rooms
+
+    async def report() -> dict[str, Any]:
+        up = await found.available()
+        return {"configured": True, "available": up, "mode": settings.sfu_mode, **found.stats()}
+
+    reports["sfu"] = report
+    up = await rooms.available()
+    SFU_UP.set(1 if up else 0)
+    if up:
         log.info("sfu_on", janus=settings.janus_url, mode=settings.sfu_mode)
     else:
         log.warning("sfu_unreachable", janus=settings.janus_url, rooms="mesh until it answers")
     try:
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(HEALTH_EVERY_S)
+            now_up = await rooms.available()
+            if now_up != up:
+                log.info("sfu_up" if now_up else "sfu_down", janus=settings.janus_url)
+            up = now_up
+            SFU_UP.set(1 if up else 0)
     finally:
         await rooms.close()
