@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-from playwright.async_api import BrowserContext, Locator, Page
+import httpx
+from playwright.async_api import Browser, BrowserContext, Locator, Page
 
-from tests.support.api import PASSWORD, unique
+from tests.support.api import JWT_SECRET, PASSWORD, unique
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,6 +31,8 @@ CHROMIUM_ARGS = [
     "--auto-select-desktop-capture-source=Entire screen",
     "--enable-usermedia-screen-capturing",
 ]
+SFU_CHROMIUM_ARGS = [*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"]
+"""Janus drops ``.local`` (mDNS) candidates: Chromium must show its real (127.x) addresses."""
 ADMIN = "siteadmin"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -129,3 +137,89 @@ async def gathered(
         await guest.enter(created["code"], name=name)
         guests.append(guest)
     return host, created, guests
+
+
+class ServerDidNotStart(RuntimeError):
+    """``parley up`` exited or did not answer; the message holds its log's tail."""
+
+
+@contextlib.contextmanager
+def parley_up(data: Path, **env: str) -> Iterator[str]:
+    """``parley up`` on a free port with ``data`` as its data directory, its output in
+    ``data/server.log``; yields its base URL, with the admin account made. ``env``: more
+    settings (``PARLEY_SFU_MODE``...)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PARLEY_ENV": "test",
+        "JWT_SECRET": JWT_SECRET,
+        "PARLEY_LOG_LEVEL": "warning",
+        "PARLEY_CODE_LOOKUP_LIMIT": "10000",
+        **env,
+    }
+    log_path = data / "server.log"
+    log = log_path.open("wb")
+    command = [sys.executable, "-m", "parley.cli", "up", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(data / "data")], env=environment, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise ServerDidNotStart(log_path.read_text()[-3000:])
+            time.sleep(0.2)
+        # The first account is the admin: made here so that it is always this one.
+        httpx.post(
+            f"{url}/api/v1/auth/register",
+            json={
+                "username": ADMIN,
+                "email": f"{ADMIN}@example.org",
+                "password": PASSWORD,
+                "display_name": "Ada Admin",
+            },
+        ).raise_for_status()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextlib.asynccontextmanager
+async def person_factory(
+    browser: Browser, url: str
+) -> AsyncIterator[Callable[[], Awaitable[Person]]]:
+    """A factory of people (browser contexts) on ``url``, all closed at the end; their
+    console logs are printed (pytest shows them when the test failed)."""
+    contexts: list[BrowserContext] = []
+    made: list[Person] = []
+
+    async def make() -> Person:
+        context = await browser.new_context(
+            permissions=["camera", "microphone", "clipboard-read", "clipboard-write"],
+            viewport={"width": 1100, "height": 750},
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = await context.new_page()
+        person = Person(context, page, url)
+        made.append(person)
+        return person
+
+    try:
+        yield make
+    finally:
+        for number, person in enumerate(made):
+            print(f"--- browser {number} ({person.username or 'guest'}) at {person.page.url}")
+            print("\n".join(person.log[-40:]))
+        for context in contexts:
+            await context.close()

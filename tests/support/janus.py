@@ -124,3 +124,25 @@ def janus_server(
         yield proc
     finally:
         proc.stop()
+
+
+async def room_participants(conf_dir: Path, room: str) -> list[str]:
+    """Who Janus (configured in ``conf_dir``, as ``parley up`` renders it) has in ``room``:
+    the feed ids, i.e. Parley's participant ids. The server's own view, not a page's."""
+    import re
+
+    from parley.rtc.janus import JanusSession
+
+    general = (conf_dir / "janus.jcfg").read_text()
+    http = (conf_dir / "janus.transport.http.jcfg").read_text()
+    secret = re.search(r'api_secret = "([^"]*)"', general)
+    port = re.search(r"\bport = (\d+)", http)
+    assert secret and port, "not a Janus configuration rendered by parley"
+    session = JanusSession(f"http://127.0.0.1:{port.group(1)}/janus", secret.group(1))
+    await session.create()
+    try:
+        handle = await session.attach()
+        reply = await session.message(handle, {"request": "listparticipants", "room": room})
+        return sorted(str(p["id"]) for p in reply.data.get("participants", []))
+    finally:
+        await session.destroy()

@@ -1,0 +1,184 @@
+"""The media plane through the SFU (Janus), with real Chromium pages: peer to peer for two,
+through the SFU from the third person on and back, simulcast, moderation at the server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from tests.support.browser import Person, gathered
+from tests.support.janus import room_participants
+
+ROUNDS = 150  # bounded waits: 150 x 0.2 s
+
+
+async def wait_until(check, rounds: int = ROUNDS) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(rounds):
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"never true: {check.__name__}")
+
+
+async def self_id(person: Person) -> str:
+    """The participant id of the person's own tile."""
+    value = await person.page.locator(".tile.self").get_attribute("data-peer-id")
+    assert value, "the self tile names no participant"
+    return value
+
+
+async def mode(person: Person) -> str | None:
+    return await person.page.locator("[data-state=room]").get_attribute("data-media-mode")
+
+
+async def frames_from(person: Person, names: tuple[str, ...]) -> dict[str, int]:
+    return {name: await person.stat(name, "frames-decoded") for name in names}
+
+
+async def frames_keep_growing(cast: dict[Person, tuple[str, ...]]) -> None:
+    """Every page decodes more frames of every other person than a moment ago."""
+    before = {person: await frames_from(person, names) for person, names in cast.items()}
+
+    async def all_grew() -> bool:
+        for person, names in cast.items():
+            now = await frames_from(person, names)
+            if any(now[name] <= before[person][name] for name in names):
+                return False
+        return True
+
+    await wait_until(all_grew)
+
+
+async def test_a_third_person_moves_the_room_to_the_sfu_and_a_leaver_brings_it_back(
+    sfu_people,
+) -> None:
+    host, meeting, (ben,) = await gathered(sfu_people, "Ben")
+
+    async def peer_to_peer() -> bool:
+        return await mode(host) == "mesh" and await host.stat("Ben", "frames-decoded") > 0
+
+    await wait_until(peer_to_peer)
+
+    cy = await sfu_people()
+    await cy.enter(meeting["code"], name="Cy")
+    cast = {host: ("Ben", "Cy"), ben: ("Hana Host", "Cy"), cy: ("Hana Host", "Ben")}
+
+    async def everyone_on_the_sfu() -> bool:
+        return all([await mode(person) == "sfu" for person in cast])
+
+    await wait_until(everyone_on_the_sfu)
+    await frames_keep_growing(cast)
+
+    await cy.page.locator("#leave").click()
+    await expect(host.tile("Cy")).to_have_count(0)
+
+    async def back_to_peer_to_peer() -> bool:
+        return await mode(host) == "mesh" and await mode(ben) == "mesh"
+
+    await wait_until(back_to_peer_to_peer)
+    await frames_keep_growing({host: ("Ben",), ben: ("Hana Host",)})
+
+
+async def test_through_the_sfu_each_page_sends_one_camera_stream_in_three_layers(
+    sfu_people,
+) -> None:
+    host, _, guests = await gathered(sfu_people, "Ben", "Cy", "Di")
+    names = ("Hana Host", "Ben", "Cy", "Di")
+    cast = {
+        person: tuple(n for n in names if n != own)
+        for person, own in zip((host, *guests), names, strict=True)
+    }
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(person) == "sfu" for person in cast])
+
+    await wait_until(on_the_sfu)
+    await frames_keep_growing(cast)
+
+    for person in cast:
+        own = person.page.locator(".tile.self")
+        await expect(own).to_have_attribute("data-outbound-video-streams", "1")
+        await expect(own).to_have_attribute("data-outbound-encodings", "3")
+
+
+async def test_a_late_joiner_is_seen_by_all_and_a_leaver_is_gone_everywhere(sfu_people) -> None:
+    host, meeting, (ben, cy) = await gathered(sfu_people, "Ben", "Cy")
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(p) == "sfu" for p in (host, ben, cy)])
+
+    await wait_until(on_the_sfu)
+    di = await sfu_people()
+    await di.enter(meeting["code"], name="Di")
+    await frames_keep_growing({host: ("Di",), ben: ("Di",), cy: ("Di",), di: ("Ben", "Cy")})
+
+    await ben.page.locator("#leave").click()
+    for person in (host, cy, di):
+        await expect(person.tile("Ben")).to_have_count(0, timeout=2_000)
+    await frames_keep_growing({host: ("Cy", "Di"), di: ("Hana Host", "Cy")})
+
+
+async def test_a_removed_participant_is_cut_off_at_the_sfu(sfu_people, sfu_data: Path) -> None:
+    host, meeting, (ben, rex) = await gathered(sfu_people, "Ben", "Rex")
+    janus_conf = sfu_data / "data" / "janus"
+    host_id, ben_id, rex_id = [await self_id(p) for p in (host, ben, rex)]
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(p) == "sfu" for p in (host, ben, rex)])
+
+    await wait_until(on_the_sfu)
+    await frames_keep_growing({host: ("Rex",), rex: ("Hana Host", "Ben")})
+    everyone = sorted([host_id, ben_id, rex_id])
+    assert await room_participants(janus_conf, meeting["id"]) == everyone
+
+    host.page.on("dialog", lambda dialog: dialog.accept())
+    await host.page.locator("#control-people").click()
+    await (
+        host.page.locator("#people li", has_text="Rex").get_by_role("button", name="Remove").click()
+    )
+    await rex.page.get_by_role("heading", name="You were removed").wait_for()
+
+    # The SFU itself has Rex no more: nothing is forwarded to or from Rex's feed.
+    async def rex_out_of_the_sfu_room() -> bool:
+        return await room_participants(janus_conf, meeting["id"]) == sorted([host_id, ben_id])
+
+    await wait_until(rex_out_of_the_sfu_room)
+    await expect(host.tile("Rex")).to_have_count(0)
+    await expect(ben.tile("Rex")).to_have_count(0)
+
+
+async def test_a_hosts_mute_silences_at_the_sfu_even_if_the_client_ignores_it(
+    sfu_people,
+) -> None:
+    host, _, (ben, mo) = await gathered(sfu_people, "Ben", "Mo")
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(p) == "sfu" for p in (host, ben, mo)])
+
+    await wait_until(on_the_sfu)
+
+    async def hears_mo() -> bool:
+        first = await ben.stat("Mo", "audio-bytes")
+        await asyncio.sleep(0.5)
+        return await ben.stat("Mo", "audio-bytes") > first > 0
+
+    await wait_until(hears_mo)
+    # Mo's client is made to ignore the mute: its microphone track stays on.
+    await mo.page.evaluate(
+        """() => {
+            Object.defineProperty(MediaStreamTrack.prototype, 'enabled', {
+                configurable: true, get() { return true; }, set(_) {},
+            });
+        }"""
+    )
+
+    await host.page.locator("#control-people").click()
+    await host.page.locator("#people li", has_text="Mo").get_by_role("button", name="Mute").click()
+    await expect(host.tile("Mo")).to_have_attribute("data-audio", "false")
+    await asyncio.sleep(1)  # what was on its way arrives
+
+    first = await ben.stat("Mo", "audio-bytes")
+    await asyncio.sleep(2)
+    assert await ben.stat("Mo", "audio-bytes") == first
