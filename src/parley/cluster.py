@@ -79,7 +79,8 @@ def cluster_up(
     """Every service in its own process behind Debian's nginx, in the foreground.
 
     Needs REDIS_URL (the services share sessions, rooms and the bus) and preferably
-    DATABASE_URL (PostgreSQL). Ctrl-C stops everything."""
+    DATABASE_URL (PostgreSQL). Starts Janus (the SFU) too when it is installed and no
+    PARLEY_JANUS_URL is set. Ctrl-C stops everything."""
     settings = settings_or_exit(data_dir=data_dir)
     if not settings.redis_url:
         console.print(

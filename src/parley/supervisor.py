@@ -1,9 +1,12 @@
 """``parley cluster up``'s process supervisor: every service its own child behind nginx.
 
-It migrates the database once, starts each service (and the AI batch worker) as a
-``parley serve`` child, waits until each listens, renders the gateway for them
-(:mod:`parley.nginx`) and runs nginx, all output prefixed with the process's name. Stopping
-takes nginx down first, so no new request reaches a stopping service, then the services.
+It migrates the database once, starts the SFU (a supervised Janus of its own, as ``parley up``
+does: :func:`parley.rtc.process.start_embedded_janus`) when Janus is installed and none is
+configured, starts each service (and the AI batch worker) as a ``parley serve`` child, waits
+until each listens, renders the gateway for them (:mod:`parley.nginx`) and runs nginx, all
+output prefixed with the process's name. media-service is given Janus's URL and secrets,
+signaling-service media-service's URL (its internal rtc API). Stopping takes nginx down first,
+so no new request reaches a stopping service, then the services, then Janus.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import IO
 
 from parley.config import Settings
 from parley.nginx import UPSTREAMS, GatewayConfig, check_gateway, nginx_binary, render_gateway
+from parley.rtc.process import JanusProcess, describe_sfu, start_embedded_janus
 
 AI_WORKER_PORT = 8086
 START_TIMEOUT_S = 120.0
@@ -69,6 +73,7 @@ class Cluster:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._pumps: list[threading.Thread] = []
+        self.janus: JanusProcess | None = None
 
     # -- output -------------------------------------------------------------------------------
 
@@ -99,6 +104,24 @@ class Cluster:
         )
         return env
 
+    def _media_plane_env(self, service: str) -> dict[str, str]:
+        """What a service needs of the media plane: media-service the Janus (when there is
+        one), signaling-service the media-service node it asks. With several media nodes each
+        is given Janus (each reports it, in /health/ready and ``parley_sfu_up``), but only the
+        first is asked, so one process holds the SFU rooms."""
+        settings = self.settings
+        if service == "media" and settings.janus_url:
+            env = {"PARLEY_JANUS_URL": settings.janus_url}
+            if settings.janus_api_secret is not None:
+                env["PARLEY_JANUS_API_SECRET"] = settings.janus_api_secret.get_secret_value()
+            if settings.janus_admin_key is not None:
+                env["PARLEY_JANUS_ADMIN_KEY"] = settings.janus_admin_key.get_secret_value()
+            return env
+        if service == "signaling" and self.ports.get("media"):
+            media = f"http://{self.host}:{self.ports['media'][0]}"
+            return {"PARLEY_SIGNALING_MEDIA_URL": settings.signaling_media_url or media}
+        return {}
+
     def plan(self) -> list[Child]:
         """The processes to start, in order."""
         parley = [sys.executable, "-m", "parley"]
@@ -107,7 +130,7 @@ class Cluster:
             for index, port in enumerate(ports, start=1):
                 name = service if len(ports) == 1 else f"{service}-{index}"
                 argv = [*parley, "serve", service, "--host", self.host, "--port", str(port)]
-                children.append(Child(name, argv, port))
+                children.append(Child(name, argv, port, self._media_plane_env(service)))
         if self.ai_worker_port:
             argv = [*parley, "serve", "ai-worker", "--host", self.host]
             argv += ["--port", str(self.ai_worker_port)]
@@ -157,6 +180,7 @@ class Cluster:
     def start(self, nginx: str | None = None) -> None:
         nginx = nginx or nginx_binary()
         self.migrate()
+        self.start_janus()
         env = self._base_env()
         services = self.plan()
         for child in services:
@@ -174,14 +198,32 @@ class Cluster:
             scheme_ports += f" and https://{self.host}:{self.gateway.tls_port}"
         self.say("cluster", f"Parley is up on {scheme_ports} (Ctrl-C stops it)")
 
+    def start_janus(self) -> None:
+        """The cluster's own Janus, unless sfu_mode is never, a Janus is configured
+        (``PARLEY_JANUS_URL``) or none is installed; Janus failing to start leaves rooms in mesh.
+
+        It is ``parley up``'s: config and log in ``<data dir>/janus`` (private files, fresh
+        secrets, both APIs on 127.0.0.1), restarted when it dies. On success the settings carry
+        its URL and secrets, which :meth:`plan` passes on to media-service."""
+        self.janus = start_embedded_janus(self.settings)
+        self.say("janus" if self.janus else "cluster", describe_sfu(self.settings))
+        if self.janus is not None:
+            self.say("janus", f"log: {self.janus.log_path}")
+
     def write_state(self) -> None:
         """``<run_dir>/cluster.json``: names, pids and ports, for tools and tests."""
+        processes = [
+            {"name": c.name, "pid": c.process.pid if c.process else None, "port": c.port}
+            for c in self.children
+        ]
+        janus = self.janus
+        if janus is not None and janus.process is not None:
+            processes.append(
+                {"name": "janus", "pid": janus.process.pid, "port": janus.cfg.http_port}
+            )
         state = {
             "gateway": {"http": self.gateway.http_port, "https": self.gateway.tls_port},
-            "processes": [
-                {"name": c.name, "pid": c.process.pid if c.process else None, "port": c.port}
-                for c in self.children
-            ],
+            "processes": processes,
         }
         path = self.gateway.run_dir / "cluster.json"
         path.with_suffix(".tmp").write_text(json.dumps(state, indent=2))
@@ -208,7 +250,8 @@ class Cluster:
                 signal.signal(sig, handler)
 
     def stop(self) -> None:
-        """nginx first (graceful QUIT), then every service (TERM, KILL after a grace time)."""
+        """nginx first (graceful QUIT), then every service (TERM, KILL after a grace time), then
+        Janus (no service drives it any more)."""
         self._stopping.set()
         self.say("cluster", "stopping")
         ordered = sorted(self.children, key=lambda c: c.name != "gateway")
@@ -224,6 +267,9 @@ class Cluster:
                 self._reap(child, 5)
         for child in ordered:
             self._reap(child, STOP_TIMEOUT_S)
+        if self.janus is not None:
+            self.say("janus", "stopping")
+            self.janus.stop()
         for pump in self._pumps:
             pump.join(2)
 

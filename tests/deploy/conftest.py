@@ -1,6 +1,6 @@
 """Fixtures for the deployment tests: the split cluster behind Debian's nginx (started once per
-session on ephemeral ports, with the suite's PostgreSQL and Redis). Helpers live in
-``tests.support.deploy``."""
+session on ephemeral ports, with the suite's PostgreSQL and Redis, and its own Janus where Janus
+is installed). Helpers live in ``tests.support.deploy``."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ import pytest
 
 from tests.support.api import JWT_SECRET
 from tests.support.deploy import DEPLOY, PARLEY, RunningCluster, clean_env, nginx_path, tail
+from tests.support.janus import VETH, NotIsolated, ensure_veth, janus_config
 from tests.support.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
 
 @pytest.fixture(scope="session")
 def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningCluster]:
-    """The split deployment: five services (two AI nodes) + nginx, started once per session."""
+    """The split deployment: five services (two AI nodes) + nginx, started once per session;
+    `cluster up` starts its own Janus too when the `janus` binary is installed."""
     if nginx_path() is None:
         pytest.skip("nginx is not installed (scripts/bootstrap.sh --test)")
     # nginx's workers run as www-data: the run dir must be reachable by them (pytest's own temp
@@ -61,6 +63,14 @@ def cluster(pg: PostgresServer, redis_srv: RedisServer) -> Iterator[RunningClust
         PARLEY_AI_DECODERS="1",
         PARLEY_AI_WORKERS="0",  # batch jobs run in the standalone `ai-worker` only
     )
+    # The cluster's Janus (if installed): RTP ports of its own among the session's Janus
+    # servers, ICE on the session namespace's veth (the way tests/rtc run theirs).
+    env["PARLEY_JANUS_RTP_PORTS"] = janus_config(run_dir / "janus-ports").rtp_ports
+    try:
+        ensure_veth()
+        env["PARLEY_JANUS_ICE_INTERFACES"] = VETH
+    except NotIsolated:
+        pass  # outside the session's namespace: Janus gathers on every interface
     log = run_dir / "cluster.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(

@@ -18,11 +18,14 @@ import httpx
 import pytest
 from PIL import Image
 
+from parley.rtc.process import janus_binary
 from tests.support.deploy import RunningCluster
 from tests.support.signaling import Site
 
 PASSWORD = "tangerine-Sky-42"
 SERVICES = ("users", "signaling", "meetings", "media", "ai")
+JANUS = janus_binary() is not None
+needs_janus = pytest.mark.skipif(not JANUS, reason="janus is not installed (apt-get install janus)")
 
 
 def name(prefix: str) -> str:
@@ -75,6 +78,7 @@ async def test_each_service_runs_in_a_process_of_its_own(cluster: RunningCluster
         "ai-2",
         "ai-worker",
         "gateway",
+        *(["janus"] if JANUS else []),
     }
     assert len(set(pids.values())) == len(pids)
     async with httpx.AsyncClient(timeout=10) as http:
@@ -82,6 +86,65 @@ async def test_each_service_runs_in_a_process_of_its_own(cluster: RunningCluster
             for port in ports:
                 health = await http.get(f"http://127.0.0.1:{port}/health")
                 assert health.json()["service"] == service
+
+
+def proc_file(pid: int, name: str) -> list[str]:
+    """A NUL-separated file of /proc/<pid> (cmdline, environ), item by item."""
+    with open(f"/proc/{pid}/{name}", "rb") as f:
+        return [item.decode() for item in f.read().split(b"\0") if item]
+
+
+def environ(pid: int) -> dict[str, str]:
+    return dict(item.partition("=")[::2] for item in proc_file(pid, "environ"))
+
+
+def test_signaling_is_given_media_service_for_the_media_plane(cluster: RunningCluster) -> None:
+    media = f"http://127.0.0.1:{cluster.ports['media'][0]}"
+    assert environ(cluster.pid_of("signaling"))["PARLEY_SIGNALING_MEDIA_URL"] == media
+    assert "PARLEY_JANUS_ADMIN_KEY" not in environ(cluster.pid_of("signaling"))
+
+
+@needs_janus
+async def test_cluster_up_runs_its_own_janus_for_media_service(cluster: RunningCluster) -> None:
+    janus = cluster.pid_of("janus")
+    data_dir = cluster.run_dir / "data" / "janus"
+    assert str(data_dir) in proc_file(janus, "cmdline")
+    assert oct((data_dir / "janus.jcfg").stat().st_mode & 0o777) == "0o600"
+    media = environ(cluster.pid_of("media"))
+    port = next(p["port"] for p in cluster.state["processes"] if p["name"] == "janus")
+    assert media["PARLEY_JANUS_URL"] == f"http://127.0.0.1:{port}/janus"
+    assert media["PARLEY_JANUS_API_SECRET"] in (data_dir / "janus.jcfg").read_text()
+    assert media["PARLEY_JANUS_ADMIN_KEY"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        ready = await http.get(f"http://127.0.0.1:{cluster.ports['media'][0]}/health/ready")
+        # Janus's own API answers only with the secret the cluster gave media-service.
+        info = await http.get(media["PARLEY_JANUS_URL"] + "/info")
+        session = await http.post(media["PARLEY_JANUS_URL"], json={"janus": "create"})
+    assert ready.status_code == 200, ready.text
+    sfu = ready.json()["sfu"]
+    assert sfu["configured"] is True and sfu["available"] is True, sfu
+    assert sfu["mode"] == "auto"
+    assert info.json()["server-name"] == "parley"
+    assert session.json()["janus"] == "error"  # no api secret: refused
+
+
+@needs_janus
+async def test_a_third_participant_moves_the_room_to_the_sfu(cluster: RunningCluster) -> None:
+    # signaling → media-service's internal API (service token) → the cluster's Janus.
+    site = Site(cluster.gateway)
+    clients = []
+    try:
+        host = await site.user(name("host"))
+        meeting = await site.meeting(host)
+        for who in (host, await site.user(name("second")), await site.user(name("third"))):
+            client, _ = await site.enter(meeting, who)
+            clients.append(client)
+        frame = await clients[0].expect("media-mode")
+        assert frame["mode"] == "sfu"
+    finally:
+        for client in clients:
+            await client.close()
+        await site.aclose()
 
 
 async def test_login_gives_a_jwt_that_lists_meetings_through_the_gateway(
@@ -224,6 +287,19 @@ async def test_unknown_paths_are_404_at_the_gateway(gateway: httpx.AsyncClient) 
     assert (await gateway.get("/no/such/page")).status_code == 404
 
 
+async def test_the_internal_api_is_not_reachable_through_the_gateway(
+    cluster: RunningCluster, gateway: httpx.AsyncClient
+) -> None:
+    for path in ("/internal/rtc/status", "/internal/rtc/meetings/x1", "/internal/"):
+        response = await gateway.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+    # media-service itself has it, for signaling-service's token only.
+    direct = f"http://127.0.0.1:{cluster.ports['media'][0]}/internal/rtc/status"
+    async with httpx.AsyncClient(timeout=10) as http:
+        assert (await http.get(direct)).status_code == 401
+
+
 @pytest.fixture(scope="module")
 def spoken() -> bytes:
     """A short sentence spoken by flite, as WAV bytes."""
@@ -329,6 +405,8 @@ def test_ctrl_c_stops_every_process(cluster: RunningCluster) -> None:
     prefixed = [line.split("|", 1)[0].strip() for line in lines if " | " in line]
     assert {"cluster", "gateway", "meetings", "ai-2"} <= set(prefixed)
     assert any(line.startswith("cluster    | ai-1 exited") for line in lines)
+    if JANUS:  # stopped after the services (its pid is among those checked above)
+        assert lines.index("janus      | stopping") > lines.index("cluster    | stopping")
 
 
 def _is_zombie(pid: int) -> bool:

@@ -1,6 +1,7 @@
 """Every API route of every service reaches that service through the gateway: nginx's location
 matching applied to the rendered config, and the Kubernetes Ingress's prefixes, checked against
-the routes the services really declare (so a new route prefix cannot be forgotten)."""
+the routes the services really declare (so a new route prefix cannot be forgotten). The routes
+under ``/internal/`` (calls between services) are the exception: neither routes them."""
 
 from __future__ import annotations
 
@@ -31,15 +32,22 @@ def service_routes() -> list[tuple[str, str]]:
     return sorted(set(found))
 
 
-ROUTES = service_routes()
+INTERNAL = "/internal/"
+ROUTES = [(s, p) for s, p in service_routes() if not p.startswith(INTERNAL)]
+INTERNAL_ROUTES = [(s, p) for s, p in service_routes() if p.startswith(INTERNAL)]
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, str | None]]:
+def rendered_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gateway")
     upstreams = {name: [f"127.0.0.1:{spec.port}"] for name, spec in SERVICES.items()}
     render_gateway(GatewayConfig(upstreams=upstreams, run_dir=out / "run"), out)
-    return locations(out / "parley-locations.conf")
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered(rendered_dir: Path) -> list[tuple[str, str, str | None]]:
+    return locations(rendered_dir / "parley-locations.conf")
 
 
 @pytest.mark.parametrize(("service", "path"), ROUTES, ids=[f"{s}:{p}" for s, p in ROUTES])
@@ -47,6 +55,30 @@ def test_nginx_sends_each_route_to_its_service(
     rendered: list[tuple[str, str, str | None]], service: str, path: str
 ) -> None:
     assert nginx_choice(rendered, path) == UPSTREAMS[service]
+
+
+def test_there_are_internal_routes_to_keep_private() -> None:
+    assert ("media", "/internal/rtc/status") in INTERNAL_ROUTES
+
+
+@pytest.mark.parametrize(
+    ("service", "path"), INTERNAL_ROUTES, ids=[f"{s}:{p}" for s, p in INTERNAL_ROUTES]
+)
+def test_nginx_sends_no_internal_route_to_any_service(
+    rendered: list[tuple[str, str, str | None]], service: str, path: str
+) -> None:
+    assert nginx_choice(rendered, path) is None
+
+
+def test_the_gateway_answers_internal_paths_itself_with_a_404(
+    rendered: list[tuple[str, str, str | None]], rendered_dir: Path
+) -> None:
+    # ^~: a regex location (page paths, sign-in) cannot take /internal/... either.
+    assert ("^~", INTERNAL, None) in rendered
+    text = (rendered_dir / "parley-locations.conf").read_text()
+    block = text[text.index(f"location ^~ {INTERNAL} ") :].split("}", 1)[0]
+    assert "return 404" in block
+    assert "proxy_pass" not in block
 
 
 def test_the_route_matcher_tells_services_apart(
@@ -72,6 +104,21 @@ def test_the_ingress_sends_each_route_to_its_service(service: str, path: str) ->
         if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/")
     ]
     assert max(matching, key=lambda item: len(item[0]))[1] == service
+
+
+@pytest.mark.parametrize(
+    ("service", "path"), INTERNAL_ROUTES, ids=[f"{s}:{p}" for s, p in INTERNAL_ROUTES]
+)
+def test_the_ingress_sends_internal_routes_to_the_gateway_s_404(service: str, path: str) -> None:
+    ingress = yaml.safe_load((DEPLOY / "k8s" / "ingress.yaml").read_text())
+    prefixes = {
+        p["path"]: p["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    # Only the catch-all matches: the `web` pods (the gateway image) answer /internal/ with 404.
+    assert [p for p in prefixes if p == "/" or path.startswith(p.rstrip("/") + "/")] == ["/"]
+    assert prefixes["/"] == "web"
 
 
 @needs_nginx

@@ -72,12 +72,82 @@ def test_signaling_and_ai_scale_horizontally() -> None:
 
 def test_services_are_probed_on_health_and_readiness() -> None:
     for where, document in DOCUMENTS:
-        if document["kind"] != "Deployment" or document["metadata"]["name"] in ("web", "ai-worker"):
+        if document["kind"] != "Deployment" or document["metadata"]["name"] in (
+            "web",
+            "ai-worker",
+            "janus",  # not a Parley service: probed on Janus's own /janus/info (below)
+        ):
             continue
         container = document["spec"]["template"]["spec"]["containers"][0]
         assert container["livenessProbe"]["httpGet"]["path"] == "/health", where
         assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready", where
         assert document["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"], where
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_janus_runs_on_the_host_network_with_its_api_inside_the_cluster() -> None:
+    documents = dict(DOCUMENTS)
+    janus = documents["janus.yaml:Deployment/janus"]
+    spec = janus["spec"]
+    pod = spec["template"]["spec"]
+    assert pod["hostNetwork"] is True  # media on the node's UDP ports
+    assert pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"
+    assert pod["securityContext"]["runAsNonRoot"]
+    container = pod["containers"][0]
+    assert container["image"].startswith("parley-janus")
+    assert container["livenessProbe"]["httpGet"]["path"] == "/janus/info"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/janus/info"
+    env = env_of(janus)
+    # The API on the node's own address (never 0.0.0.0 on a host network), for the pod range.
+    assert env["JANUS_HTTP_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.hostIP"
+    assert env["JANUS_HTTP_ACL"]["value"]
+    assert "envFrom" not in container  # only the secrets it needs, not the services' own
+    secrets_example = (K8S / "secrets.env.example").read_text()
+    config = documents["config.yaml:ConfigMap/parley-config"]["data"]
+    for name, item in env.items():
+        source = item.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            assert source["secretKeyRef"]["name"] == "parley-secrets"
+            assert f"\n{source['secretKeyRef']['key']}=\n" in secrets_example, name
+        if "configMapKeyRef" in source and not source["configMapKeyRef"].get("optional"):
+            assert source["configMapKeyRef"]["key"] in config, name
+    assert {"PARLEY_JANUS_API_SECRET", "PARLEY_JANUS_ADMIN_KEY", "PARLEY_JANUS_RTP_PORTS"} <= set(
+        env
+    )
+    service = documents["janus.yaml:Service/janus"]["spec"]
+    assert service.get("type", "ClusterIP") == "ClusterIP"
+    assert [p["port"] for p in service["ports"]] == [8088]
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    assert "parley-janus" in {image["name"] for image in kustomization["images"]}
+
+
+def test_one_media_service_pod_drives_janus_and_signaling_asks_it() -> None:
+    documents = dict(DOCUMENTS)
+    rtc = documents["media-rtc.yaml:Deployment/media-rtc"]
+    # The SFU rooms live in that process's memory: one pod, never two at once.
+    assert rtc["spec"]["replicas"] == 1
+    assert rtc["spec"]["strategy"]["type"] == "Recreate"
+    assert rtc["spec"]["template"]["spec"]["containers"][0]["args"][:2] == ["serve", "media"]
+    janus_port = documents["janus.yaml:Service/janus"]["spec"]["ports"][0]["port"]
+    assert env_of(rtc)["PARLEY_JANUS_URL"]["value"] == f"http://janus:{janus_port}/janus"
+    assert "PARLEY_JANUS_URL" not in env_of(documents["media.yaml:Deployment/media"])
+    config = documents["config.yaml:ConfigMap/parley-config"]["data"]
+    assert "PARLEY_JANUS_URL" not in config
+    rtc_port = documents["media-rtc.yaml:Service/media-rtc"]["spec"]["ports"][0]["port"]
+    assert config["PARLEY_SIGNALING_MEDIA_URL"] == f"http://media-rtc:{rtc_port}"
+    assert config["PARLEY_SFU_MODE"] in ("auto", "always", "never")
+    ingress = documents["ingress.yaml:Ingress/parley"]
+    backends = {
+        p["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert not backends & {"janus", "media-rtc"}
 
 
 def test_the_ingress_routes_the_websocket_and_every_api_prefix() -> None:
@@ -135,6 +205,37 @@ def test_compose_runs_the_seed_topology_on_the_seed_ports() -> None:
     assert "etcd" in services and "promtail" in services
 
 
+def test_compose_runs_janus_for_media_service() -> None:
+    services = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())["services"]
+    janus = services["janus"]
+    assert (DEPLOY / "compose" / janus["build"]["context"] / "Dockerfile").is_file()
+    env = janus["environment"]
+    media = services["media"]["environment"]
+    # One secret and one admin key, given to both (compose refuses to start without them).
+    for name in ("PARLEY_JANUS_API_SECRET", "PARLEY_JANUS_ADMIN_KEY"):
+        assert env[name] == media[name]
+        assert env[name].startswith("${" + name + ":?")
+    assert media["PARLEY_JANUS_URL"] == "http://janus:8088/janus"
+    assert services["signaling"]["environment"]["PARLEY_SIGNALING_MEDIA_URL"] == (
+        "http://media:8083"
+    )
+    # The API is not published; the RTP range is, as UDP, on the same ports as inside.
+    ports = janus["ports"]
+    assert len(ports) == 1
+    published, _, inside = ports[0].removesuffix("/udp").partition("}:")
+    assert ports[0].endswith("/udp") and published + "}" == inside
+    assert inside == "${PARLEY_JANUS_RTP_PORTS:-20000-20199}"
+    assert env["PARLEY_JANUS_RTP_PORTS"] == inside
+    assert env["PARLEY_JANUS_PUBLIC_IP"].startswith("${PARLEY_JANUS_PUBLIC_IP:?")
+    subnet = compose_subnet()
+    assert subnet.startswith(env["JANUS_HTTP_ACL"])
+
+
+def compose_subnet() -> str:
+    compose = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())
+    return str(compose["networks"]["default"]["ipam"]["config"][0]["subnet"])
+
+
 def test_a_compose_file_with_a_mistake_is_rejected(tmp_path: Path) -> None:
     bad = tmp_path / "compose.yml"
     bad.write_text("services:\n  web:\n    image: nginx\n    ports: {oops: 1}\n")
@@ -152,6 +253,25 @@ def test_the_grafana_dashboard_queries_metrics_the_services_export() -> None:
     ):
         assert metric in exprs
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_the_grafana_dashboard_has_a_media_plane_row_with_every_sfu_gauge() -> None:
+    from parley.rtc import runtime
+
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "parley-overview.json").read_text())
+    panels = dashboard["panels"]
+    row = next(p for p in panels if p["type"] == "row" and "SFU" in p["title"])
+    below = [p for p in panels if p["gridPos"]["y"] > row["gridPos"]["y"]]
+    exprs = " ".join(t["expr"] for p in below for t in p.get("targets", []))
+    gauges = [
+        runtime.SFU_UP,
+        runtime.SFU_ROOMS,
+        runtime.SFU_PUBLISHERS,
+        runtime.SFU_SUBSCRIBERS,
+        runtime.SFU_RESTARTS,
+    ]
+    for gauge in gauges:
+        assert gauge._name in exprs, gauge._name  # what media-service exports
 
 
 @pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool (prometheus-alertmanager)")

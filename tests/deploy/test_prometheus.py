@@ -47,7 +47,17 @@ def test_every_alert_the_issue_names_is_defined() -> None:
         "ParleyHighLatencyP99",
         "ParleySignalingConnectionDrops",
         "ParleyAiQueueBacklog",
+        "ParleySfuDown",
     } <= alerts
+
+
+def test_the_sfu_down_alert_watches_media_service_s_gauge() -> None:
+    from parley.rtc.runtime import SFU_UP
+
+    groups = yaml.safe_load((PROMETHEUS / "rules" / "parley.rules.yml").read_text())["groups"]
+    rule = next(r for g in groups for r in g["rules"] if r.get("alert") == "ParleySfuDown")
+    assert rule["expr"].strip() == f"{SFU_UP._name} == 0"
+    assert rule["for"] == "2m"
 
 
 def test_scrape_config_passes_promtool_check(tmp_path: Path) -> None:
