@@ -121,6 +121,9 @@ def configure_logging(service: str, level: str = "info", json: bool = True) -> N
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    # httpx logs every request at INFO: services call each other (and Janus long-polls) all
+    # the time, and each call already has its own access line on the side that answers.
+    logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
     _configured = True
 
 

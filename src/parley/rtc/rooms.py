@@ -318,27 +318,32 @@ class SfuRooms:
         if room is None or member is None or self.session is None or self.session.lost:
             return
         session = self.session
-        with contextlib.suppress(JanusError):
-            if member.publisher is not None:
-                if member.published:
-                    await session.message(member.publisher, {"request": "unpublish"})
-                await session.detach(member.publisher)
-                self._handles.pop(member.publisher, None)
-            if member.subscriber is not None:
-                await session.detach(member.subscriber)
-                self._handles.pop(member.subscriber, None)
-        with contextlib.suppress(JanusError):
-            await self._admin(
-                {
-                    "request": "allowed",
-                    "secret": room.secret,
-                    "room": meeting_id,
-                    "action": "remove",
-                    "allowed": [member.token],
-                }
-            )
-            if kick:
-                await self._kick(room, participant_id)
+        if kick:
+            await self._kick(room, participant_id)
+        steps: list[tuple[str, Awaitable[Any]]] = []
+        if member.publisher is not None:
+            self._handles.pop(member.publisher, None)
+            if member.published:
+                # Often already gone (the page closed its connection first): that is fine.
+                unpublish = session.message(member.publisher, {"request": "unpublish"})
+                steps.append(("unpublish", unpublish))
+            steps.append(("detach publisher", session.detach(member.publisher)))
+        if member.subscriber is not None:
+            self._handles.pop(member.subscriber, None)
+            steps.append(("detach subscriber", session.detach(member.subscriber)))
+        revoke = {
+            "request": "allowed",
+            "secret": room.secret,
+            "room": meeting_id,
+            "action": "remove",
+            "allowed": [member.token],
+        }
+        steps.append(("revoke token", self._admin(revoke)))
+        for what, step in steps:
+            try:
+                await step
+            except JanusError as exc:
+                log.info("sfu_leave_step_failed", step=what, error=str(exc))
 
     async def end(self, meeting_id: str) -> None:
         """The meeting ended: the room and every feed in it are destroyed."""
@@ -408,7 +413,7 @@ class SfuRooms:
         return room.members.get(participant_id) if room else None
 
     async def _kick(self, room: Room, participant_id: str) -> None:
-        with contextlib.suppress(JanusError):
+        try:
             await self._admin(
                 {
                     "request": "kick",
@@ -417,6 +422,8 @@ class SfuRooms:
                     "id": participant_id,
                 }
             )
+        except JanusError as exc:
+            log.info("sfu_kick_failed", participant_id=participant_id, error=str(exc))
 
     # ---- subscriptions ----------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ async def run_rtc(app: FastAPI) -> None:
             return {"configured": False, "why": why}
 
         reports["sfu"] = off
+        SFU_UP.set(float("nan"))  # not "down": there is none to be down (no alert)
         return
     found = rooms
 
