@@ -4,6 +4,9 @@ through the SFU from the third person on and back, simulcast, moderation at the 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 from pathlib import Path
 
 from playwright.async_api import expect
@@ -186,3 +189,47 @@ async def test_a_hosts_mute_silences_at_the_sfu_even_if_the_client_ignores_it(
     first = await ben.stat("Zed", "audio-bytes")
     await asyncio.sleep(2)
     assert await ben.stat("Zed", "audio-bytes") == first
+
+
+async def test_a_large_tile_gets_a_larger_simulcast_layer_than_a_small_one(
+    sfu_people,
+) -> None:
+    host, meeting, (ben, cy) = await gathered(sfu_people, "Ben", "Cy")
+    phone = await sfu_people()
+    await phone.page.set_viewport_size({"width": 375, "height": 700})
+    await phone.enter(meeting["code"], name="Pia")
+    await host.page.set_viewport_size({"width": 1600, "height": 1000})
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(p) == "sfu" for p in (host, ben, cy, phone)])
+
+    await wait_until(on_the_sfu)
+    await frames_keep_growing({host: ("Ben",), phone: ("Ben",)})
+    widths: list[tuple[int, int]] = []
+
+    async def layers_differ() -> bool:
+        large = await host.stat("Ben", "frame-width")
+        small = await phone.stat("Ben", "frame-width")
+        widths.append((large, small))
+        return 0 < small < large
+
+    await wait_until(layers_differ, widths[-1:])
+
+
+async def test_after_janus_dies_media_flows_again_at_every_page(sfu_people, sfu_data: Path) -> None:
+    host, _, (ben, cy) = await gathered(sfu_people, "Ben", "Cy")
+    cast = {host: ("Ben", "Cy"), ben: ("Hana Host", "Cy"), cy: ("Hana Host", "Ben")}
+
+    async def on_the_sfu() -> bool:
+        return all([await mode(p) == "sfu" for p in cast])
+
+    await wait_until(on_the_sfu)
+    await frames_keep_growing(cast)
+    pid = int((sfu_data / "data" / "janus" / "janus.pid").read_text())
+
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)  # parley up's supervisor starts it again
+
+    await asyncio.sleep(1)
+    await frames_keep_growing(cast)
+    print(f"media flowing again at every page {time.monotonic() - killed:.1f} s after the kill")
