@@ -19,6 +19,18 @@ export function mediaErrorText(error) {
 }
 
 /**
+ * The camera's capture size. In the mesh every peer gets an encoding of its own, so it stays
+ * small; through the SFU the camera is encoded once, as three simulcast layers (full, half and
+ * quarter size), which Chromium only all sends from a source of 960x540 or more.
+ * @typedef {{width: number, height: number}} CameraSize
+ */
+
+/** @type {CameraSize} */
+export const MESH_CAMERA = { width: 640, height: 360 };
+/** @type {CameraSize} */
+export const SFU_CAMERA = { width: 1280, height: 720 };
+
+/**
  * @typedef {object} DeviceChoice
  * @property {string} [audioDeviceId]
  * @property {string} [videoDeviceId]
@@ -34,6 +46,8 @@ export class LocalMedia extends EventTarget {
     this.screen = null;
     /** @type {string | null} why camera/microphone are not available */
     this.problem = null;
+    /** @type {CameraSize} what the camera is asked for */
+    this.cameraSize = MESH_CAMERA;
   }
 
   /** @returns {MediaStreamTrack | null} */
@@ -52,9 +66,8 @@ export class LocalMedia extends EventTarget {
    */
   async start(choice = {}) {
     const audio = choice.audioDeviceId ? { deviceId: { exact: choice.audioDeviceId } } : true;
-    const video = choice.videoDeviceId
-      ? { deviceId: { exact: choice.videoDeviceId }, width: { ideal: 640 }, height: { ideal: 360 } }
-      : { width: { ideal: 640 }, height: { ideal: 360 } };
+    const size = { width: { ideal: this.cameraSize.width }, height: { ideal: this.cameraSize.height } };
+    const video = choice.videoDeviceId ? { deviceId: { exact: choice.videoDeviceId }, ...size } : size;
     /** @type {MediaStream | null} */
     let stream = null;
     this.problem = null;
@@ -74,6 +87,21 @@ export class LocalMedia extends EventTarget {
     if (this.videoTrack) this.videoTrack.enabled = wasVideo;
     if (stream && stream.getTracks().length === 2) this.problem = null;
     this.dispatchEvent(new Event("change"));
+  }
+
+  /**
+   * Ask the running camera (and any started later) for another capture size.
+   * @param {CameraSize} size
+   */
+  async setCameraSize(size) {
+    this.cameraSize = size;
+    const track = this.videoTrack;
+    if (!track || track.readyState !== "live") return;
+    try {
+      await track.applyConstraints({ width: { ideal: size.width }, height: { ideal: size.height } });
+    } catch (error) {
+      console.warn("the camera keeps its size", error);
+    }
   }
 
   /** @returns {Promise<{audio: MediaDeviceInfo[], video: MediaDeviceInfo[]}>} */

@@ -47,6 +47,68 @@
  * @property {RoomSettings} settings
  * @property {boolean} recording
  * @property {boolean} locked
+ * @property {MediaMode} [media] how media flows now (absent from older servers: "mesh")
+ */
+
+/**
+ * How a room's media flows: peer to peer between every pair ("mesh"), or through the media
+ * server ("sfu": each client sends its media once and receives everyone else's on one
+ * connection).
+ * @typedef {"mesh"|"sfu"} MediaMode
+ */
+
+/**
+ * The room switched its media plane (in auto mode: to "sfu" from the third participant on,
+ * back to "mesh" when two remain). After a resume the welcome's `room.media` says it instead.
+ * @typedef {object} MediaModeFrame
+ * @property {"media-mode"} type
+ * @property {MediaMode} mode
+ */
+
+/**
+ * One stream the media server sends this client, by the `mid` of its m-line in the offer.
+ * @typedef {object} SfuStream
+ * @property {string} mid
+ * @property {string} peer the participant whose media it is
+ * @property {"audio"|"video"} kind
+ * @property {boolean} screen a shared screen (else camera or microphone)
+ */
+
+/**
+ * The media server's offer for the receiving connection: sent whenever what this client
+ * receives changes (the first one sets the connection up; later ones renegotiate it).
+ * @typedef {object} SfuOfferFrame
+ * @property {"sfu-offer"} type
+ * @property {RTCSessionDescriptionInit} sdp
+ * @property {SfuStream[]} streams every stream the offer carries, by mid
+ */
+
+/**
+ * The media server's answer to this client's `sfu-publish`.
+ * @typedef {object} SfuAnswerFrame
+ * @property {"sfu-answer"} type
+ * @property {RTCSessionDescriptionInit} sdp
+ */
+
+/**
+ * The media server restarted: both SFU connections are gone; publish again from scratch.
+ * @typedef {{type: "sfu-restart"}} SfuRestartFrame
+ */
+
+/**
+ * Which simulcast layer of a peer's camera this client wants ("paused": none, the tile is
+ * not visible).
+ * @typedef {"high"|"medium"|"low"|"paused"} SfuLayer
+ */
+
+/**
+ * The usual error frame (`code` e.g. "unknown-peer", "forbidden"; "sfu-unavailable": the media
+ * server could not do an SFU frame; after a failed `sfu-publish` or `sfu-join` the room goes
+ * back to the mesh).
+ * @typedef {object} ErrorFrame
+ * @property {"error"} type
+ * @property {string} code
+ * @property {string} message
  */
 
 /**
@@ -89,7 +151,11 @@
  *   | {type: "lock", locked: boolean}
  *   | {type: "recording", active: boolean}
  *   | {type: "end"}
- *   | {type: "ping"}} ClientFrame
+ *   | {type: "ping"}
+ *   | {type: "sfu-publish", sdp: RTCSessionDescriptionInit, screen_mid: string | null}
+ *   | {type: "sfu-join"}
+ *   | {type: "sfu-subscribe-answer", sdp: RTCSessionDescriptionInit}
+ *   | {type: "sfu-layer", peer: string, layer: SfuLayer}} ClientFrame
  */
 
 /** Reactions the server accepts. */

@@ -1,18 +1,18 @@
 // @ts-check
 /**
  * The meeting room: video grid and screen stage, wired to the signaling connection (all room
- * state comes from it) and the peer mesh (media flows through it). The panels and the control
- * bar are their own modules under `room/`: chat, people (lobby and host tools), controls and
- * recording.
+ * state comes from it) and the media plane (media flows through it: the peer mesh or the SFU).
+ * The panels, the control bar and the media plane are their own modules under `room/`: chat,
+ * people (lobby and host tools), controls, recording and plane.
  * @module pages/room
  */
 import { LocalMedia, watchLevel } from "../media.js";
-import { PeerMesh } from "../peers.js";
 import { SignalingConnection } from "../protocol.js";
 import { h, render, toast } from "../ui.js";
 import { Chat } from "./room/chat.js";
 import { Controls } from "./room/controls.js";
 import { People } from "./room/people.js";
+import { MediaPlane } from "./room/plane.js";
 import { Recording } from "./room/recording.js";
 import { MODERATORS, Tile } from "./room/tile.js";
 
@@ -20,7 +20,8 @@ import { MODERATORS, Tile } from "./room/tile.js";
  * @typedef {import("../protocol.js").Peer} Peer
  * @typedef {import("../protocol.js").Welcome} Welcome
  * @typedef {import("../protocol.js").SettingsFrame} SettingsFrame
- * @typedef {import("../peers.js").PeerLink} PeerLink
+ * @typedef {import("./room/plane.js").Link} Link
+ * @typedef {import("./room/plane.js").Outbound} Outbound
  */
 
 /**
@@ -48,7 +49,7 @@ export class Room {
     this.tiles = new Map();
     /** @type {Array<() => void>} */
     this.stops = [];
-    this.mesh = new PeerMesh(welcome.self.id, this.connection, this.media, welcome.ice_servers || []);
+    this.plane = new MediaPlane(welcome.self.id, this.connection, this.media, welcome.ice_servers || [], () => this.peers.keys());
     // --- the page's elements ---
     this.grid = h("div", { class: "grid", id: "grid", "aria-label": "Participants' videos" });
     this.stageVideo = h("video", { autoplay: true, playsinline: true, muted: true, id: "stage-video" });
@@ -69,6 +70,11 @@ export class Room {
     this.listen();
   }
 
+  /** @returns {MediaPlane} the media plane, by the name the control bar and the recorder use */
+  get mesh() {
+    return this.plane;
+  }
+
   /** @returns {boolean} */
   get moderator() {
     return MODERATORS.has(this.self.role);
@@ -82,10 +88,9 @@ export class Room {
     selfTile.video.srcObject = this.media.stream;
     this.tiles.set(this.self.id, selfTile);
     this.grid.append(selfTile.element);
-    for (const peer of this.peers.values()) {
-      this.addTile(peer);
-      this.mesh.connect(peer.id);
-    }
+    for (const peer of this.peers.values()) this.addTile(peer);
+    this.plane.start(this.room.media);
+    this.plane.layers.watch((peerId) => this.tiles.get(peerId)?.element ?? null);
     this.applyJoinSettings();
     this.refresh();
     this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
@@ -116,7 +121,7 @@ export class Room {
       } else {
         const known = this.peers.get(peer.id);
         this.peers.set(peer.id, { ...(known || peer), ...peer });
-        if (reconnected) this.mesh.links.get(peer.id)?.pc.restartIce();
+        if (reconnected) this.plane.peerReconnected(peer.id);
         if (!peer.media.screen) this.updateStage();
       }
       this.refresh();
@@ -147,7 +152,11 @@ export class Room {
       if (!now.screen && this.media.screen) void this.controls.toggleScreen();
       this.refresh();
     });
-    c.on("error", ({ message }) => toast(message, "error"));
+    c.on("error", ({ code, message }) => {
+      // An SFU request the media server could not do: the media plane goes back to the mesh
+      // where that is called for; nothing to tell the person.
+      if (code !== "sfu-unavailable") toast(message, "error");
+    });
     c.on("reconnecting", () => { this.banner.hidden = false; });
     c.on("reconnected", (/** @type {Welcome} */ welcome) => {
       this.banner.hidden = true;
@@ -157,21 +166,44 @@ export class Room {
       for (const peer of welcome.peers) {
         if (!this.peers.has(peer.id)) this.addTile(peer);
         this.peers.set(peer.id, peer);
-        if (!this.mesh.links.has(peer.id)) this.mesh.connect(peer.id);
       }
-      this.mesh.recover();
+      this.plane.recover(welcome.room.media);
       this.sendMediaState();
       this.refresh();
     });
-    this.mesh.addEventListener("camera", (event) => {
-      const link = /** @type {PeerLink} */ (/** @type {CustomEvent} */ (event).detail);
+    this.plane.addEventListener("camera", (event) => {
+      const link = /** @type {Link} */ (/** @type {CustomEvent} */ (event).detail);
       const tile = this.tiles.get(link.peerId);
       if (tile && tile.video.srcObject !== link.camera) tile.video.srcObject = link.camera;
     });
-    this.mesh.addEventListener("screen", () => this.updateStage());
-    this.mesh.addEventListener("stats", () => this.showStats());
+    this.plane.addEventListener("gone", (event) => {
+      const link = /** @type {Link} */ (/** @type {CustomEvent} */ (event).detail);
+      const tile = this.tiles.get(link.peerId);
+      if (tile) {
+        // Counters start again on the peer's next link (SFU or mesh): none of the old ones stay.
+        if (tile.video.srcObject && tile.video.srcObject === link.camera) tile.video.srcObject = null;
+        tile.quality.dataset.quality = "unknown";
+        tile.element.dataset.framesDecoded = "0";
+        tile.element.dataset.audioBytes = "0";
+        tile.element.dataset.frameWidth = "0";
+      }
+      this.updateStage();
+    });
+    this.plane.addEventListener("screen", () => this.updateStage());
+    this.plane.addEventListener("stats", () => this.showStats());
+    this.plane.addEventListener("mode", () => {
+      this.room.media = this.plane.mode;
+      this.element.dataset.mediaMode = this.plane.mode;
+    });
+    this.plane.addEventListener("outbound", (event) => {
+      const outbound = /** @type {Outbound} */ (/** @type {CustomEvent} */ (event).detail);
+      const self = this.tiles.get(this.self.id)?.element;
+      if (!self) return;
+      self.dataset.outboundVideoStreams = String(outbound.videoStreams);
+      self.dataset.outboundEncodings = String(outbound.encodings);
+    });
     this.media.addEventListener("screen-ended", () => {
-      if (this.mesh.screenStream) this.mesh.stopScreen();
+      if (this.plane.screenStream) this.plane.stopScreen();
       this.sendMediaState();
       this.updateStage();
       this.refresh();
@@ -182,7 +214,7 @@ export class Room {
   addTile(peer) {
     if (this.tiles.has(peer.id)) return;
     const tile = new Tile(peer.id, false);
-    const link = this.mesh.links.get(peer.id);
+    const link = this.plane.links.get(peer.id);
     if (link?.camera) tile.video.srcObject = link.camera;
     this.tiles.set(peer.id, tile);
     this.grid.append(tile.element);
@@ -191,7 +223,7 @@ export class Room {
   /** @param {string} peerId */
   removePeer(peerId) {
     this.peers.delete(peerId);
-    this.mesh.drop(peerId);
+    this.plane.left(peerId);
     this.tiles.get(peerId)?.element.remove();
     this.tiles.delete(peerId);
     this.updateStage();
@@ -212,6 +244,7 @@ export class Room {
     this.chat.allow(this.allowed.chat);
     this.chat.renderTargets();
     this.people.render();
+    this.plane.layers.evaluate();
   }
 
   /** What the meeting's settings allow this participant (hosts and cohosts: everything). */
@@ -244,12 +277,13 @@ export class Room {
     /** @type {MediaStream | null} */
     let stream = null;
     let label = "";
-    if (this.media.screen && this.mesh.screenStream) {
-      stream = this.mesh.screenStream;
+    if (this.media.screen && this.plane.screenStream) {
+      stream = this.plane.screenStream;
       label = "You are presenting";
     } else {
-      for (const link of this.mesh.links.values()) {
-        if (link.screen) {
+      for (const link of this.plane.links.values()) {
+        // (Through the SFU a leaver's streams stay until the server's next offer.)
+        if (link.screen && this.peers.has(link.peerId)) {
           stream = link.screen;
           label = `${this.peers.get(link.peerId)?.display_name || "Someone"} is presenting`;
           break;
@@ -262,11 +296,11 @@ export class Room {
     this.stageLabel.textContent = label;
   }
 
-  /** Connection quality and the active speaker, from the mesh's getStats samples. */
+  /** Connection quality and the active speaker, from the media plane's getStats samples. */
   showStats() {
     let loudest = null;
     let level = 0.04;
-    for (const link of this.mesh.links.values()) {
+    for (const link of this.plane.links.values()) {
       const tile = this.tiles.get(link.peerId);
       if (!tile) continue;
       tile.quality.dataset.quality = link.quality.level;
@@ -274,6 +308,7 @@ export class Room {
       tile.quality.title = `Connection: ${link.quality.level}${link.quality.rttMs !== null ? `, ${Math.round(link.quality.rttMs)} ms` : ""}`;
       tile.element.dataset.framesDecoded = String(link.quality.framesDecoded);
       tile.element.dataset.audioBytes = String(link.quality.audioBytes);
+      tile.element.dataset.frameWidth = String(this.plane.frameWidth(link.peerId));
       if (link.quality.audioLevel > level && this.peers.get(link.peerId)?.media.audio) {
         level = link.quality.audioLevel;
         loudest = link.peerId;
@@ -290,7 +325,7 @@ export class Room {
   close() {
     this.recording.stop();
     for (const stop of this.stops.splice(0)) stop();
-    this.mesh.close();
+    this.plane.close();
     document.body.classList.remove("in-room");
     window.dispatchEvent(new Event("parley:room"));
   }
