@@ -61,6 +61,8 @@ class Member:
     private_id: int | None = None
     subscriber: int | None = None
     published: bool = False
+    fingerprint: str = ""
+    """The DTLS fingerprint of the page's publishing connection (a new one: a new handle)."""
     streams: list[dict[str, Any]] = field(default_factory=list)
     """The publisher's own streams as Janus described them (type, mid)."""
     receiving: list[dict[str, Any]] = field(default_factory=list)
@@ -278,7 +280,13 @@ class SfuRooms:
         screen_mid: str | None = None,
     ) -> dict[str, Any]:
         """The participant's offer (camera, microphone, screen) → Janus's answer."""
+        fingerprint = _fingerprint(offer.get("sdp", ""))
         member = await self.join(meeting_id, participant_id, display_name)
+        if member.published and fingerprint != member.fingerprint:
+            # A new connection (the page's old one failed): Janus cannot move a handle to new
+            # ICE credentials and DTLS, so the publisher starts over on a fresh handle.
+            await self._drop_publisher(member)
+            member = await self.join(meeting_id, participant_id, display_name)
         session = await self._session()
         async with member.lock:
             if member.publisher is None:
@@ -293,10 +301,23 @@ class SfuRooms:
             if reply.jsep is None:
                 raise JanusError(0, "Janus sent no answer to the offer")
             member.published = True
+            member.fingerprint = fingerprint
             member.streams = list(reply.data.get("streams", member.streams))
             for kind in list(member.muted):
                 await self._moderate(meeting_id, member, kind, True)
         return {"type": "answer", "sdp": reply.jsep["sdp"]}
+
+    async def _drop_publisher(self, member: Member) -> None:
+        """Unpublish and let go of a member's publisher handle (its subscriber stays)."""
+        async with member.lock:
+            handle, member.publisher = member.publisher, None
+            member.published = False
+            if handle is None or self.session is None:
+                return
+            self._handles.pop(handle, None)
+            with contextlib.suppress(JanusError):  # often gone with the failed connection
+                await self.session.message(handle, {"request": "unpublish"})
+            await self.session.detach(handle)
 
     async def subscriber_answer(
         self, meeting_id: str, participant_id: str, answer: dict[str, Any]
@@ -433,7 +454,7 @@ class SfuRooms:
         room = self.rooms.get(meeting_id)
         if member is None or room is None:
             return
-        feeds = [f for f in feeds if f != participant_id]
+        feeds = [f for f in feeds if f != participant_id and f not in _receiving(member)]
         if not feeds:
             return
         session = await self._session()
@@ -524,6 +545,22 @@ class SfuRooms:
             "publishers": sum(1 for m in members if m.published),
             "subscribers": sum(1 for m in members if m.subscriber is not None),
         }
+
+
+def _receiving(member: Member) -> set[str]:
+    """The feeds a member's subscriber already receives (not subscribed to twice)."""
+    return {
+        str(s.get("feed_id"))
+        for s in member.receiving
+        if s.get("feed_id") is not None and s.get("active", True)
+    }
+
+
+def _fingerprint(sdp: str) -> str:
+    for line in sdp.splitlines():
+        if line.startswith("a=fingerprint:"):
+            return line.strip()
+    return ""
 
 
 def _jsep(description: dict[str, Any]) -> dict[str, Any]:
