@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     janus_public_ip: str | None = None
     # Network interfaces Janus gathers ICE candidates on (Janus's ice_enforce_list); None: all.
     janus_ice_interfaces: str | None = None
+    # Rooms with more publishers than this forward only the last speakers' cameras (audio from
+    # everyone); how many cameras that is.
+    sfu_last_n_above: int = Field(default=25, ge=1)
+    sfu_last_n: int = Field(default=9, ge=1)
     # signaling-service → media-service's rtc API when split; None: in-process (all-in-one).
     signaling_media_url: str | None = None
 

@@ -26,12 +26,14 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
 
+from parley.rtc.forwarding import CONGESTION_S, Forwarding, Layer, Speakers, video_streams
 from parley.rtc.janus import JanusError, JanusSession, Reply
 
 log = structlog.get_logger("parley.rtc")
@@ -39,8 +41,6 @@ log = structlog.get_logger("parley.rtc")
 Notify = Callable[[str, list[str], dict[str, Any]], Awaitable[None]]
 """``(meeting_id, participant ids, frame)``: push a frame to participants through signaling."""
 
-Layer = Literal["high", "medium", "low", "paused"]
-SUBSTREAMS: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 ANSWER_TIMEOUT_S = 10.0
 """How long a subscriber's renegotiation waits for the browser's answer before the next one."""
 ROOM_EXISTS = 427
@@ -68,6 +68,7 @@ class Member:
     receiving: list[dict[str, Any]] = field(default_factory=list)
     """What the subscriber receives: Janus's stream list of the last offer."""
     muted: set[str] = field(default_factory=set)
+    forwarding: Forwarding = field(default_factory=Forwarding)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -80,6 +81,7 @@ class Room:
     members: dict[str, Member] = field(default_factory=dict)
     created: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    speakers: Speakers = field(default_factory=Speakers)
 
 
 class SfuUnavailable(Exception):
@@ -89,8 +91,19 @@ class SfuUnavailable(Exception):
 class SfuRooms:
     """Every SFU room of this media node, on one Janus session."""
 
-    def __init__(self, url: str, api_secret: str | None, admin_key: str, notify: Notify) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_secret: str | None,
+        admin_key: str,
+        notify: Notify,
+        *,
+        last_n: int = 9,
+        last_n_above: int = 25,
+    ) -> None:
         self.url = url
+        self.last_n = last_n
+        self.last_n_above = last_n_above
         self.api_secret = api_secret
         self.admin_key = admin_key
         self.notify = notify
@@ -329,6 +342,10 @@ class SfuRooms:
         session = await self._session()
         await session.message(member.subscriber, {"request": "start"}, _jsep(answer))
         member.answered.set()
+        room = self.rooms.get(meeting_id)
+        if room is not None and (member.forwarding.layers or self._shown(room) is not None):
+            # New streams start at Janus's default: apply the page's layers and last-N to them.
+            await self._forward(meeting_id, member)
 
     async def leave(self, meeting_id: str, participant_id: str, *, kick: bool = False) -> None:
         """The participant leaves the SFU room: unpublished (subscribers renegotiate at once, a
@@ -336,6 +353,8 @@ class SfuRooms:
         of ``allowed`` and kicks their feed, so that nothing of theirs is forwarded again."""
         room = self.rooms.get(meeting_id)
         member = room.members.pop(participant_id, None) if room else None
+        if room is not None:
+            room.speakers.forget(participant_id)
         if room is None or member is None or self.session is None or self.session.lost:
             return
         session = self.session
@@ -411,23 +430,52 @@ class SfuRooms:
     async def layer(self, meeting_id: str, participant_id: str, feed: str, layer: Layer) -> None:
         """Which simulcast layer of ``feed``'s camera this participant receives (or none)."""
         member = self._member(meeting_id, participant_id)
-        if member is None or member.subscriber is None or self.session is None:
+        if member is None:
             return
-        streams = []
-        for stream in member.receiving:
-            if stream.get("feed_id") != feed or stream.get("type") != "video":
-                continue
-            if stream.get("feed_description") == "screen":
-                continue
-            mid = str(stream["mid"])
-            if layer == "paused":
-                streams.append({"mid": mid, "send": False})
-            else:
-                streams.append({"mid": mid, "send": True, "substream": SUBSTREAMS[layer]})
+        member.forwarding.layers[feed] = layer
+        await self._forward(meeting_id, member)
+
+    def _shown(self, room: Room) -> set[str] | None:
+        """Whose video is forwarded in this room: everyone's, or in a large room only the
+        last speakers' (:mod:`parley.rtc.forwarding`)."""
+        publishing = [pid for pid, m in room.members.items() if m.published]
+        if len(publishing) <= self.last_n_above:
+            return None
+        return room.speakers.top(self.last_n, publishing)
+
+    async def _forward(self, meeting_id: str, member: Member) -> None:
+        """Tell Janus what to send this subscriber, camera by camera."""
+        room = self.rooms.get(meeting_id)
+        session = self.session
+        if room is None or member.subscriber is None or session is None or session.lost:
+            return
+        streams = video_streams(
+            member.receiving, member.forwarding, self._shown(room), time.monotonic()
+        )
         if streams:
-            await self.session.message(
-                member.subscriber, {"request": "configure", "streams": streams}
-            )
+            await session.message(member.subscriber, {"request": "configure", "streams": streams})
+
+    async def _forward_all(self, meeting_id: str) -> None:
+        room = self.rooms.get(meeting_id)
+        for member in list(room.members.values()) if room else []:
+            try:
+                await self._forward(meeting_id, member)
+            except JanusError as exc:
+                log.info("sfu_forward_failed", participant_id=member.participant_id, error=str(exc))
+
+    async def _congested(self, meeting_id: str, member: Member) -> None:
+        """Janus lost packets on the way to this subscriber: a layer down, for a while."""
+        already = member.forwarding.congested_until > time.monotonic()
+        member.forwarding.congested_until = time.monotonic() + CONGESTION_S
+        if already:
+            return
+        await self._forward(meeting_id, member)
+        # Further reports meanwhile push the end back; step up once it has passed.
+        remaining = CONGESTION_S
+        while remaining > 0:
+            await asyncio.sleep(remaining + 0.1)
+            remaining = member.forwarding.congested_until - time.monotonic()
+        await self._forward(meeting_id, member)
 
     def _member(self, meeting_id: str, participant_id: str) -> Member | None:
         room = self.rooms.get(meeting_id)
@@ -524,17 +572,29 @@ class SfuRooms:
         if owner is None:
             return
         meeting_id, participant_id, role = owner
+        room = self.rooms.get(meeting_id)
         if role == "publisher":
             feeds = [str(p["id"]) for p in data.get("publishers", []) or []]
             if feeds:
                 self._spawn(self._subscribe(meeting_id, participant_id, feeds))
+            if data.get("videoroom") == "talking" and room is not None:
+                self._talking(meeting_id, room, str(data.get("id")))
             return
         member = self._member(meeting_id, participant_id)
+        if member is not None and data.get("janus") == "slowlink" and not data.get("uplink"):
+            self._spawn(self._congested(meeting_id, member))
+            return
         if member is not None and jsep is not None and jsep.get("type") == "offer":
             # Janus renegotiated by itself (a feed went away): the browser answers as usual.
             self._spawn(self._offer(meeting_id, member, Reply(data, jsep)))
         elif member is not None and data.get("videoroom") == "updated" and jsep is None:
             member.receiving = list(data.get("streams", member.receiving))
+
+    def _talking(self, meeting_id: str, room: Room, feed: str) -> None:
+        """Someone talks. Every publisher in the room hears of it: the first report changes
+        the order; in a large room a new set of last speakers changes whose video goes."""
+        if room.speakers.spoke(feed, self.last_n) and self._shown(room) is not None:
+            self._spawn(self._forward_all(meeting_id))
 
     # ---- figures ----------------------------------------------------------------------------
 

@@ -50,7 +50,14 @@ def sfu_rooms(app: FastAPI) -> SfuRooms | None:
 
     admin_key = settings.janus_admin_key.get_secret_value() if settings.janus_admin_key else ""
     api_secret = settings.janus_api_secret.get_secret_value() if settings.janus_api_secret else None
-    rooms = SfuRooms(settings.janus_url, api_secret, admin_key, notify)
+    rooms = SfuRooms(
+        settings.janus_url,
+        api_secret,
+        admin_key,
+        notify,
+        last_n=settings.sfu_last_n,
+        last_n_above=settings.sfu_last_n_above,
+    )
     app.state.sfu_rooms = rooms
     SFU_ROOMS.set_function(lambda: rooms.stats()["rooms"])
     SFU_PUBLISHERS.set_function(lambda: rooms.stats()["publishers"])
