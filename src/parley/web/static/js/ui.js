@@ -25,6 +25,8 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") {
       element.addEventListener(key.slice(2), value);
     } else if (key === "value" && "value" in element) {
+      // The default value too, so that a form's reset() brings it back rather than blanking it.
+      if ("defaultValue" in element) /** @type {any} */ (element).defaultValue = String(value);
       /** @type {any} */ (element).value = String(value);
     } else {
       element.setAttribute(key, value === true ? "" : String(value));

@@ -1,0 +1,23 @@
+"""Forms and their errors, in a real browser: defaults that stay, and mistakes explained in
+plain words next to the field they are about."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+
+async def test_the_schedule_form_keeps_its_defaults_for_a_second_meeting(people) -> None:
+    ada = await people()
+    await ada.sign_up()
+    page = ada.page
+    await page.get_by_text("Schedule a meeting").click()
+    form = page.get_by_role("form", name="Schedule a meeting")
+    upcoming = page.locator("[data-list=scheduled]")
+    meetings = (("First review", "2031-05-04T10:30"), ("Second review", "2031-05-05T10:30"))
+    for title, start in meetings:
+        await form.get_by_label("Title").fill(title)
+        await form.get_by_label("Date and time", exact=False).fill(start)
+        await form.get_by_role("button", name="Schedule", exact=True).click()
+        await upcoming.get_by_text(title).wait_for()
+        await expect(form.get_by_label("Duration (minutes)")).to_have_value("60")
+    await expect(upcoming.locator("[data-meeting-code]")).to_have_count(2)
