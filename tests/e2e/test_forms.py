@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from tests.support.browser import PASSWORD
+
 
 async def test_the_schedule_form_keeps_its_defaults_for_a_second_meeting(people) -> None:
     ada = await people()
@@ -21,3 +23,14 @@ async def test_the_schedule_form_keeps_its_defaults_for_a_second_meeting(people)
         await upcoming.get_by_text(title).wait_for()
         await expect(form.get_by_label("Duration (minutes)")).to_have_value("60")
     await expect(upcoming.locator("[data-meeting-code]")).to_have_count(2)
+
+
+async def test_a_wrong_current_password_is_called_the_current_password(people) -> None:
+    cam = await people()
+    await cam.sign_up()
+    await cam.goto("/profile")
+    form = cam.page.get_by_role("form", name="Password")
+    await form.get_by_label("Current password").fill(f"not-{PASSWORD}")
+    await form.get_by_label("New password", exact=False).fill("another-Sky-43")
+    await form.get_by_role("button", name="Change password").click()
+    await expect(form.get_by_role("alert")).to_have_text("The current password is wrong.")

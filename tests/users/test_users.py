@@ -64,7 +64,7 @@ async def test_password_change_needs_the_current_password(api: Api) -> None:
         json={"current_password": "wrong-one-here", "new_password": "a-brand-new-pass"},
         headers=account.headers,
     )
-    assert_problem(response, 403, "wrong-password")
+    assert_problem(response, 403, "wrong-current-password")
     assert (await api.login(account.username)).status_code == 200
 
 

@@ -63,8 +63,10 @@ def weak_password(detail: str) -> ProblemError:
     return ProblemError(422, detail, type="weak-password")
 
 
-def wrong_password() -> ProblemError:
-    return ProblemError(403, "The current password is wrong.", type="wrong-password")
+def wrong_current_password() -> ProblemError:
+    """403 on a password change: a type of its own, not the meeting gate's ``wrong-password``
+    (a client words a type once, and "the meeting password" is not this one)."""
+    return ProblemError(403, "The current password is wrong.", type="wrong-current-password")
 
 
 def account_taken() -> ProblemError:

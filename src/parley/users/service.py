@@ -255,7 +255,7 @@ async def change_password(
 ) -> None:
     """New password; every other login session of this user ends."""
     if not await passwords.verify_password(user.password_hash, current):
-        raise errors.wrong_password()
+        raise errors.wrong_current_password()
     violation = passwords.policy_violation(new, username=user.username, email=user.email)
     if violation:
         raise errors.weak_password(violation)

@@ -14,6 +14,7 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "invalid-credentials": "Wrong username or password.",
   "login-rate-limited": "Too many failed sign-ins. Wait a few minutes and try again.",
   "wrong-password": "The meeting password is wrong.",
+  "wrong-current-password": "The current password is wrong.",
   "password-required": "This meeting needs a password.",
   "meeting-full": "The meeting is full.",
   "meeting-finished": "This meeting has ended.",
