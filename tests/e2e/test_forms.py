@@ -34,3 +34,23 @@ async def test_a_wrong_current_password_is_called_the_current_password(people) -
     await form.get_by_label("New password", exact=False).fill("another-Sky-43")
     await form.get_by_role("button", name="Change password").click()
     await expect(form.get_by_role("alert")).to_have_text("The current password is wrong.")
+
+
+async def test_a_start_time_that_has_passed_is_refused_next_to_the_field(people) -> None:
+    ada = await people()
+    await ada.sign_up()
+    page = ada.page
+    await page.get_by_text("Schedule a meeting").click()
+    form = page.get_by_role("form", name="Schedule a meeting")
+    await form.get_by_label("Title").fill("Yesterday's review")
+    when = form.get_by_label("Date and time", exact=False)
+    await when.fill("2020-05-04T10:30")
+    await form.get_by_role("button", name="Schedule", exact=True).click()
+    await expect(when).to_have_accessible_description(
+        "This start time has already passed. Pick a time from now on."
+    )
+    await expect(when).to_have_attribute("aria-invalid", "true")
+    await when.fill("2031-05-04T10:30")
+    await form.get_by_role("button", name="Schedule", exact=True).click()
+    await page.locator("[data-list=scheduled]").get_by_text("Yesterday's review").wait_for()
+    await expect(when).not_to_have_attribute("aria-invalid", "true")

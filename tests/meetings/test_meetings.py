@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
+from parley.meetings.models import Meeting
 from tests.support.api import Api, Cast
 from tests.support.meetings import MEETINGS, create_meeting, joined
 from tests.support.problems import assert_problem
@@ -221,6 +225,44 @@ async def test_list_shows_hosted_and_attended_meetings_with_paging(api: Api, cas
     assert [m["id"] for m in attended.json()["items"]] == [theirs["id"]]
 
 
+async def _move_start(api: Api, meeting_id: str, start: datetime) -> None:
+    async with api.app.state.db.sessionmaker() as session:
+        await session.execute(
+            update(Meeting).where(Meeting.id == uuid.UUID(meeting_id)).values(start_time=start)
+        )
+        await session.commit()
+
+
+async def test_a_start_time_that_has_passed_is_refused_in_plain_words(api: Api) -> None:
+    me = await api.account()
+    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    created = await api.http.post(
+        MEETINGS, json={"title": "Too late", "start_time": an_hour_ago}, headers=me.headers
+    )
+    assert_problem(created, 422, "start-in-the-past")
+    assert created.json()["detail"] == (
+        "This start time has already passed. Pick a time from now on."
+    )
+    meeting = await create_meeting(api, me)
+    moved = await api.http.patch(
+        f"{MEETINGS}/{meeting['id']}", json={"start_time": an_hour_ago}, headers=me.headers
+    )
+    assert_problem(moved, 422, "start-in-the-past")
+
+
+async def test_a_start_time_picked_a_minute_ago_and_a_passed_one_kept_are_fine(api: Api) -> None:
+    me = await api.account()
+    a_minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    meeting = await create_meeting(api, me, start_time=a_minute_ago)
+    await _move_start(api, meeting["id"], datetime.now(UTC) - timedelta(days=1))
+    renamed = await api.http.patch(
+        f"{MEETINGS}/{meeting['id']}",
+        json={"title": "Renamed", "duration_minutes": 30},
+        headers=me.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+
+
 async def test_list_is_live_first_then_upcoming_soonest_then_past_newest(api: Api) -> None:
     me = await api.account()
     now = datetime.now(UTC)
@@ -230,12 +272,10 @@ async def test_list_is_live_first_then_upcoming_soonest_then_past_newest(api: Ap
     soon = await create_meeting(
         api, me, title="soon", start_time=(now + timedelta(days=1)).isoformat()
     )
-    old = await create_meeting(
-        api, me, title="old", start_time=(now - timedelta(days=9)).isoformat()
-    )
-    recent = await create_meeting(
-        api, me, title="recent", start_time=(now - timedelta(days=2)).isoformat()
-    )
+    old = await create_meeting(api, me, title="old")
+    recent = await create_meeting(api, me, title="recent")
+    for past, days in ((old, 9), (recent, 2)):  # start times can only be given in the future
+        await _move_start(api, past["id"], now - timedelta(days=days))
     live = await create_meeting(
         api, me, title="live", start_time=(now + timedelta(days=30)).isoformat()
     )

@@ -28,6 +28,7 @@ SERVER_WORDS = {
     "bad-request": "framework default; the detail says what was wrong",
     "weak-password": "the detail says what the password lacks",
     "time-out-of-range": "the detail names the dates allowed",
+    "start-in-the-past": "the server's words are plain already (shown next to the time field)",
     "too-large": "the detail names the size limit",
     "file-too-large": "the detail names the size limit",
     "too-many-uploads": "the detail says how many uploads may run at once",

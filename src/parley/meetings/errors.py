@@ -40,6 +40,16 @@ def time_out_of_range(what: str, earliest: datetime, latest: datetime) -> Proble
     )
 
 
+def start_in_the_past() -> ProblemError:
+    """422 for a start time given that has already passed (a few minutes' grace for the time
+    it takes to fill in a form): plain words, the client shows them next to the time field."""
+    return ProblemError(
+        422,
+        "This start time has already passed. Pick a time from now on.",
+        type="start-in-the-past",
+    )
+
+
 def offset_required() -> ProblemError:
     return ProblemError(
         422, "`from` and `to` need a UTC offset (e.g. 2026-01-01T00:00Z).", type="validation"

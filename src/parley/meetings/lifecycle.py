@@ -17,7 +17,7 @@ from parley.core.hashing import hash_secret
 from parley.meetings import errors
 from parley.meetings.codes import new_code
 from parley.meetings.models import Meeting, Participant, Recording
-from parley.meetings.schedule import check_schedule, in_utc
+from parley.meetings.schedule import check_not_past, check_schedule, in_utc
 from parley.meetings.schemas import MeetingCreate, MeetingSettings, MeetingStatus, MeetingUpdate
 from parley.meetings.views import settings_of
 
@@ -30,6 +30,7 @@ async def create_meeting(
     start_time = in_utc(data.start_time, data.timezone) if data.start_time else None
     if start_time is not None:
         check_schedule(start_time, data.duration_minutes)
+        check_not_past(start_time)
     password_hash = await hash_secret(data.password) if data.password else None
     for _ in range(5):
         meeting = Meeting(
@@ -68,6 +69,8 @@ async def update_meeting(session: AsyncSession, meeting: Meeting, data: MeetingU
         start = in_utc(data.start_time, timezone) if data.start_time else meeting.start_time
         if start is not None:
             check_schedule(start, data.duration_minutes or meeting.duration_minutes)
+        if data.start_time is not None and start is not None:
+            check_not_past(start)
     for name, value in data.model_dump(
         exclude_none=True, include={"title", "description", "timezone", "duration_minutes"}
     ).items():

@@ -2,7 +2,8 @@
 
 Meetings start and end inside [EARLIEST_START, LATEST_END] (UTC). Anything outside is a typo or
 a probe, and the edges of Python's calendar overflow when converted (a 500 on create, or an
-``.ics`` that could never be rendered again)."""
+``.ics`` that could never be rendered again). A start time given (on create or change) must not
+have passed already, give or take :data:`PAST_GRACE`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from parley.meetings import errors
 
 EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_END = datetime(9000, 1, 1, tzinfo=UTC)
+PAST_GRACE = timedelta(minutes=5)
+"""How long ago a start time given may be: the minute picked a little while before sending."""
 
 
 def in_utc(moment: datetime, timezone: str) -> datetime:
@@ -38,3 +41,9 @@ def check_schedule(start: datetime, duration_minutes: int) -> None:
     """A scheduled meeting starts and ends inside [EARLIEST_START, LATEST_END]."""
     if not EARLIEST_START <= start <= LATEST_END - timedelta(minutes=duration_minutes):
         raise errors.time_out_of_range("A meeting", EARLIEST_START, LATEST_END)
+
+
+def check_not_past(start: datetime, now: datetime | None = None) -> None:
+    """A start time given now must not lie in the past (422 ``start-in-the-past``)."""
+    if start < (now or datetime.now(UTC)) - PAST_GRACE:
+        raise errors.start_in_the_past()

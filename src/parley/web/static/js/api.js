@@ -36,6 +36,57 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "internal": "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.",
 });
 
+/**
+ * Plain words for a field the server refused, by `field:error-type` first, then by error type
+ * alone (Pydantic's types: the server's own `msg` is validator text, not for people). A field
+ * error of another type is shown with the server's message.
+ */
+const FIELD_WORDS = /** @type {Record<string, string>} */ ({
+  "username:string_too_short": "Use at least 3 characters.",
+  "username:string_too_long": "Use at most 32 characters.",
+  "username:string_pattern_mismatch": "Use only letters, digits, dots, dashes and underscores (no spaces).",
+  "email:value_error": "Enter an email address like name@example.org.",
+  "password:string_too_short": "Use at least 8 characters.",
+  "password:too_short": "Use at least 8 characters.",
+  "new_password:string_too_short": "Use at least 8 characters.",
+  "new_password:too_short": "Use at least 8 characters.",
+  "display_name:string_too_short": "Enter your name.",
+  "display_name:string_too_long": "Use at most 100 characters.",
+  "title:string_too_short": "Enter a title.",
+  "missing": "Fill this in.",
+  "string_too_short": "This is too short.",
+  "string_too_long": "This is too long.",
+  "too_short": "This is too short.",
+  "too_long": "This is too long.",
+  "datetime_from_date_parsing": "Pick a date and time.",
+  "datetime_parsing": "Pick a date and time.",
+  "greater_than_equal": "This number is too small.",
+  "less_than_equal": "This number is too large.",
+});
+
+/**
+ * @typedef {object} FieldError one field the server refused
+ * @property {Array<string|number>} loc where, e.g. `["body", "email"]`
+ * @property {string} msg the validator's message
+ * @property {string} [type] the validator's error type, e.g. `string_too_short`
+ * @property {string} field the field's name (the last part of `loc`)
+ * @property {string} words what to tell a person
+ */
+
+/**
+ * @param {{loc?: Array<string|number>, msg?: string, type?: string}} error
+ * @returns {FieldError}
+ */
+function fieldError(error) {
+  const loc = Array.isArray(error.loc) ? error.loc : [];
+  const field = String(loc[loc.length - 1] ?? "");
+  const type = String(error.type ?? "");
+  const msg = String(error.msg ?? "");
+  const fallback = msg ? `${msg.charAt(0).toUpperCase()}${msg.slice(1)}${/[.!?]$/.test(msg) ? "" : "."}` : "This is not valid.";
+  const words = FIELD_WORDS[`${field}:${type}`] || FIELD_WORDS[type] || fallback;
+  return { loc, msg, type, field, words };
+}
+
 /** One path segment, escaped (ids are UUIDs, meeting codes are typed by people). */
 const seg = (/** @type {string | number} */ value) => encodeURIComponent(String(value));
 
@@ -88,7 +139,7 @@ export class ApiError extends Error {
    * @param {number} status HTTP status (0 when the server could not be reached)
    * @param {string} type the problem type's last segment, e.g. `wrong-password`
    * @param {string} message words for a person
-   * @param {Array<{loc: Array<string|number>, msg: string}>} [fields] validation errors
+   * @param {FieldError[]} [fields] validation errors, with words for each
    */
   constructor(status, type, message, fields = []) {
     super(message);
@@ -113,13 +164,11 @@ export async function errorFrom(response) {
     body = null;
   }
   const type = typeof body?.type === "string" ? body.type.split(/[:/]/).pop() || "error" : "error";
-  /** @type {Array<{loc: Array<string|number>, msg: string}>} */
-  const fields = Array.isArray(body?.errors) ? body.errors : [];
+  const fields = Array.isArray(body?.errors) ? body.errors.map(fieldError) : [];
   let message = PLAIN_WORDS[type] || (typeof body?.detail === "string" ? body.detail : "");
   if (fields.length > 0) {
-    message = fields
-      .map((e) => `${String(e.loc?.[e.loc.length - 1] ?? "field").replace(/_/g, " ")}: ${e.msg}`)
-      .join(" ");
+    const label = (/** @type {string} */ name) => `${name.charAt(0).toUpperCase()}${name.slice(1).replace(/_/g, " ")}`;
+    message = fields.map((e) => `${label(e.field || "field")}: ${e.words}`).join(" ");
   }
   if (!message) message = `Something went wrong (HTTP ${response.status}). Try again.`;
   return new ApiError(response.status, type, message, fields);

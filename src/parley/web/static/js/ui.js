@@ -3,6 +3,7 @@
  * Small DOM helpers shared by the pages: element building, messages, dates.
  * @module ui
  */
+import { ApiError } from "./api.js";
 
 /**
  * @typedef {Record<string, string | number | boolean | null | undefined | EventListener>} Attrs
@@ -78,13 +79,73 @@ export function errorLine() {
 }
 
 /**
- * A labelled input.
+ * A labelled input, with a place under it for what is wrong with it (its description while
+ * shown: see {@link showErrors}).
  * @param {string} label
  * @param {Attrs} attrs attributes of the input (give it a `name`)
  */
 export function field(label, attrs) {
   const id = `f-${String(attrs.name)}-${Math.random().toString(36).slice(2, 7)}`;
-  return h("label", { class: "field", for: id }, h("span", {}, label), h("input", { id, ...attrs }));
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    h("input", { id, "aria-describedby": `${id}-error`, ...attrs }),
+    h("span", { class: "field-error", id: `${id}-error`, "data-error-for": String(attrs.name), hidden: true }),
+  );
+}
+
+/**
+ * Show (or, with `null`, clear) what is wrong with one input of a form built with {@link field}.
+ * @param {HTMLFormElement} form
+ * @param {string} name the input's name
+ * @param {string | null} text
+ * @returns {boolean} whether the form has such a field
+ */
+export function showFieldError(form, name, text) {
+  const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  const input = form.elements.namedItem(name);
+  if (!slot || !(input instanceof HTMLElement)) return false;
+  slot.textContent = text || "";
+  /** @type {HTMLElement} */ (slot).hidden = !text;
+  if (text) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  return true;
+}
+
+/**
+ * Show a failure where it belongs: each refused field's words next to that field, the rest on
+ * the form's error line; `null` clears them all. The first field in error gets the focus.
+ * @param {HTMLFormElement} form
+ * @param {HTMLElement} line the form's error line ({@link errorLine})
+ * @param {unknown} failure
+ * @param {Record<string, string>} [inputs] an API field name or problem type → the name of the
+ *   input it is about, where that differs from the API's field name (e.g. `start_time` → `start`)
+ */
+export function showErrors(form, line, failure, inputs = {}) {
+  for (const slot of form.querySelectorAll("[data-error-for]")) {
+    showFieldError(form, String(/** @type {HTMLElement} */ (slot).dataset.errorFor), null);
+  }
+  showError(line, null);
+  if (!failure) return;
+  /** @type {string[]} */
+  const rest = [];
+  /** @type {string[]} */
+  const shown = [];
+  if (failure instanceof ApiError && failure.fields.length > 0) {
+    for (const error of failure.fields) {
+      const name = inputs[error.field] || error.field;
+      if (showFieldError(form, name, error.words)) shown.push(name);
+      else rest.push(failure.fields.length > 1 ? `${error.field.replace(/_/g, " ")}: ${error.words}` : error.words);
+    }
+  } else if (failure instanceof ApiError && inputs[failure.type] && showFieldError(form, inputs[failure.type], failure.message)) {
+    shown.push(inputs[failure.type]);
+  } else {
+    rest.push(failure instanceof Error ? failure.message : String(failure));
+  }
+  if (rest.length > 0) showError(line, rest.join(" "));
+  const first = shown[0] && form.elements.namedItem(shown[0]);
+  if (first instanceof HTMLElement) first.focus();
 }
 
 /**

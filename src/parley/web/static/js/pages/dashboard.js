@@ -5,7 +5,7 @@
  */
 import { paths } from "../api.js";
 import { session } from "../session.js";
-import { checkbox, copy, errorLine, field, go, h, render, showError, toast, when } from "../ui.js";
+import { checkbox, copy, errorLine, field, go, h, render, showError, showErrors, showFieldError, toast, when } from "../ui.js";
 
 /**
  * @typedef {object} Meeting
@@ -126,6 +126,14 @@ function meetingList(title, status, empty) {
   return { section, load };
 }
 
+/** The API's fields and problem types → the schedule form's inputs they are about. */
+const SCHEDULE_INPUTS = {
+  start_time: "start",
+  duration_minutes: "duration",
+  "start-in-the-past": "start",
+  "time-out-of-range": "start",
+};
+
 function scheduleForm() {
   const error = errorLine();
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -144,10 +152,10 @@ function scheduleForm() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    showError(error, null);
+    showErrors(form, error, null);
     const start = new Date(String(data.get("start")));
     if (Number.isNaN(start.getTime())) {
-      showError(error, "Pick a date and time.");
+      showFieldError(form, "start", "Pick a date and time.");
       return;
     }
     try {
@@ -165,7 +173,7 @@ function scheduleForm() {
       form.reset();
       form.dispatchEvent(new CustomEvent("scheduled", { detail: meeting }));
     } catch (failure) {
-      showError(error, failure);
+      showErrors(form, error, failure, SCHEDULE_INPUTS);
     }
   });
   return form;
