@@ -33,7 +33,9 @@ async def test_a_wrong_current_password_is_called_the_current_password(people) -
     await form.get_by_label("Current password").fill(f"not-{PASSWORD}")
     await form.get_by_label("New password", exact=False).fill("another-Sky-43")
     await form.get_by_role("button", name="Change password").click()
-    await expect(form.get_by_role("alert")).to_have_text("The current password is wrong.")
+    current = form.get_by_label("Current password")
+    await expect(current).to_have_accessible_description("The current password is wrong.")
+    await expect(current).to_be_focused()
 
 
 async def test_a_start_time_that_has_passed_is_refused_next_to_the_field(people) -> None:
@@ -54,3 +56,27 @@ async def test_a_start_time_that_has_passed_is_refused_next_to_the_field(people)
     await form.get_by_role("button", name="Schedule", exact=True).click()
     await page.locator("[data-list=scheduled]").get_by_text("Yesterday's review").wait_for()
     await expect(when).not_to_have_attribute("aria-invalid", "true")
+
+
+async def test_sign_up_mistakes_are_told_next_to_each_field_in_plain_words(people) -> None:
+    newt = await people()
+    await newt.goto("/signup")
+    page = newt.page
+    await page.get_by_label("Your name").fill("Newt")
+    await page.get_by_label("Username").fill("newt scamander")
+    await page.get_by_label("Email").fill("newt-at-example.org")
+    await page.get_by_label("Password").fill("short")
+    await page.get_by_role("button", name="Sign up").click()
+    username = page.get_by_label("Username")
+    await expect(username).to_have_accessible_description(
+        "Use only letters, digits, dots, dashes and underscores (no spaces)."
+    )
+    await expect(page.get_by_label("Email")).to_have_accessible_description(
+        "Enter an email address like name@example.org."
+    )
+    await expect(page.get_by_label("Password")).to_have_accessible_description(
+        "Use at least 8 characters."
+    )
+    await expect(page.get_by_label("Your name")).to_have_accessible_description("")
+    await expect(username).to_be_focused()
+    await expect(page.get_by_role("alert")).to_be_hidden()

@@ -4,7 +4,7 @@
  * @module pages/auth
  */
 import { session } from "../session.js";
-import { errorLine, field, go, h, render, showError } from "../ui.js";
+import { errorLine, field, go, h, render, showErrors } from "../ui.js";
 
 /** Where to go after signing in: the `next` parameter if it is a local path. */
 function nextPath() {
@@ -42,7 +42,7 @@ export async function show(params) {
     const data = Object.fromEntries(new FormData(form));
     const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
     button.disabled = true;
-    showError(error, null);
+    showErrors(form, error, null);
     try {
       if (signingUp) {
         await session.signUp({
@@ -56,7 +56,7 @@ export async function show(params) {
       }
       go(nextPath());
     } catch (failure) {
-      showError(error, failure);
+      showErrors(form, error, failure, { "weak-password": "password" });
     } finally {
       button.disabled = false;
     }

@@ -5,19 +5,24 @@
  */
 import { paths } from "../api.js";
 import { session } from "../session.js";
-import { errorLine, field, h, render, showError, toast } from "../ui.js";
+import { errorLine, field, h, render, showErrors, toast } from "../ui.js";
 
-/** @param {HTMLFormElement} form @param {HTMLElement} error @param {(data: FormData) => Promise<void>} action */
-function onSubmit(form, error, action) {
+/**
+ * @param {HTMLFormElement} form
+ * @param {HTMLElement} error
+ * @param {(data: FormData) => Promise<void>} action
+ * @param {Record<string, string>} [inputs] problem types → the input they are about
+ */
+function onSubmit(form, error, action, inputs = {}) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    showError(error, null);
+    showErrors(form, error, null);
     const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
     button.disabled = true;
     try {
       await action(new FormData(form));
     } catch (failure) {
-      showError(error, failure);
+      showErrors(form, error, failure, inputs);
     } finally {
       button.disabled = false;
     }
@@ -40,7 +45,7 @@ export async function show() {
     await session.api.request(paths.me(), { method: "PATCH", json: { display_name: String(data.get("display_name")).trim(), email: String(data.get("email")).trim() } });
     await session.reloadUser();
     toast("Profile saved.");
-  });
+  }, { "email-taken": "email" });
 
   const avatarError = errorLine();
   const avatarForm = h("form", { class: "card stack", "aria-labelledby": "avatar-title" },
@@ -69,7 +74,7 @@ export async function show() {
     await session.api.request(paths.myPassword(), { json: { current_password: data.get("current_password"), new_password: data.get("new_password") } });
     password.reset();
     toast("Password changed. Your other sessions were signed out.");
-  });
+  }, { "wrong-current-password": "current_password", "weak-password": "new_password" });
 
   render(h("h1", {}, "Your profile"), h("div", { class: "grid-2" }, profile, avatarForm, password));
 }
