@@ -194,7 +194,18 @@ async def test_by_code_shows_only_the_public_facts(api: Api, cast: Cast) -> None
         "has_password": True,
         "allow_guests": False,
         "waiting_room": True,
+        "you_host": False,
     }
+
+
+async def test_by_code_tells_the_host_it_is_theirs_and_no_one_else(api: Api, cast: Cast) -> None:
+    meeting = await create_meeting(
+        api, cast.host, password="pw-xyz", settings={"waiting_room": True}
+    )
+    url = f"{MEETINGS}/by-code/{meeting['code']}"
+    assert (await api.http.get(url, headers=cast.host.headers)).json()["you_host"] is True
+    other = await api.http.get(url, headers=cast.participant.headers)
+    assert other.json()["you_host"] is False
 
 
 async def test_by_code_for_an_unknown_code_is_404(api: Api) -> None:

@@ -123,6 +123,7 @@ async def by_code(
     kv: KvDep,
     settings: SettingsDep,
     ip: Annotated[str, Depends(client_ip)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> PublicMeetingOut:
     """What the join page shows; open to anyone with the code, rate-limited per address."""
     window = await ratelimit.hit(kv, f"meetings:code-lookup:{ip}", settings.code_lookup_window_s)
@@ -134,7 +135,7 @@ async def by_code(
         meeting = await session.scalar(select(Meeting).where(Meeting.code == code))
     if meeting is None:
         raise errors.meeting_not_found("No meeting has this code.")
-    return to_public(meeting)
+    return to_public(meeting, principal.user_id if principal else None)
 
 
 @router.get("/{meeting_id:uuid}")

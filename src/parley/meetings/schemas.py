@@ -131,6 +131,10 @@ class PublicMeetingOut(BaseModel):
     has_password: bool
     allow_guests: bool
     waiting_room: bool
+    you_host: bool = Field(
+        default=False,
+        description="The caller (signed in) hosts this meeting: no password, no waiting room.",
+    )
 
 
 class JoinIn(StrictBody):

@@ -45,9 +45,10 @@ def to_out(meeting: Meeting | Row[Any]) -> MeetingOut:
     )
 
 
-def to_public(meeting: Meeting) -> PublicMeetingOut:
+def to_public(meeting: Meeting, user_id: str | None = None) -> PublicMeetingOut:
     """What the join page shows to anyone with the code: enough to choose how to join, nothing
-    about who is in it."""
+    about who is in it; ``you_host`` when the caller (``user_id``) is the host, whom joining
+    asks for neither password nor admission."""
     settings = settings_of(meeting)
     return PublicMeetingOut(
         id=meeting.id,
@@ -57,4 +58,5 @@ def to_public(meeting: Meeting) -> PublicMeetingOut:
         has_password=meeting.password_hash is not None,
         allow_guests=settings.allow_guests,
         waiting_room=settings.waiting_room,
+        you_host=user_id is not None and user_id == str(meeting.host_id),
     )

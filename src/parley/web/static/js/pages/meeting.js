@@ -20,6 +20,7 @@ import { Room } from "./room.js";
  * @property {boolean} has_password
  * @property {boolean} allow_guests
  * @property {boolean} waiting_room
+ * @property {boolean} [you_host] the signed-in caller hosts it: no password, no waiting room
  */
 
 /** Words for the ways a stay in a meeting can end. */
@@ -111,6 +112,9 @@ export async function show(params) {
   const error = errorLine();
   const guest = !session.signedIn;
   const blocked = guest && !meeting.allow_guests;
+  // The host is asked for neither the password nor admission (the server lets them straight in).
+  const hosting = !guest && meeting.you_host === true;
+  const askPassword = meeting.has_password && !hosting;
 
   const showPreview = async () => {
     preview.srcObject = media.stream;
@@ -134,14 +138,14 @@ export async function show(params) {
     "form",
     { class: "stack", id: "join-form", "aria-label": "Join the meeting" },
     guest && !blocked && field("Your name", { name: "display_name", required: true, maxlength: 64, autocomplete: "name" }),
-    meeting.has_password && field("Meeting password", { name: "password", type: "password", required: guest, autocomplete: "off" }),
+    askPassword && field("Meeting password", { name: "password", type: "password", required: guest, autocomplete: "off" }),
     h("label", { class: "field", for: "camera" }, h("span", {}, "Camera"), camera),
     h("label", { class: "field", for: "microphone" }, h("span", {}, "Microphone"), microphone),
     h("div", { class: "inline" }, h("label", { class: "check" }, micOn, "Microphone on"), h("label", { class: "check" }, camOn, "Camera on")),
     error,
     blocked
       ? h("p", {}, "Guests cannot join this meeting. ", h("a", { href: `/signin?next=/m/${code}` }, "Sign in"), " first.")
-      : h("button", { type: "submit", class: "primary big", id: "join" }, meeting.waiting_room ? "Ask to join" : "Join"),
+      : h("button", { type: "submit", class: "primary big", id: "join" }, meeting.waiting_room && !hosting ? "Ask to join" : "Join"),
   );
 
   render(
@@ -195,7 +199,7 @@ export async function show(params) {
       const joined = await session.api.request(paths.join(meeting.id), {
         json: {
           display_name: guest ? String(data.get("display_name") || "").trim() : undefined,
-          password: meeting.has_password ? String(data.get("password") || "") : undefined,
+          password: askPassword ? String(data.get("password") || "") : undefined,
         },
       });
       media.setAudio(micOn.checked);
