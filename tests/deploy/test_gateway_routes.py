@@ -153,3 +153,40 @@ def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "5"
     assert response.json()["type"] == "urn:parley:problem:unavailable"
+
+
+@needs_nginx
+def test_the_gateway_shows_browsers_the_page_not_found_page_and_api_clients_a_problem() -> None:
+    run_dir = Path(tempfile.mkdtemp(prefix="parley-gateway-test-"))
+    run_dir.chmod(0o755)  # nginx's workers (www-data) use it
+    port = free_port()
+    config = GatewayConfig(
+        upstreams={name: [f"127.0.0.1:{free_port()}"] for name in SERVICES},
+        run_dir=run_dir / "run",
+        http_port=port,
+        listen_address="127.0.0.1",
+        worker_user=default_worker_user(),
+        worker_processes="1",
+        access_log="/dev/null",
+    )
+    conf = render_gateway(config, run_dir / "conf")
+    nginx = subprocess.Popen(
+        [nginx_path() or "nginx", "-p", str(conf.parent), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/no-such-page"
+    try:
+        wait_for_port(port, 20)
+        page = httpx.get(url, headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
+        problem = httpx.get(url, headers={"Accept": "application/json"}, timeout=10)
+    finally:
+        nginx.terminate()
+        nginx.wait(20)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>Page not found · Parley</title>" in page.text
+    assert problem.status_code == 404
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert problem.json()["type"] == "urn:parley:problem:not-found"

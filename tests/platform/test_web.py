@@ -37,3 +37,35 @@ def test_the_client_loads_nothing_from_other_hosts() -> None:
     for path in STATIC_DIR.rglob("*"):
         if path.suffix in {".html", ".js", ".css"}:
             assert not external.search(path.read_text()), path
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+async def test_a_browser_at_an_unknown_address_gets_the_page_not_found_page(api: Api) -> None:
+    response = await api.http.get("/no-such-page", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert '<html lang="en">' in page
+    assert "<title>Page not found · Parley</title>" in page
+    assert re.search(r"<main\b", page) and '<a class="button primary" href="/">' in page
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/no-such-page", "application/json"),
+        ("/no-such-page", "*/*"),
+        ("/api/v1/no-such-thing", BROWSER_ACCEPT),
+        ("/static/js/nope.js", BROWSER_ACCEPT),
+    ],
+)
+async def test_api_clients_still_get_a_problem_for_an_unknown_address(
+    api: Api, path: str, accept: str
+) -> None:
+    response = await api.http.get(path, headers={"Accept": accept})
+    assert response.status_code == 404
+    if not path.startswith("/static/"):
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("not-found")

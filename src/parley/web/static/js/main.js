@@ -50,7 +50,9 @@ async function route() {
   const path = location.pathname;
   const match = ROUTES.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
   if (!match || !match.m) {
-    render(h("section", { class: "card narrow" }, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/" }, "Go to your meetings"))));
+    document.title = "Page not found · Parley";
+    updateTopbar();
+    render(h("section", { class: "card narrow stack" }, h("h1", {}, "Page not found"), h("p", {}, "There is no page at this address. Check the link, or start again from your meetings."), h("p", {}, h("a", { class: "button primary", href: "/" }, "Go to your meetings"))));
     return;
   }
   if (match.r.signedIn && !session.signedIn) {
