@@ -12,6 +12,7 @@ from sqlalchemy import select
 from parley.core import ice, ratelimit
 from parley.core.auth import Principal, optional_principal
 from parley.core.deps import KvDep, PrincipalDep, SessionDep, SettingsDep, SignerDep
+from parley.core.errors import ProblemError
 from parley.core.params import IsoDateTime
 from parley.core.requests import client_ip
 from parley.meetings import (
@@ -116,6 +117,17 @@ async def stats(
     return await figures.stats(session, uuid.UUID(principal.user_id), platform=scope == "global")
 
 
+async def _caller_if_signed_in(request: Request) -> Principal | None:
+    """The caller when a valid access token came along; the join facts stay open to anyone
+    else, whatever they send (a guest's signaling ticket, an expired token)."""
+    try:
+        return await optional_principal(request)
+    except ProblemError as exc:
+        if exc.status == 401:
+            return None
+        raise
+
+
 @router.get("/by-code/{code}")
 async def by_code(
     code: str,
@@ -123,7 +135,7 @@ async def by_code(
     kv: KvDep,
     settings: SettingsDep,
     ip: Annotated[str, Depends(client_ip)],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    principal: Annotated[Principal | None, Depends(_caller_if_signed_in)],
 ) -> PublicMeetingOut:
     """What the join page shows; open to anyone with the code, rate-limited per address."""
     window = await ratelimit.hit(kv, f"meetings:code-lookup:{ip}", settings.code_lookup_window_s)
