@@ -70,6 +70,10 @@ class Member:
     muted: set[str] = field(default_factory=set)
     forwarding: Forwarding = field(default_factory=Forwarding)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One publisher negotiation (join, publish, republish) at a time."""
+    subscribing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One subscriber negotiation at a time: apart from ``lock``, so that a newcomer's
+    subscription is offered while its own publish is still being answered."""
     answered: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -506,8 +510,10 @@ class SfuRooms:
         if not feeds:
             return
         session = await self._session()
-        async with member.lock:
-            if self._member(meeting_id, participant_id) is not member:
+        async with member.subscribing:
+            # Again under the lock: a subscription made meanwhile may hold some already.
+            feeds = [f for f in feeds if f not in _receiving(member)]
+            if self._member(meeting_id, participant_id) is not member or not feeds:
                 return
             wanted = [{"feed": f} for f in feeds]
             try:
@@ -536,8 +542,8 @@ class SfuRooms:
                 if exc.code == NO_SUCH_FEED:  # it left meanwhile
                     return
                 raise
-        if reply.jsep is not None:
-            await self._offer(meeting_id, member, reply)
+            if reply.jsep is not None:
+                await self._offer(meeting_id, member, reply)
 
     async def _answered(self, member: Member) -> None:
         """Wait until the browser answered the previous offer (bounded)."""
