@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from tests.support import netns
 from tests.support.browser import (
     ARTIFACTS,
     CHROMIUM,
-    CHROMIUM_ARGS,
-    SFU_CHROMIUM_ARGS,
+    NO_MDNS,
     SPOKEN,
     ServerDidNotStart,
+    chromium,
     parley_up,
     person_factory,
 )
@@ -83,12 +83,8 @@ def sfu_url(sfu_data: Path) -> Iterator[str]:
 @pytest_asyncio.fixture(scope="session")
 async def sfu_browser(sfu_url: str) -> AsyncIterator[Browser]:
     """A Chromium that shows its real addresses to Janus (no mDNS candidates)."""
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=SFU_CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
+    async with chromium(NO_MDNS) as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture
@@ -100,12 +96,8 @@ async def sfu_people(sfu_browser: Browser, sfu_url: str) -> AsyncIterator[object
 
 @pytest_asyncio.fixture(scope="session")
 async def browser(web_url: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -118,14 +110,8 @@ async def browser_speaking(
         "flite", "-voice", "rms", "-t", SPOKEN, "-o", str(wav)
     )
     assert await flite.wait() == 0
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
-        )
-        yield chromium
-        await chromium.close()
+    async with chromium(f"--use-file-for-fake-audio-capture={wav}") as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture

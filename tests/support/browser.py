@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, BrowserContext, Locator, Page
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
 
 from tests.support.api import JWT_SECRET, PASSWORD, unique
 
@@ -31,7 +31,8 @@ CHROMIUM_ARGS = [
     "--auto-select-desktop-capture-source=Entire screen",
     "--enable-usermedia-screen-capturing",
 ]
-SFU_CHROMIUM_ARGS = [*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"]
+NO_MDNS = "--disable-features=WebRtcHideLocalIpsWithMdns"
+SFU_CHROMIUM_ARGS = [*CHROMIUM_ARGS, NO_MDNS]
 """Janus drops ``.local`` (mDNS) candidates: Chromium must show its real (127.x) addresses."""
 ADMIN = "siteadmin"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -192,6 +193,17 @@ def parley_up(data: Path, **env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextlib.asynccontextmanager
+async def chromium(*args: str) -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, with the tests' flags and ``args``."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *args]
+        )
+        yield browser
+        await browser.close()
 
 
 @contextlib.asynccontextmanager

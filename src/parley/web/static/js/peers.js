@@ -54,6 +54,35 @@ export class PeerLink extends EventTarget {
   }
 }
 
+/**
+ * Inbound packet loss (%) since the previous sample of this link, which it then replaces.
+ * @param {{previousLoss: {lost: number, received: number}}} link
+ * @param {number} lost packets lost so far
+ * @param {number} received packets received so far
+ * @returns {number}
+ */
+export function lossSince(link, lost, received) {
+  const dLost = lost - link.previousLoss.lost;
+  const dReceived = received - link.previousLoss.received;
+  link.previousLoss = { lost, received };
+  return dLost + dReceived > 0 ? (100 * Math.max(0, dLost)) / (dLost + dReceived) : 0;
+}
+
+/**
+ * A connection's quality in words, from its ICE state, loss and round trip (mesh and SFU alike).
+ * @param {RTCIceConnectionState} ice
+ * @param {number} lossPct
+ * @param {number | null} rtt ms
+ * @returns {Quality["level"]}
+ */
+export function qualityLevel(ice, lossPct, rtt) {
+  if (ice === "connected" || ice === "completed") {
+    const r = rtt ?? 0;
+    return lossPct > 8 || r > 400 ? "poor" : lossPct > 2 || r > 150 ? "fair" : "good";
+  }
+  return ice === "failed" || ice === "disconnected" ? "poor" : "unknown";
+}
+
 /** Everyone this participant exchanges media with. */
 export class PeerMesh extends EventTarget {
   /**
@@ -283,18 +312,8 @@ export class PeerMesh extends EventTarget {
           if (stat.kind === "audio") audioBytes += stat.bytesReceived || 0;
         }
       });
-      const dLost = lost - link.previousLoss.lost;
-      const dReceived = received - link.previousLoss.received;
-      link.previousLoss = { lost, received };
-      const lossPct = dLost + dReceived > 0 ? (100 * Math.max(0, dLost)) / (dLost + dReceived) : 0;
-      /** @type {Quality["level"]} */
-      let level = "unknown";
-      if (link.pc.iceConnectionState === "connected" || link.pc.iceConnectionState === "completed") {
-        const r = rtt ?? 0;
-        level = lossPct > 8 || r > 400 ? "poor" : lossPct > 2 || r > 150 ? "fair" : "good";
-      } else if (link.pc.iceConnectionState === "failed" || link.pc.iceConnectionState === "disconnected") {
-        level = "poor";
-      }
+      const lossPct = lossSince(link, lost, received);
+      const level = qualityLevel(link.pc.iceConnectionState, lossPct, rtt);
       link.quality = { level, rttMs: rtt, lossPct, audioLevel, framesDecoded, audioBytes };
     }
     this.emit("stats", null);

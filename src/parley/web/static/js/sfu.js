@@ -11,6 +11,7 @@
  * @module sfu
  */
 import { LocalMedia, MESH_CAMERA, SFU_CAMERA } from "./media.js";
+import { lossSince, qualityLevel } from "./peers.js";
 import { SignalingConnection } from "./protocol.js";
 
 /**
@@ -553,18 +554,8 @@ export class SfuSession extends EventTarget {
     const ice = pc.iceConnectionState;
     for (const link of this.links.values()) {
       const sum = sums.get(link.peerId) || { lost: 0, received: 0, audioLevel: 0, framesDecoded: 0, audioBytes: 0, frameWidth: 0 };
-      const dLost = sum.lost - link.previousLoss.lost;
-      const dReceived = sum.received - link.previousLoss.received;
-      link.previousLoss = { lost: sum.lost, received: sum.received };
-      const lossPct = dLost + dReceived > 0 ? (100 * Math.max(0, dLost)) / (dLost + dReceived) : 0;
-      /** @type {Quality["level"]} */
-      let level = "unknown";
-      if (ice === "connected" || ice === "completed") {
-        const r = rtt ?? 0;
-        level = lossPct > 8 || r > 400 ? "poor" : lossPct > 2 || r > 150 ? "fair" : "good";
-      } else if (ice === "failed" || ice === "disconnected") {
-        level = "poor";
-      }
+      const lossPct = lossSince(link, sum.lost, sum.received);
+      const level = qualityLevel(ice, lossPct, rtt);
       const { audioLevel, framesDecoded, audioBytes, frameWidth } = sum;
       link.quality = { level, rttMs: rtt, lossPct, audioLevel, framesDecoded, audioBytes, frameWidth };
     }
