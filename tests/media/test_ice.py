@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import aioice.stun
 import aioice.turn
@@ -20,75 +15,18 @@ from pydantic import SecretStr
 from parley.config import Settings
 from parley.core.ice import ice_servers, turn_credentials
 from tests.support.api import Api
-from tests.support.media_env import MediaEnv, People, free_port
-
-TURN_SECRET = "turn-test-secret-" + "z" * 20
-
-
-@dataclass
-class Coturn:
-    port: int
-    secret: str
-
-    @property
-    def url(self) -> str:
-        return f"turn:127.0.0.1:{self.port}?transport=udp"
-
-
-def _udp_port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+from tests.support.coturn import Coturn, CoturnMissing
+from tests.support.coturn import coturn as coturn_server
+from tests.support.media_env import MediaEnv, People
 
 
 @pytest.fixture(scope="session")
 def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    binary = shutil.which("turnserver") or "/usr/bin/turnserver"
-    if not Path(binary).exists():
-        pytest.fail("coturn is not installed (scripts/bootstrap.sh --test installs it)")
-    tmp = tmp_path_factory.mktemp("coturn")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            f"--listening-port={port}",
-            "--use-auth-secret",
-            f"--static-auth-secret={TURN_SECRET}",
-            "--realm=parley.test",
-            "--fingerprint",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--allow-loopback-peers",
-            "--min-port=49160",
-            "--max-port=49200",
-            f"--userdb={tmp / 'turndb'}",
-            f"--log-file={tmp / 'turn.log'}",
-            "--simple-log",
-            f"--pidfile={tmp / 'turnserver.pid'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 15
-        while _udp_port_free(port):  # coturn binds its UDP port once it is ready
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (tmp / "turn.log").read_text() if (tmp / "turn.log").exists() else ""
-                raise RuntimeError(f"turnserver did not start: {log[-2000:]}")
-            time.sleep(0.05)
-        yield Coturn(port, TURN_SECRET)
-    finally:
-        process.terminate()
-        process.wait(10)
+        with coturn_server(tmp_path_factory.mktemp("coturn")) as server:
+            yield server
+    except CoturnMissing as exc:
+        pytest.fail(str(exc))
 
 
 async def allocate(server: Coturn, username: str, password: str) -> tuple[str, int]:
