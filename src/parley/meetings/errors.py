@@ -182,3 +182,32 @@ def recording_transition(current: str, wanted: str) -> ProblemError:
     return ProblemError(
         409, f"A recording cannot go from {current} to {wanted}.", type="recording-transition"
     )
+
+
+# ---- polls -----------------------------------------------------------------------------------
+
+
+def poll_not_found() -> ProblemError:
+    return ProblemError(404, "No such poll in this meeting.", type="poll-not-found")
+
+
+def poll_closed() -> ProblemError:
+    """409: a closed poll takes no more votes, and cannot be closed twice."""
+    return ProblemError(409, "This poll is closed.", type="poll-closed")
+
+
+def polls_need_live_meeting() -> ProblemError:
+    return ProblemError(
+        409, "Polls can only be launched while the meeting is live.", type="meeting-not-live"
+    )
+
+
+def invalid_vote(detail: str) -> ProblemError:
+    """422: an option index the poll does not have, or several on a single-choice poll."""
+    return ProblemError(422, detail, type="invalid-vote")
+
+
+def not_a_voter() -> ProblemError:
+    """403: someone who may read the meeting (an admin, a host who never joined) but is not
+    one of its participants: only people in the meeting vote."""
+    return ProblemError(403, "Only people in the meeting can vote.", type="not-a-voter")

@@ -1,4 +1,4 @@
-"""meeting-service tables: meetings, participants, recordings.
+"""meeting-service tables: meetings, participants, recordings, polls.
 
 Statuses and roles are typed with the API's ``Literal``s (a plain ``String`` column underneath,
 so the schema does not change): a typo in a status is a type error, and rows flow into the
@@ -10,7 +10,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.core.db import Base, UTCDateTime, utcnow
@@ -18,6 +30,7 @@ from parley.meetings.schemas import (
     MeetingStatus,
     ParticipantRole,
     ParticipantStatus,
+    PollStatus,
     RecordingStatus,
 )
 
@@ -96,3 +109,46 @@ class Recording(Base):
     media_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class Poll(Base):
+    """A question a host or cohost put to the meeting. ``results`` holds the final counts once
+    the poll is closed (the ballots of an anonymous poll are deleted then, see ``polls.py``);
+    ``revision`` grows with every vote, so that clients keep only the newest counts."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[str]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    live_results: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[PollStatus] = mapped_column(String(16), default="open")
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    results: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    voters: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class PollBallot(Base):
+    """One voter's current choice. ``voter_tag`` is a keyed hash of who voted (see
+    ``polls.voter_tag``), never their id: it enforces one vote per person. ``participant_id``
+    and ``display_name`` are kept for named polls only (NULL in anonymous ones), and the row
+    has no timestamp, so an anonymous ballot says nothing of who cast it or when."""
+
+    __tablename__ = "poll_ballots"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    poll_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("polls.id", ondelete="CASCADE"))
+    voter_tag: Mapped[str] = mapped_column(String(64))
+    options: Mapped[list[int]] = mapped_column(JSON)
+    participant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    display_name: Mapped[str | None] = mapped_column(String(100), default=None)
+
+    __table_args__ = (UniqueConstraint("poll_id", "voter_tag", name="uq_poll_ballots_voter"),)

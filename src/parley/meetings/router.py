@@ -22,6 +22,7 @@ from parley.meetings import (
     joining,
     lifecycle,
     listing,
+    polls_router,
     recordings,
     schedule,
 )
@@ -330,4 +331,4 @@ async def calendar_ics(access: ParticipantAccess, request: Request) -> Response:
     )
 
 
-routers = [router]
+routers = [router, *polls_router.routers]

@@ -16,6 +16,7 @@ MeetingStatus = Literal["scheduled", "live", "ended", "cancelled"]
 ParticipantRole = Literal["host", "cohost", "participant", "guest"]
 ParticipantStatus = Literal["waiting", "joined", "left", "removed"]
 RecordingStatus = Literal["recording", "processing", "ready", "failed"]
+PollStatus = Literal["open", "closed"]
 
 # Text people type: NUL and other control characters are refused with 422 (PostgreSQL cannot
 # store NUL, and controls in names disguise what others read); descriptions keep newlines.

@@ -237,3 +237,43 @@ def denied() -> Frame:
 
 def meeting_ended() -> Frame:
     return {"type": "meeting-ended"}
+
+
+# ---- polls (meeting-service launches them; the room is told) --------------------------------
+
+
+class PollInfo(TypedDict):
+    """``PollInfo`` in ``protocol.js``: a poll as everyone may see it (no counts, no voters)."""
+
+    id: str
+    question: str
+    options: list[str]
+    multiple: bool
+    anonymous: bool
+    live_results: bool
+    status: Literal["open", "closed"]
+    revision: int
+
+
+class PollCounts(TypedDict):
+    """``PollCounts`` in ``protocol.js``: votes per option and how many voted, never who."""
+
+    poll_id: str
+    results: list[int]
+    voters: int
+    revision: int
+
+
+def poll_opened(poll: PollInfo) -> Frame:
+    """To everyone in the room: a host launched a poll."""
+    return {"type": "poll-opened", "poll": poll}
+
+
+def poll_results(counts: PollCounts) -> Frame:
+    """The counts after a vote: to everyone with live results, else to moderators only."""
+    return {"type": "poll-results", **counts}
+
+
+def poll_closed(counts: PollCounts) -> Frame:
+    """To everyone: the poll is closed, with its final counts."""
+    return {"type": "poll-closed", **counts}

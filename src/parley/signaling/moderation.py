@@ -6,7 +6,8 @@ whichever node holds their connections. ``tell`` says whether meeting-service mu
 already knows when the action came from it).
 
 Meeting-service also publishes ``settings`` when a host changes the meeting's settings during
-the meeting: the live room takes them at once (and enforces them, see ``actions.py``).
+the meeting: the live room takes them at once (and enforces them, see ``actions.py``); and
+``poll`` events (launched, counts, closed), delivered by ``polls.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from parley.signaling import frames, service
+from parley.signaling import frames, polls, service
 from parley.signaling.entering import entered, welcome
 from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
 from parley.signaling.hub import Hub
@@ -191,3 +192,5 @@ async def apply(app: FastAPI, fields: dict[str, Any]) -> None:
         await set_role(app, meeting_id, target, str(fields["role"]), tell=False)
     elif command == "settings":
         await change_settings(app, meeting_id, str(fields.get("settings") or ""))
+    elif command == "poll":
+        await polls.deliver(app, fields)
