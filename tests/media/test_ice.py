@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from parley.config import Settings
-from parley.core.ice import ice_servers, turn_credentials
+from parley.core.ice import check_servers, ice_servers, turn_credentials
 from tests.support.api import Api
 from tests.support.coturn import Coturn, CoturnMissing
 from tests.support.coturn import coturn as coturn_server
@@ -119,3 +119,35 @@ async def test_the_meeting_join_response_carries_ice_servers(
     turn = next(s for s in servers if s.get("username"))
     assert turn["username"].endswith(f":{people.host.id}")
     await allocate(coturn, turn["username"], turn["credential"])
+
+
+async def test_anyone_gets_the_addresses_to_check_and_no_relay(
+    media_env: MediaEnv, media_api: Api, coturn: Coturn
+) -> None:
+    """The join page's connection check before joining: the same TURN address, a username
+    coturn refuses (the browser sees 401: reached, nothing relayed)."""
+    with turn_configured(media_env, coturn):
+        response = await media_api.http.get("/api/v1/media/ice-servers/check")
+    assert response.status_code == 200, response.text
+    turn = next(s for s in response.json() if s.get("username"))
+    assert turn["urls"] == [coturn.url]
+    with pytest.raises(aioice.stun.TransactionFailed) as failure:
+        await allocate(coturn, turn["username"], turn["credential"])
+    assert failure.value.response.attributes["ERROR-CODE"][0] == 401
+
+
+def test_static_turn_credentials_are_not_given_to_anyone() -> None:
+    settings = Settings(
+        ice_servers=[
+            {"urls": "stun:stun.example.org"},
+            {"urls": ["turns:turn.example.org:443"], "username": "u", "credential": "static"},
+        ]
+    )
+    assert check_servers(settings) == [
+        {"urls": ["stun:stun.example.org"]},
+        {
+            "urls": ["turns:turn.example.org:443"],
+            "username": "connection-check",
+            "credential": "connection-check",
+        },
+    ]

@@ -45,3 +45,34 @@ def ice_servers(settings: Settings, user_id: str, now: float | None = None) -> l
             {"urls": list(settings.turn_urls), "username": username, "credential": credential}
         )
     return servers
+
+
+CHECK_USERNAME = "connection-check"
+"""The username (and password) of every TURN server in :func:`check_servers`: not valid, so a
+TURN server answers "401 Unauthorized" and allocates nothing."""
+
+
+def check_servers(settings: Settings) -> list[dict[str, Any]]:
+    """The same STUN and TURN addresses as :func:`ice_servers`, for anyone: the join page's
+    connection check before joining (a guest has no credentials yet). TURN servers get a
+    username no TURN server accepts, so they can be reached (the browser sees a 401 from them)
+    but never relay anything; static credentials from ``PARLEY_ICE_SERVERS`` are not given out."""
+    servers: list[dict[str, Any]] = []
+    for server in [*settings.ice_servers, {"urls": list(settings.stun_urls)}]:
+        urls = server.get("urls") or []
+        for url in [urls] if isinstance(urls, str) else list(urls):
+            if str(url).lower().startswith(("stun:", "stuns:")):
+                servers.append({"urls": [url]})
+            elif str(url).lower().startswith(("turn:", "turns:")):
+                servers.append(
+                    {"urls": [url], "username": CHECK_USERNAME, "credential": CHECK_USERNAME}
+                )
+    if settings.turn_urls:
+        servers.append(
+            {
+                "urls": list(settings.turn_urls),
+                "username": CHECK_USERNAME,
+                "credential": CHECK_USERNAME,
+            }
+        )
+    return servers

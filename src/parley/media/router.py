@@ -50,6 +50,13 @@ async def ice_servers(principal: MediaPrincipalDep, settings: SettingsDep) -> li
     return [IceServer(**server) for server in ice.ice_servers(settings, principal.user_id)]
 
 
+@router.get("/ice-servers/check")
+async def ice_servers_to_check(settings: SettingsDep) -> list[IceServer]:
+    """The same STUN/TURN addresses for anyone, without usable TURN credentials: what the join
+    page's connection check tries before joining (a TURN server answers, and refuses to relay)."""
+    return [IceServer(**server) for server in ice.check_servers(settings)]
+
+
 # ---- tus ------------------------------------------------------------------------------------
 
 

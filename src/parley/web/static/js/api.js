@@ -130,6 +130,10 @@ export const paths = Object.freeze({
   media: (mediaId) => `/api/v1/media/${seg(mediaId)}`,
   /** @param {string} mediaId */
   mediaLink: (mediaId) => `/api/v1/media/${seg(mediaId)}/link`,
+  /** STUN/TURN servers (TURN with fresh REST credentials) for a signed-in caller */
+  iceServers: () => "/api/v1/media/ice-servers",
+  /** the same STUN/TURN addresses for anyone, TURN without usable credentials (connection check) */
+  iceServersToCheck: () => "/api/v1/media/ice-servers/check",
   aiResults: () => "/api/v1/ai/results",
 });
 

@@ -5,6 +5,7 @@
  * @module pages/meeting
  */
 import { ApiError, paths } from "../api.js";
+import { checkConnectivity, describe } from "../connectivity.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { session } from "../session.js";
@@ -66,6 +67,49 @@ function fillDevices(select, devices, current) {
     ...devices.map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === current }, d.label || `Device ${i + 1}`)),
   );
   select.disabled = devices.length === 0;
+}
+
+/**
+ * The connection check: a button, and what it found in plain words (a live region).
+ * @param {() => Promise<RTCIceServer[]>} iceServers the servers a call would use
+ * @param {() => boolean} gone whether the page was left meanwhile
+ */
+function connectionCheck(iceServers, gone) {
+  const button = h("button", { type: "button", id: "check-connection" }, "Check connection");
+  const headline = h("p", { class: "connection-headline" });
+  const detail = h("p", { class: "muted" });
+  const result = h("div", { id: "connection-result", role: "status", hidden: true }, headline, detail);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    result.hidden = false;
+    result.removeAttribute("data-verdict");
+    headline.textContent = "Checking your connection to the media server…";
+    detail.textContent = "";
+    try {
+      const found = await checkConnectivity(await iceServers());
+      if (gone()) return;
+      const words = describe(found);
+      result.dataset.verdict = found.verdict;
+      result.dataset.via = found.via || "";
+      result.dataset.relay = found.relay.join(" ");
+      headline.textContent = words.headline;
+      detail.textContent = words.detail;
+    } catch (failure) {
+      result.dataset.verdict = "error";
+      headline.textContent = "The check could not run.";
+      detail.textContent = failure instanceof Error ? failure.message : String(failure);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    "section",
+    { class: "connection-check stack", "aria-labelledby": "connection-check-title" },
+    h("h2", { id: "connection-check-title" }, "Connection check"),
+    h("p", { class: "muted" }, "Find out whether this browser can reach the media server, directly or only through the relay, before you join."),
+    button,
+    result,
+  );
 }
 
 /** @param {Record<string, string>} params */
@@ -156,7 +200,12 @@ export async function show(params) {
       h("div", { class: "card stack" },
         h("h1", {}, meeting.title),
         h("p", { class: "muted" }, `Hosted by ${meeting.host_display_name}`, meeting.status === "scheduled" ? " · not started yet" : " · in progress"),
-        form),
+        form,
+        connectionCheck(
+          // A guest has no TURN credentials before joining: the relays are only asked to answer.
+          () => session.api.request(guest ? paths.iceServersToCheck() : paths.iceServers()),
+          () => finished,
+        )),
     ),
   );
   // The camera starts while the person reads the page; joining waits for it.
