@@ -5,10 +5,13 @@
  *
  * What it does: one RTCPeerConnection gathers ICE candidates with those servers for a few
  * seconds and sorts what came back. A server-reflexive candidate means a STUN server answered
- * over UDP (so UDP leaves this network, and a media server with a public address on its UDP
- * ports is reachable directly); a relay candidate means a TURN server allocated a relay, over
- * the protocol in its `relayProtocol` (udp, tcp or tls). A TURN server that refused to allocate
- * (an ICE error with a STUN error code, e.g. 401 with no credentials) was reached all the same.
+ * over UDP (Chromium asks each TURN server for one too), so UDP leaves this network and a media
+ * server with a public address on open UDP ports is reachable directly; with no NAT the browser
+ * drops that candidate (it equals a host one), and a UDP relay whose mapped address is the
+ * browser's own counts instead. A relay candidate means a TURN server allocated a relay, over
+ * the protocol in its `relayProtocol` (Chromium leaves it empty for UDP: the candidate's URL
+ * says). A TURN server that refused to allocate (an ICE error with a STUN error code, e.g. 401
+ * for the placeholder credentials a guest checks with) was reached all the same.
  *
  * What it does not do: talk to the media server (Janus) itself. A network that lets UDP out to
  * the STUN server but not to the media server's RTP ports would still read as "direct".
