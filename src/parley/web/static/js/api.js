@@ -33,6 +33,10 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "quota-exceeded": "Your storage is full. Delete old recordings to make room.",
   "unavailable": "The service is busy or restarting. Try again in a moment.",
   "not-ready": "The service is busy or restarting. Try again in a moment.",
+  "poll-closed": "This poll is closed: votes can no longer be cast or changed.",
+  "poll-not-found": "This poll no longer exists.",
+  "invalid-vote": "Pick one of the poll's options (only one, unless the poll allows several).",
+  "not-a-voter": "Only people in the meeting can vote.",
   "internal": "Something went wrong on our side. Try again; if it keeps happening, tell an administrator.",
 });
 
@@ -125,6 +129,14 @@ export const paths = Object.freeze({
    * @param {string} recordingId
    */
   recording: (meetingId, recordingId) => `/api/v1/meetings/${seg(meetingId)}/recordings/${seg(recordingId)}`,
+  /** @param {string} meetingId */
+  polls: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/polls`,
+  /**
+   * @param {string} meetingId
+   * @param {string} pollId
+   * @param {"votes"|"close"|"results.csv"} what
+   */
+  poll: (meetingId, pollId, what) => `/api/v1/meetings/${seg(meetingId)}/polls/${seg(pollId)}/${what}`,
   uploads: () => "/api/v1/media/uploads/",
   /** @param {string} mediaId */
   media: (mediaId) => `/api/v1/media/${seg(mediaId)}`,

@@ -120,6 +120,45 @@
  */
 
 /**
+ * A poll as everyone in the room may see it (no counts, no voters): the server's
+ * `parley.signaling.frames.PollInfo`, field for field.
+ * @typedef {object} PollInfo
+ * @property {string} id
+ * @property {string} question
+ * @property {string[]} options
+ * @property {boolean} multiple several options may be chosen (else exactly one)
+ * @property {boolean} anonymous nobody, hosts included, ever learns who chose what
+ * @property {boolean} live_results everyone sees the counts while it is open
+ * @property {"open"|"closed"} status
+ * @property {number} revision grows with every vote: keep the newest counts only
+ */
+
+/**
+ * Votes per option and how many voted, never who (`parley.signaling.frames.PollCounts`).
+ * @typedef {object} PollCounts
+ * @property {string} poll_id
+ * @property {number[]} results votes per option, in the order of `options`
+ * @property {number} voters
+ * @property {number} revision
+ */
+
+/**
+ * A host or cohost launched a poll (to everyone in the room).
+ * @typedef {{type: "poll-opened", poll: PollInfo}} PollOpenedFrame
+ */
+
+/**
+ * The counts after a vote: to everyone when the poll has live results, else to hosts and
+ * cohosts only. Frames may arrive out of order: ignore one whose `revision` is not newer.
+ * @typedef {{type: "poll-results"} & PollCounts} PollResultsFrame
+ */
+
+/**
+ * The poll was closed (to everyone), with its final counts.
+ * @typedef {{type: "poll-closed"} & PollCounts} PollClosedFrame
+ */
+
+/**
  * @typedef {object} Welcome
  * @property {"welcome"} type
  * @property {{id: string, display_name: string, role: Peer["role"]}} self

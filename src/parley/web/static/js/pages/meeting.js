@@ -11,6 +11,7 @@ import { SignalingConnection } from "../protocol.js";
 import { session } from "../session.js";
 import { errorLine, field, h, render, showError } from "../ui.js";
 import { Room } from "./room.js";
+import { pastPolls } from "./room/polls.js";
 
 /**
  * @typedef {object} PublicMeeting
@@ -126,6 +127,9 @@ export async function show(params) {
   document.title = `${meeting.title} · Parley`;
   if (meeting.status === "ended" || meeting.status === "cancelled") {
     message(meeting.status === "ended" ? "This meeting has ended" : "This meeting was cancelled", `“${meeting.title}” is over.`);
+    // Its polls and their results, for the people who were in it (CSV for the host).
+    const polls = await pastPolls(meeting.id, meeting.you_host === true);
+    if (polls) document.querySelector("[data-state=message]")?.append(polls);
     return;
   }
 

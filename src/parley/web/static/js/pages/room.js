@@ -13,6 +13,7 @@ import { Chat } from "./room/chat.js";
 import { Controls } from "./room/controls.js";
 import { People } from "./room/people.js";
 import { MediaPlane } from "./room/plane.js";
+import { Polls } from "./room/polls.js";
 import { Recording } from "./room/recording.js";
 import { MODERATORS, Tile } from "./room/tile.js";
 
@@ -68,6 +69,7 @@ export class Room {
       this.controls.element);
     for (const message of welcome.chat_history || []) this.chat.add(message, false);
     this.listen();
+    this.polls = new Polls(this); // mounts its button, panel and pop-up into the elements above
   }
 
   /** @returns {MediaPlane} the media plane, by the name the control bar and the recorder use */
