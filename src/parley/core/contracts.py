@@ -30,8 +30,9 @@ def user_gone_key(user_id: str) -> str:
 
 SIGNALING_COMMANDS = "parley:signaling:commands"
 """meeting-service → signaling-service: what a host did over REST reaches the live room.
-Fields ``cmd`` (remove | admit | deny | role | end | settings), ``meeting_id``,
-``participant_id``, ``user_id``; ``role``; ``settings`` (JSON of the meeting's settings)."""
+Fields ``cmd`` (remove | admit | deny | role | end | settings | poll), ``meeting_id``,
+``participant_id``, ``user_id``; ``role``; ``settings`` (JSON of the meeting's settings);
+for ``poll``: ``event``, ``audience`` and ``poll`` (what the poll frame carries)."""
 
 MEETING_COMMANDS = "parley:meetings:commands"
 """signaling-service → meeting-service: what happened in the room, recorded in the database.
