@@ -23,7 +23,7 @@ async def _shows(person: Person, counts: list[int], words: list[str]) -> None:
 
 
 async def test_a_live_poll_is_seen_voted_and_counted_by_everyone(people) -> None:  # type: ignore[no-untyped-def]
-    host, _, guests = await gathered(people, "Gina", "Gus")
+    host, meeting, guests = await gathered(people, "Gina", "Gus")
     gina, gus = guests
     await gus.page.set_viewport_size({"width": 375, "height": 740})
     page = host.page
@@ -74,3 +74,17 @@ async def test_a_live_poll_is_seen_voted_and_counted_by_everyone(people) -> None
     csv = "Download the results of “Where do we eat?” as CSV"
     await expect(_popup(page).get_by_role("button", name=csv)).to_be_visible()
     await expect(_popup(gina.page).get_by_role("button", name=csv)).to_have_count(0)
+
+    # After the meeting, its page lists the poll with its results (and the CSV for the host).
+    await page.evaluate(
+        """async (id) => {
+            const { session } = await import('/static/js/session.js');
+            await session.api.request(`/api/v1/meetings/${id}/end`, {method: "POST"});
+        }""",
+        meeting["id"],
+    )
+    await host.goto(f"/m/{meeting['code']}")
+    past = page.get_by_role("region", name="Polls")
+    await expect(past.get_by_role("heading", name="Where do we eat?")).to_be_visible()
+    await expect(past.locator(".poll-results li").nth(1)).to_contain_text("3 votes · 100%")
+    await expect(past.get_by_role("button", name=csv)).to_be_visible()
