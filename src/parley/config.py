@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     sfu_last_n: int = Field(default=9, ge=1)
     # signaling-service → media-service's rtc API when split; None: in-process (all-in-one).
     signaling_media_url: str | None = None
+    # Several media nodes (with ETCD_ENDPOINTS): each rtc process announces its Janus under an
+    # id (default: host-pid-port), a region (meetings prefer nodes of their people's region;
+    # a signaling node's region is its people's), the publishers it takes before it counts as
+    # full, and the private address other nodes send it RTP on (one meeting across nodes).
+    sfu_node_id: str | None = None
+    sfu_region: str = ""
+    sfu_node_publishers: int = Field(default=100, ge=1)
+    sfu_forward_host: str = "127.0.0.1"
 
     # ai-inference-service (issue 7): engines, limits, batch workers, Triton endpoints.
     ai_model_dir: Path | None = None  # user-placed weights (whisper/<name>/model.bin ...)

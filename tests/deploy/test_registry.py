@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -17,8 +16,15 @@ import pytest
 
 from parley.core.registry import EtcdClient, Registration, describe, list_instances, resolve
 from tests.support.api import JWT_SECRET
-from tests.support.deploy import PARLEY, clean_env, needs_etcd, nginx_path, wait_http
-from tests.support.servers import free_port, wait_for_port
+from tests.support.deploy import (
+    PARLEY,
+    clean_env,
+    etcd_server,
+    needs_etcd,
+    nginx_path,
+    wait_http,
+)
+from tests.support.servers import free_port
 
 pytestmark = needs_etcd
 TTL_S = 2
@@ -26,30 +32,8 @@ TTL_S = 2
 
 @pytest.fixture(scope="module")
 def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("etcd")
-    client, peer = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            shutil.which("etcd") or "etcd",
-            "--name=parley-test",
-            f"--data-dir={data / 'member'}",
-            f"--listen-client-urls=http://127.0.0.1:{client}",
-            f"--advertise-client-urls=http://127.0.0.1:{client}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-cluster=parley-test=http://127.0.0.1:{peer}",
-            "--log-level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(client, 30)
-        wait_http(f"http://127.0.0.1:{client}/health", 30, process)
-        yield f"http://127.0.0.1:{client}"
-    finally:
-        process.terminate()
-        process.wait(20)
+    with etcd_server(tmp_path_factory.mktemp("etcd")) as url:
+        yield url
 
 
 def spawn_service(etcd: str, name: str, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -210,6 +210,7 @@ async def test_readiness_and_metrics_report_a_configured_sfu(
         "available": True,
         "mode": "auto",
         "rooms": 0,
+        "remote_publishers": 0,
         "publishers": 0,
         "subscribers": 0,
     }

@@ -12,12 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.servers import free_port, wait_for_port
 
 PARLEY = [sys.executable, "-m", "parley"]
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +103,34 @@ def wait_http(
                 return
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout_s} s")
+
+
+@contextlib.contextmanager
+def etcd_server(data: Path) -> Iterator[str]:
+    """Debian's etcd on ephemeral loopback ports, its data in ``data``; yields its client URL."""
+    client, peer = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            shutil.which("etcd") or "etcd",
+            "--name=parley-test",
+            f"--data-dir={data / 'member'}",
+            f"--listen-client-urls=http://127.0.0.1:{client}",
+            f"--advertise-client-urls=http://127.0.0.1:{client}",
+            f"--listen-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+            f"--initial-cluster=parley-test=http://127.0.0.1:{peer}",
+            "--log-level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(client, 30)
+        wait_http(f"http://127.0.0.1:{client}/health", 30, process)
+        yield f"http://127.0.0.1:{client}"
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 _LOCATION = re.compile(r"^location\s+(=|~|\^~)?\s*(\S+)\s*\{")

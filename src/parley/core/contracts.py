@@ -59,3 +59,8 @@ RTC_EVENTS_CHANNEL = "parley:rtc:events"
 """Pub/sub, rtc → signaling: ``{"meeting_id", "to": [participant ids], "frame": {...}}``, a frame
 for participants (a subscriber offer, a restart of the SFU); each signaling node delivers it to
 the connections it holds."""
+
+MEDIA_NODES_PREFIX = "/parley/media-nodes/"
+"""etcd, rtc → signaling: one key per media node (a Janus and the rtc process driving it), its
+load and health (:class:`parley.core.media_nodes.MediaNode`), under a lease the node keeps
+alive: a node that dies drops out within the lease's TTL."""

@@ -68,6 +68,8 @@ class Member:
     receiving: list[dict[str, Any]] = field(default_factory=list)
     """What the subscriber receives: Janus's stream list of the last offer."""
     muted: set[str] = field(default_factory=set)
+    remotes: set[str] = field(default_factory=set)
+    """The other media nodes its publisher is sent to (:mod:`parley.rtc.remote`)."""
     forwarding: Forwarding = field(default_factory=Forwarding)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One publisher negotiation (join, publish, republish) at a time."""
@@ -84,6 +86,8 @@ class Room:
     pin: str
     members: dict[str, Member] = field(default_factory=dict)
     created: bool = False
+    remote_feeds: set[str] = field(default_factory=set)
+    """Participants of other media nodes forwarded into this room (remote publishers)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     speakers: Speakers = field(default_factory=Speakers)
 
@@ -332,6 +336,7 @@ class SfuRooms:
             if handle is None or self.session is None:
                 return
             self._handles.pop(handle, None)
+            member.remotes.clear()  # they went with the handle: signaling sends them again
             with contextlib.suppress(JanusError):  # often gone with the failed connection
                 await self.session.message(handle, {"request": "unpublish"})
             await self.session.detach(handle)
@@ -365,6 +370,10 @@ class SfuRooms:
         if kick:
             await self._kick(room, participant_id)
         steps: list[tuple[str, Awaitable[Any]]] = []
+        for node in member.remotes:  # forwarding stops with the publisher only when told
+            remote = {"request": "unpublish_remotely", "secret": room.secret, "room": meeting_id}
+            remote |= {"publisher_id": participant_id, "remote_id": node}
+            steps.append(("unpublish remotely", self._admin(remote)))
         if member.publisher is not None:
             self._handles.pop(member.publisher, None)
             if member.published:
@@ -608,6 +617,7 @@ class SfuRooms:
         members = [m for room in self.rooms.values() for m in room.members.values()]
         return {
             "rooms": len(self.rooms),
+            "remote_publishers": sum(len(room.remote_feeds) for room in self.rooms.values()),
             "publishers": sum(1 for m in members if m.published),
             "subscribers": sum(1 for m in members if m.subscriber is not None),
         }

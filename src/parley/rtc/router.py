@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field
 
 from parley.core.auth import TokenSigner, bearer_token
 from parley.core.contracts import RTC_AUDIENCE
-from parley.rtc import errors
+from parley.rtc import errors, remote
 from parley.rtc.janus import JanusError
 from parley.rtc.rooms import SfuRooms, SfuUnavailable
 from parley.rtc.runtime import sfu_rooms
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+NodeId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
 MAX_SDP = 64 * 1024
 
 
@@ -48,6 +49,18 @@ class AnswerBody(BaseModel):
 class LayerBody(BaseModel):
     peer: Id
     layer: Literal["high", "medium", "low", "paused"]
+
+
+class RemotePublisherBody(BaseModel):
+    display_name: str = Field(default="", max_length=200)
+    streams: list[dict[str, Any]] = Field(max_length=16)
+    """The publisher's streams as its own node's Janus described them."""
+
+
+class ForwardBody(BaseModel):
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(ge=1, le=65535)
+    rtcp_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class ModerateBody(BaseModel):
@@ -97,7 +110,9 @@ async def publish(
     answer = await rooms.publish(
         meeting_id, participant_id, body.display_name, body.sdp.model_dump(), body.screen_mid
     )
-    return {"sdp": answer}
+    member = rooms._member(meeting_id, participant_id)
+    # The streams, for signaling to forward them to the meeting's other media nodes.
+    return {"sdp": answer, "streams": member.streams if member else []}
 
 
 @router.post(PARTICIPANT + "/subscriber-answer", status_code=204)
@@ -127,6 +142,42 @@ async def leave(
     meeting_id: Id, participant_id: Id, rooms: RoomsDep, kick: bool = False
 ) -> Response:
     await rooms.leave(meeting_id, participant_id, kick=kick)
+    return Response(status_code=204)
+
+
+@router.put("/meetings/{meeting_id}/remote-publishers/{feed_id}")
+async def add_remote_publisher(
+    meeting_id: Id, feed_id: Id, body: RemotePublisherBody, rooms: RoomsDep, request: Request
+) -> dict[str, Any]:
+    """A participant of another media node, made a publisher here → where to send its RTP."""
+    host: str = request.app.state.settings.sfu_forward_host
+    return await remote.add_remote_publisher(
+        rooms, meeting_id, feed_id, body.display_name, body.streams, host
+    )
+
+
+@router.delete("/meetings/{meeting_id}/remote-publishers/{feed_id}", status_code=204)
+async def remove_remote_publisher(meeting_id: Id, feed_id: Id, rooms: RoomsDep) -> Response:
+    await remote.remove_remote_publisher(rooms, meeting_id, feed_id)
+    return Response(status_code=204)
+
+
+@router.put(PARTICIPANT + "/remotes/{node_id}", status_code=204)
+async def publish_remotely(
+    meeting_id: Id, participant_id: Id, node_id: NodeId, body: ForwardBody, rooms: RoomsDep
+) -> Response:
+    """Send this node's publisher to another node's remote publisher too."""
+    await remote.publish_remotely(
+        rooms, meeting_id, participant_id, node_id, body.host, body.port, body.rtcp_port
+    )
+    return Response(status_code=204)
+
+
+@router.delete(PARTICIPANT + "/remotes/{node_id}", status_code=204)
+async def unpublish_remotely(
+    meeting_id: Id, participant_id: Id, node_id: NodeId, rooms: RoomsDep
+) -> Response:
+    await remote.unpublish_remotely(rooms, meeting_id, participant_id, node_id)
     return Response(status_code=204)
 
 

@@ -19,6 +19,9 @@ from redis.asyncio import Redis
 
 from parley.config import Settings
 from parley.core.contracts import RTC_EVENTS_CHANNEL
+from parley.core.media_nodes import MediaNode
+from parley.core.registry import EtcdClient, instance_id
+from parley.rtc.announce import NodeAnnouncer
 from parley.rtc.rooms import SfuRooms
 
 log = structlog.get_logger("parley.rtc")
@@ -96,6 +99,16 @@ async def run_rtc(app: FastAPI) -> None:
         log.info("sfu_on", janus=settings.janus_url, mode=settings.sfu_mode)
     else:
         log.warning("sfu_unreachable", janus=settings.janus_url, rooms="mesh until it answers")
+
+    def describe() -> MediaNode:
+        return media_node(settings, found, healthy=up)
+
+    announcer = announcing = None
+    if settings.etcd_endpoints:
+        announcer = NodeAnnouncer(
+            EtcdClient(settings.etcd_endpoints), describe, settings.etcd_lease_ttl_s
+        )
+        announcing = asyncio.create_task(announcer.run(), name="media_node_announce")
     try:
         while True:
             await asyncio.sleep(HEALTH_EVERY_S)
@@ -105,4 +118,27 @@ async def run_rtc(app: FastAPI) -> None:
             up = now_up
             SFU_UP.set(1 if up else 0)
     finally:
+        if announcer is not None and announcing is not None:
+            announcing.cancel()
+            await announcer.stop()
         await rooms.close()
+
+
+def media_node(settings: Settings, rooms: SfuRooms, *, healthy: bool) -> MediaNode:
+    """This node's registry record: how to reach it, where it is, how busy it is."""
+    stats = rooms.stats()
+    return MediaNode(
+        node_id=node_id(settings),
+        rtc_url=settings.advertise_url or f"http://{settings.host}:{settings.port}",
+        forward_host=settings.sfu_forward_host,
+        region=settings.sfu_region,
+        capacity=settings.sfu_node_publishers,
+        rooms=stats["rooms"],
+        publishers=stats["publishers"],
+        subscribers=stats["subscribers"],
+        healthy=healthy,
+    )
+
+
+def node_id(settings: Settings) -> str:
+    return settings.sfu_node_id or instance_id(settings.port)

@@ -10,11 +10,13 @@ In an SFU room each client publishes and subscribes by exchanging SDP with the s
 (``sfu-join``, ``sfu-publish`` → ``sfu-answer``, ``sfu-offer`` → ``sfu-subscribe-answer``,
 ``sfu-layer``); this module hands those to rtc and passes rtc's frames (``RTC_EVENTS_CHANNEL``)
 to the connections this node holds. The client starts its side itself, once its room is up, so
-no offer can reach a page that is not listening yet.
+no offer can reach a page that is not listening yet. With several media nodes, each participant
+is on one of them (:mod:`parley.signaling.placement`) and every call goes to that node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any, Literal
@@ -22,9 +24,11 @@ from typing import Any, Literal
 import structlog
 from fastapi import FastAPI
 
-from parley.core.rtc_client import RtcClient, RtcUnavailable
+from parley.core.rtc_client import RtcUnavailable
 from parley.signaling import frames
 from parley.signaling.hub import Hub
+from parley.signaling.nodes import LOCAL, MediaNodes
+from parley.signaling.placement import WATCH_EVERY_S, Placement
 
 log = structlog.get_logger("parley.signaling.plane")
 
@@ -48,28 +52,33 @@ class MediaPlane:
         settings = app.state.settings
         self.hub = hub
         self.setting: Literal["auto", "always", "never"] = settings.sfu_mode
-        self.rtc: RtcClient | None = None
+        self.nodes: MediaNodes | None = None
+        self.placement: Placement | None = None
         if self.setting != "never":
-            self.rtc = RtcClient(app, settings.signaling_media_url, app.state.signer)
+            self.nodes = MediaNodes(app)
+            self.placement = Placement(app.state.kv, self.nodes)
         self._available = False
         self._checked_at = -AVAILABILITY_TTL_S
         self._said: str | None = None
 
     async def close(self) -> None:
-        if self.rtc is not None:
-            await self.rtc.close()
+        if self.nodes is not None:
+            await self.nodes.close()
 
     # ---- which plane ------------------------------------------------------------------------
 
     async def sfu_available(self) -> bool:
-        if self.rtc is None:
+        if self.nodes is None:
             self._say("sfu_mode=never")
             return False
+        if await self.nodes.usable():
+            self._say("")
+            return True
         now = time.monotonic()
         if now - self._checked_at < AVAILABILITY_TTL_S:
             return self._available
         try:
-            status = await self.rtc.call("GET", "/status")
+            status = await self.nodes.local.call("GET", "/status")
             self._available = bool(status and status.get("available"))
             why = "" if self._available else "media-service's SFU does not answer"
         except RtcUnavailable as exc:
@@ -102,7 +111,7 @@ class MediaPlane:
         log.info("media_mode", meeting_id=meeting_id, mode=want, people=len(peers))
         await self.hub.deliver(meeting_id, frames.media_mode(want), exclude=exclude, peers=peers)
         if want == "mesh":
-            await self._quietly("DELETE", f"/meetings/{meeting_id}")
+            await self.ended(meeting_id)
         return want
 
     async def fall_back(self, meeting_id: str, why: str) -> None:
@@ -118,40 +127,81 @@ class MediaPlane:
 
     async def left(self, meeting_id: str, peer_id: str, *, kicked: bool = False) -> None:
         """Someone left (or was removed): nothing of theirs is forwarded any more."""
-        if self.rtc is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+        if self.placement is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+            node = await self.placement.left(meeting_id, peer_id) or LOCAL
             path = f"/meetings/{meeting_id}/participants/{peer_id}"
-            await self._quietly("DELETE", path + ("?kick=true" if kicked else ""))
+            await self._quietly(node, "DELETE", path + ("?kick=true" if kicked else ""))
         await self.rebalance(meeting_id)
 
     async def ended(self, meeting_id: str) -> None:
-        if self.rtc is not None:
-            await self._quietly("DELETE", f"/meetings/{meeting_id}")
+        """The meeting ended or left the SFU: its rooms on every node it used go."""
+        if self.placement is not None:
+            for node in await self.placement.clear(meeting_id):
+                await self._quietly(node, "DELETE", f"/meetings/{meeting_id}")
 
     async def moderate(
         self, meeting_id: str, peer_id: str, kind: Literal["audio", "video"], muted: bool
     ) -> None:
         """Stop (or let through) a participant's audio or video at the SFU."""
-        if self.rtc is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+        if self.placement is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
+            node = await self.placement.node_of(meeting_id, peer_id) or LOCAL
             path = f"/meetings/{meeting_id}/participants/{peer_id}/moderate"
-            await self._quietly("POST", path, {"kind": kind, "muted": muted})
+            await self._quietly(node, "POST", path, {"kind": kind, "muted": muted})
 
     async def request(
         self, meeting_id: str, peer: dict[str, Any], action: str, body: dict[str, Any]
     ) -> Any:
-        """A participant's SFU frame, as rtc's ``action``; ``RtcUnavailable`` when it failed."""
-        if self.rtc is None or await self.hub.state.media_mode(meeting_id) != "sfu":
+        """A participant's SFU frame, as rtc's ``action`` on the participant's media node;
+        ``RtcUnavailable`` when it failed. A node that fails a join or a publish is left out
+        for a while and the participant tried once on another."""
+        if self.placement is None or self.nodes is None:
             raise RtcUnavailable("this room is not on the SFU")
-        path = f"/meetings/{meeting_id}/participants/{peer['id']}/{action}"
-        return await self.rtc.call("POST", path, body)
+        if await self.hub.state.media_mode(meeting_id) != "sfu":
+            raise RtcUnavailable("this room is not on the SFU")
+        peer_id = str(peer["id"])
+        path = f"/meetings/{meeting_id}/participants/{peer_id}/{action}"
+        entering = action in ("join", "publish")
+        for attempt in (1, 2):
+            node = await self.placement.place(meeting_id, peer_id)
+            try:
+                answer = await (await self.nodes.client(node)).call("POST", path, body)
+            except RtcUnavailable:
+                if not entering or node == LOCAL or attempt == 2:
+                    raise
+                self.nodes.suspect(node)
+                continue
+            if action == "publish":
+                name = str(peer.get("display_name", ""))
+                streams = answer.get("streams", [])
+                await self.placement.published(meeting_id, peer_id, node, name, streams)
+            return answer
+        raise RtcUnavailable("no media node took the participant")  # not reached
 
-    async def _quietly(self, method: str, path: str, body: Any = None) -> None:
+    async def _quietly(self, node: str, method: str, path: str, body: Any = None) -> None:
         """A call whose failure changes nothing for the room (the SFU is gone anyway)."""
-        if self.rtc is None:
+        if self.nodes is None:
             return
         try:
-            await self.rtc.call(method, path, body)
+            await (await self.nodes.client(node)).call(method, path, body)
         except RtcUnavailable as exc:
-            log.info("sfu_call_failed", path=path, error=str(exc))
+            log.info("sfu_call_failed", node=node, path=path, error=str(exc))
+
+    # ---- media nodes that die ---------------------------------------------------------------
+
+    async def watch_nodes(self) -> None:
+        """Background: people on a media node that left the registry publish again, and are
+        placed on a live node as they do."""
+        if self.placement is None or self.nodes is None or self.nodes.etcd is None:
+            return
+        while True:
+            await asyncio.sleep(WATCH_EVERY_S)
+            try:
+                for node in await self.placement.gone_nodes():
+                    moved = await self.placement.evacuate(node)
+                    for meeting_id, people in moved.items():
+                        await self.hub.deliver(meeting_id, {"type": "sfu-restart"}, to=people)
+            except Exception:
+                log.exception("media_node_watch_failed")
 
     # ---- rtc's frames -----------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ async def run_signaling(app: FastAPI) -> None:
     await app.state.bus.add_subscription(RTC_EVENTS_CHANNEL, plane.on_event)
     hub.heartbeat = asyncio.create_task(keep_alive(app, hub), name="signaling_heartbeat")
     commands = asyncio.create_task(apply_meeting_commands(app), name="signaling_commands")
+    nodes = asyncio.create_task(plane.watch_nodes(), name="media_node_watch")
     last = (time.monotonic(), 0, 0)
     next_stats = 0.0
     try:
@@ -76,7 +77,7 @@ async def run_signaling(app: FastAPI) -> None:
                     raise asyncio.CancelledError from None
             await asyncio.sleep(TICK_S)
     finally:
-        background = [writer, commands, hub.heartbeat]
+        background = [writer, commands, nodes, hub.heartbeat]
         for task in background:
             task.cancel()
         await asyncio.wait(background, timeout=5)
