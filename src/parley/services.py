@@ -83,10 +83,11 @@ def _ai_background() -> Sequence[BackgroundTask]:
 
 def _media_routers() -> Sequence[APIRouter]:
     from parley.media.router import routers
+    from parley.rtc.probe_router import routers as probe_routers
     from parley.rtc.router import routers as rtc_routers
 
     # The media plane (rtc/) runs in media-service's process.
-    return [*routers, *rtc_routers]
+    return [*routers, *rtc_routers, *probe_routers]
 
 
 def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:

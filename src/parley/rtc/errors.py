@@ -20,3 +20,28 @@ def not_signaling() -> ProblemError:
 def sfu_unavailable(detail: str) -> ProblemError:
     """503: no Janus to put the room on (none configured, down, or it refused)."""
     return ProblemError(503, detail, type="sfu-unavailable", headers={"Retry-After": RETRY_AFTER_S})
+
+
+def connection_check_rate_limited(retry_after_s: int) -> ProblemError:
+    """429: this address opened its share of connection probes for now."""
+    return ProblemError(
+        429,
+        "Too many connection checks from this address; try again in a minute.",
+        type="connection-check-rate-limited",
+        headers={"Retry-After": str(max(retry_after_s, 1))},
+    )
+
+
+def connection_check_busy(retry_after_s: int) -> ProblemError:
+    """503: this media node holds as many connection probes as it takes at once."""
+    return ProblemError(
+        503,
+        "The media server is busy with other connection checks; try again shortly.",
+        type="connection-check-busy",
+        headers={"Retry-After": str(max(retry_after_s, 1))},
+    )
+
+
+def offer_refused(detail: str) -> ProblemError:
+    """422: the media server could not answer the offer (not an SDP offer it takes)."""
+    return ProblemError(422, f"The media server refused the offer: {detail}", type="offer-refused")
