@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     janus_api_secret: SecretStr | None = None
     # VideoRoom's admin_key (room creation, RTP forwarding).
     janus_admin_key: SecretStr | None = None
+    # Janus's admin API (``http://host:7088/admin``) and its secret: traffic figures (the
+    # forwarded bitrate); without them that figure is not reported.
+    janus_admin_url: str | None = None
+    janus_admin_secret: SecretStr | None = None
     # UDP ports Janus's media uses (open them in the firewall) and the public address it
     # announces behind NAT (Janus's nat_1_1_mapping).
     janus_rtp_ports: str = "20000-20199"

@@ -79,6 +79,8 @@ def two_nodes(
             "PARLEY_JANUS_URL": janus_b.url,
             "PARLEY_JANUS_API_SECRET": janus_b.cfg.api_secret,
             "PARLEY_JANUS_ADMIN_KEY": janus_b.cfg.admin_key,
+            "PARLEY_JANUS_ADMIN_URL": janus_b.admin_url,
+            "PARLEY_JANUS_ADMIN_SECRET": janus_b.cfg.admin_secret,
         }
         log_b = (tmp / "node-b.log").open("wb")
         command = [sys.executable, "-m", "parley.cli", "serve", "media", "--port", str(port_b)]
@@ -146,9 +148,9 @@ async def test_people_on_two_nodes_see_and_hear_each_other_then_a_dead_node_move
 
     async def spread() -> bool:  # one publisher on each node, the other node's as a remote one
         nodes = await media_nodes(two_nodes.etcd)
-        return all(node.publishers == 1 for node in nodes.values())
+        return all(node.publishers == 1 and node.forwarded_kbps > 0 for node in nodes.values())
 
-    await wait_until(spread, last="each node holds one publisher")
+    await wait_until(spread, last="each node holds one publisher and forwards media")
     room_a = await room_participants(two_nodes.data_a / "data" / "janus", meeting["id"])
     assert len(room_a) == 2, room_a  # the host, and the guest forwarded from node B
 

@@ -33,6 +33,8 @@ class MediaNode:
     rooms: int = 0
     publishers: int = 0
     subscribers: int = 0
+    forwarded_kbps: int = 0
+    """What its Janus sends to subscribers now (from Janus's admin API, when configured)."""
     healthy: bool = True
     """Its Janus answered at the last check; an unhealthy node gets no new participants."""
 

@@ -486,6 +486,8 @@ def start_embedded_janus(settings: Settings) -> JanusProcess | None:
     settings.janus_url = proc.url
     settings.janus_api_secret = SecretStr(cfg.api_secret)
     settings.janus_admin_key = SecretStr(cfg.admin_key)
+    settings.janus_admin_url = proc.admin_url
+    settings.janus_admin_secret = SecretStr(cfg.admin_secret)
     log.info("janus_started", url=proc.url, rtp_ports=cfg.rtp_ports, log=str(proc.log_path))
     return proc
 

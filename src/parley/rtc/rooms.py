@@ -613,6 +613,15 @@ class SfuRooms:
 
     # ---- figures ----------------------------------------------------------------------------
 
+    def subscriber_handles(self) -> list[int]:
+        """Every subscriber handle of this node (their traffic is what the node forwards)."""
+        return [
+            m.subscriber
+            for room in self.rooms.values()
+            for m in room.members.values()
+            if m.subscriber is not None
+        ]
+
     def stats(self) -> dict[str, int]:
         members = [m for room in self.rooms.values() for m in room.members.values()]
         return {

@@ -23,6 +23,7 @@ from parley.core.media_nodes import MediaNode
 from parley.core.registry import EtcdClient, instance_id
 from parley.rtc.announce import NodeAnnouncer
 from parley.rtc.rooms import SfuRooms
+from parley.rtc.traffic import Traffic
 
 log = structlog.get_logger("parley.rtc")
 
@@ -31,6 +32,9 @@ SFU_PUBLISHERS = Gauge("parley_sfu_publishers", "Participants publishing through
 SFU_SUBSCRIBERS = Gauge("parley_sfu_subscribers", "Participants receiving from this node's SFU.")
 SFU_UP = Gauge("parley_sfu_up", "1 while this node's Janus answers, else 0.")
 SFU_RESTARTS = Gauge("parley_sfu_restarts", "Janus sessions lost (restarts) since start.")
+SFU_FORWARDED = Gauge(
+    "parley_sfu_forwarded_bitrate_bps", "Bits per second this node's Janus sends to subscribers."
+)
 
 
 HEALTH_EVERY_S = 5.0
@@ -88,6 +92,11 @@ async def run_rtc(app: FastAPI) -> None:
         return
     found = rooms
 
+    traffic = None
+    if settings.janus_admin_url and settings.janus_admin_secret:
+        traffic = Traffic(settings.janus_admin_url, settings.janus_admin_secret.get_secret_value())
+    forwarded = {"bps": 0.0}
+
     async def report() -> dict[str, Any]:
         up = await found.available()
         return {"configured": True, "available": up, "mode": settings.sfu_mode, **found.stats()}
@@ -101,7 +110,7 @@ async def run_rtc(app: FastAPI) -> None:
         log.warning("sfu_unreachable", janus=settings.janus_url, rooms="mesh until it answers")
 
     def describe() -> MediaNode:
-        return media_node(settings, found, healthy=up)
+        return media_node(settings, found, healthy=up, forwarded_bps=forwarded["bps"])
 
     announcer = announcing = None
     if settings.etcd_endpoints:
@@ -117,14 +126,24 @@ async def run_rtc(app: FastAPI) -> None:
                 log.info("sfu_up" if now_up else "sfu_down", janus=settings.janus_url)
             up = now_up
             SFU_UP.set(1 if up else 0)
+            session = rooms.session
+            if traffic is not None and up and session is not None and session.id is not None:
+                forwarded["bps"] = await traffic.forwarded_bps(
+                    session.id, rooms.subscriber_handles()
+                )
+                SFU_FORWARDED.set(forwarded["bps"])
     finally:
+        if traffic is not None:
+            await traffic.close()
         if announcer is not None and announcing is not None:
             announcing.cancel()
             await announcer.stop()
         await rooms.close()
 
 
-def media_node(settings: Settings, rooms: SfuRooms, *, healthy: bool) -> MediaNode:
+def media_node(
+    settings: Settings, rooms: SfuRooms, *, healthy: bool, forwarded_bps: float = 0.0
+) -> MediaNode:
     """This node's registry record: how to reach it, where it is, how busy it is."""
     stats = rooms.stats()
     return MediaNode(
@@ -136,6 +155,7 @@ def media_node(settings: Settings, rooms: SfuRooms, *, healthy: bool) -> MediaNo
         rooms=stats["rooms"],
         publishers=stats["publishers"],
         subscribers=stats["subscribers"],
+        forwarded_kbps=round(forwarded_bps / 1000),
         healthy=healthy,
     )
 
