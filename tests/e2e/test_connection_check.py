@@ -1,6 +1,7 @@
 """The join page's connection check ("Check connection"), in a real Chromium against a real
-coturn: which ways this browser gets media out (directly over UDP, only through the relay over
-UDP, only over TCP/TLS, or not at all), said in plain words.
+coturn and the SFU server's real Janus: whether this browser reaches the media server (directly
+over UDP, only through the relay over UDP, only over TCP/TLS, or not at all), and which ways
+the STUN/TURN servers let media out, said in plain words.
 
 Everything runs in the session's loopback-only namespace, so UDP always leaves "directly" here:
 the relay is seen as the fallback. The verdicts the network here cannot produce (relay only,
@@ -9,14 +10,21 @@ TCP only) are checked through the page's own classifier, the module the check ru
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, Route, expect
 
+from parley.rtc.probe import PROBE_ROOM
 from tests.support.browser import Person, ServerDidNotStart, parley_up, person_factory
 from tests.support.coturn import Coturn, CoturnMissing, coturn, free_port
+from tests.support.janus import room_participants
 
 RESULT = "#connection-result"
 
@@ -94,7 +102,12 @@ async def test_a_signed_in_person_sees_direct_udp_with_the_relay_over_udp_as_fal
     # Real credentials: coturn allocated a relay over UDP and over TCP.
     result = page.locator(RESULT)
     assert await result.get_attribute("data-relay") == "udp tcp"
-    await expect(status).to_contain_text("Your browser can reach the media server directly (UDP).")
+    # This server has no Janus (rooms peer to peer): the gathering is all the check has.
+    assert await result.get_attribute("data-media") == "unavailable"
+    await expect(status).to_contain_text(
+        "Your network lets UDP out: the media server should be reachable directly."
+    )
+    await expect(status).to_contain_text("The media server itself cannot be checked here")
     await expect(status).to_contain_text("the relay answered too, over UDP and TCP")
     await expect(status).to_contain_text("2 relay (TURN) addresses over UDP, TCP")
 
@@ -143,11 +156,95 @@ async def test_unreachable_servers_mean_no_route(turn_people, turn_server: Cotur
 
 
 async def test_no_servers_configured_says_there_is_nothing_to_check(people) -> None:
-    """The session's plain server lists no STUN or TURN server."""
+    """The session's plain server lists no STUN or TURN server and has no media server."""
     person = await people()
     await open_join_page(person)
     assert await check(person.page) == "untested"
-    await expect(person.page.locator(RESULT)).to_contain_text("Nothing to check against")
+    result = person.page.locator(RESULT)
+    await expect(result).to_contain_text("Nothing to check against")
+    assert await result.get_attribute("data-media") == "unavailable"
+    await expect(result).to_contain_text("The media server itself cannot be checked here")
+
+
+# ---- the media server itself (the SFU server's Janus) ------------------------------------------
+
+
+async def _probes_left(sfu_data: Path, deadline_s: float = 5.0) -> list[str]:
+    """The probe room's feeds once the page's DELETE went through (or the deadline passed)."""
+    conf = sfu_data / "data" / "janus"
+    end = time.monotonic() + deadline_s
+    while True:
+        left = await room_participants(conf, PROBE_ROOM)
+        if not left or time.monotonic() > end:
+            return left
+        await asyncio.sleep(0.2)
+
+
+async def test_on_the_sfu_server_the_check_reaches_the_media_server_directly(
+    sfu_people, sfu_data: Path
+) -> None:
+    person = await sfu_people()
+    await open_join_page(person)
+    page = person.page
+    probes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            probes.append(request.method)
+            if request.url.endswith("/api/v1/media/connection-check")
+            or "/api/v1/media/connection-check/" in request.url
+            else None
+        ),
+    )
+
+    assert await check(page) == "direct"
+
+    result = page.locator(RESULT)
+    assert await result.get_attribute("data-media") == "reached"
+    assert await result.get_attribute("data-path") == "direct"
+    await expect(result).to_contain_text("Your browser reached the media server directly (UDP).")
+    # The STUN/TURN findings stay, as the line below (this server lists none).
+    await expect(result.locator(".connection-servers")).to_contain_text(
+        "STUN/TURN: Nothing to check against"
+    )
+    # One probe was enough (no relay-only try), and the page deleted it.
+    assert probes == ["POST", "DELETE"], probes
+    assert await _probes_left(sfu_data) == []
+
+
+async def test_media_ports_out_of_reach_mean_no_route_to_the_media_server(
+    sfu_people, sfu_data: Path
+) -> None:
+    """The media server answers, but its candidates lead nowhere (as behind a firewall that
+    drops UDP to its media ports): ICE never connects, and the page says so."""
+    person = await sfu_people()
+    await open_join_page(person)
+    page = person.page
+    dead = free_port()
+
+    def nowhere(sdp: str) -> str:
+        return re.sub(r"(a=candidate:\S+ \d \S+ \d+ \S+ )\d+", rf"\g<1>{dead}", sdp)
+
+    async def firewalled(route: Route) -> None:
+        # Both ways cut: the page's candidates and the media server's lead to a closed port
+        # (else either side would find the other through a peer-reflexive candidate).
+        offer = json.loads(route.request.post_data or "{}")
+        offer["sdp"] = nowhere(offer["sdp"])
+        response = await route.fetch(post_data=json.dumps(offer))
+        body = await response.json()
+        body["answer"]["sdp"] = nowhere(body["answer"]["sdp"])
+        await route.fulfill(response=response, body=json.dumps(body))
+
+    await page.route("**/api/v1/media/connection-check", firewalled)
+
+    assert await check(page) == "none"
+
+    result = page.locator(RESULT)
+    assert await result.get_attribute("data-media") == "unreachable"
+    await expect(result).to_contain_text("No route to the media server")
+    # No TURN server here: the relay could not be tried, and the page says why.
+    await expect(result).to_contain_text("The relay (TURN) could not be tried")
+    assert await _probes_left(sfu_data) == []
 
 
 async def test_the_check_is_usable_on_a_phone(turn_people) -> None:

@@ -30,6 +30,9 @@ const PLAIN_WORDS = /** @type {Record<string, string>} */ ({
   "rate-limited": "Too many requests. Wait a moment and try again.",
   "password-rate-limited": "Too many wrong meeting passwords. Wait a few minutes and try again.",
   "code-lookup-rate-limited": "Too many meeting codes tried. Wait a few minutes and try again.",
+  "connection-check-rate-limited": "Too many connection checks from here. Wait a minute and try again.",
+  "connection-check-busy": "The media server is busy with other connection checks. Try again in a few seconds.",
+  "offer-refused": "The media server could not answer this browser's offer.",
   "quota-exceeded": "Your storage is full. Delete old recordings to make room.",
   "unavailable": "The service is busy or restarting. Try again in a moment.",
   "not-ready": "The service is busy or restarting. Try again in a moment.",
@@ -146,6 +149,10 @@ export const paths = Object.freeze({
   iceServers: () => "/api/v1/media/ice-servers",
   /** the same STUN/TURN addresses for anyone, TURN without usable credentials (connection check) */
   iceServersToCheck: () => "/api/v1/media/ice-servers/check",
+  /** the connection check's probe of the media server: POST an offer, get its answer */
+  connectionCheck: () => "/api/v1/media/connection-check",
+  /** @param {string} probeId */
+  connectionProbe: (probeId) => `/api/v1/media/connection-check/${seg(probeId)}`,
   aiResults: () => "/api/v1/ai/results",
 });
 

@@ -5,7 +5,7 @@
  * @module pages/meeting
  */
 import { ApiError, paths } from "../api.js";
-import { checkConnectivity, describe } from "../connectivity.js";
+import { checkConnectivity, describeCheck, overallVerdict, probeMediaServer } from "../connectivity.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { session } from "../session.js";
@@ -71,7 +71,10 @@ function fillDevices(select, devices, current) {
 }
 
 /**
- * The connection check: a button, and what it found in plain words (a live region).
+ * The connection check: a button, and what it found in plain words (a live region). Two checks
+ * run side by side: ICE gathering with the STUN/TURN servers, and a real connection to the
+ * media server (a probe it answers and forgets); the media server's result is the headline,
+ * the STUN/TURN findings the line below.
  * @param {() => Promise<RTCIceServer[]>} iceServers the servers a call would use
  * @param {() => boolean} gone whether the page was left meanwhile
  */
@@ -79,22 +82,34 @@ function connectionCheck(iceServers, gone) {
   const button = h("button", { type: "button", id: "check-connection" }, "Check connection");
   const headline = h("p", { class: "connection-headline" });
   const detail = h("p", { class: "muted" });
-  const result = h("div", { id: "connection-result", role: "status", hidden: true }, headline, detail);
+  const servers = h("p", { class: "muted connection-servers" });
+  const result = h("div", { id: "connection-result", role: "status", hidden: true }, headline, detail, servers);
+  /** @type {import("../connectivity.js").ProbeApi} */
+  const probes = {
+    open: (offer) => session.api.request(paths.connectionCheck(), { method: "POST", json: offer }),
+    close: (id) => session.api.request(paths.connectionProbe(id), { method: "DELETE" }),
+  };
   button.addEventListener("click", async () => {
     button.disabled = true;
     result.hidden = false;
-    result.removeAttribute("data-verdict");
+    for (const name of ["verdict", "media", "path", "via", "relay"]) result.removeAttribute(`data-${name}`);
     headline.textContent = "Checking your connection to the media server…";
     detail.textContent = "";
+    servers.textContent = "";
     try {
-      const found = await checkConnectivity(await iceServers());
+      const list = await iceServers();
+      const [found, media] = await Promise.all([checkConnectivity(list), probeMediaServer(list, probes)]);
       if (gone()) return;
-      const words = describe(found);
-      result.dataset.verdict = found.verdict;
-      result.dataset.via = found.via || "";
+      const words = describeCheck(found, media);
+      result.dataset.media = media.status;
+      result.dataset.path = media.path || "";
+      result.dataset.via = (media.status === "reached" ? media.path === "relay" && media.protocol : found.via) || "";
       result.dataset.relay = found.relay.join(" ");
+      result.dataset.verdict = overallVerdict(found, media);
       headline.textContent = words.headline;
       detail.textContent = words.detail;
+      servers.textContent = words.servers;
+      servers.hidden = !words.servers;
     } catch (failure) {
       result.dataset.verdict = "error";
       headline.textContent = "The check could not run.";
