@@ -10,7 +10,7 @@ per node, and the offer is bounded in size and shape. Without a Janus: ``503 sfu
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, field_validator
@@ -28,6 +28,12 @@ router = APIRouter(prefix="/api/v1/media", tags=["media"])
 MAX_OFFER_SDP = 16 * 1024
 """A browser's offer with one audio section and its candidates is 2-5 KiB."""
 MAX_MEDIA_SECTIONS = 4
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "`sfu-unavailable`: no media server here (or it does not answer); "
+        "`connection-check-busy`: this node holds as many probes as it takes (`Retry-After`)"
+    }
+}
 
 
 class ProbeOffer(BaseModel):
@@ -82,7 +88,12 @@ async def _within_rate(
         raise errors.connection_check_rate_limited(window.retry_after_s)
 
 
-@router.post("/connection-check", status_code=201, dependencies=[Depends(_within_rate)])
+@router.post(
+    "/connection-check",
+    status_code=201,
+    dependencies=[Depends(_within_rate)],
+    responses={**UNAVAILABLE, 429: {"description": "`connection-check-rate-limited`"}},
+)
 async def open_probe(offer: ProbeOffer, probes: ProbesDep) -> ProbeOut:
     """Answer a WebRTC offer from this node's media server (Janus), for the join page's
     connection check: the browser connects to the real media ports and reads which way it
@@ -102,7 +113,7 @@ async def open_probe(offer: ProbeOffer, probes: ProbesDep) -> ProbeOut:
     )
 
 
-@router.delete("/connection-check/{probe_id:uuid}", status_code=204)
+@router.delete("/connection-check/{probe_id:uuid}", status_code=204, responses=UNAVAILABLE)
 async def close_probe(probe_id: uuid.UUID, probes: ProbesDep) -> Response:
     """Close a probe now (204 also when it had expired already)."""
     await probes.close(str(probe_id))
