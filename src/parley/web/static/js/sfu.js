@@ -3,8 +3,9 @@
  * Media through the SFU: two RTCPeerConnections to the media server, one that publishes this
  * participant's camera (simulcast: three layers), microphone and shared screen, one that
  * receives everyone else's streams. Browsers speak only Parley's signaling; the server relays
- * to the media server. Neither side trickles ICE: every description goes out with its
- * candidates in it.
+ * to the media server. Neither side trickles ICE: the server's descriptions carry its
+ * candidates; our offer waits (briefly) for ours, our answer to the receiving connection does
+ * not (the server learns our addresses from the connectivity checks).
  *
  * Events, as {@link PeerMesh}'s (detail: an {@link SfuLink}, shaped like a `PeerLink`):
  * `camera`, `screen`, `gone`, and `stats` (detail null), so the room shows both alike.
@@ -152,6 +153,7 @@ export class SfuSession extends EventTarget {
   start() {
     if (this.active) return;
     this.active = true;
+    this.joinEarly();
     // A larger camera first, so that all three simulcast layers are sent from the start.
     this.publishing = this.publishing.then(() => this.media.setCameraSize(SFU_CAMERA));
     this.publish();
@@ -193,7 +195,19 @@ export class SfuSession extends EventTarget {
   restart() {
     if (!this.active) return;
     this.closeConnections();
+    this.joinEarly();
     this.publish();
+  }
+
+  /**
+   * Join the SFU room before publishing: the server subscribes us to the others' feeds at once,
+   * so what we receive does not wait for our camera to be resized and our offer answered (the
+   * first remote frame is what joining is timed by). The publish that follows joins nothing
+   * twice.
+   */
+  joinEarly() {
+    this.joining = true;
+    this.signaling.send({ type: "sfu-join" });
   }
 
   /**
@@ -418,7 +432,9 @@ export class SfuSession extends EventTarget {
     await pc.setLocalDescription(await pc.createAnswer());
     if (generation !== this.generation || pc !== this.subscriber) return;
     this.sortTracks();
-    await gathered(pc, GATHERING_MS);
+    // The answer goes out at once, without our candidates: the media server learns them from
+    // our connectivity checks (peer-reflexive), which reach it whatever our network; waiting
+    // for gathering held every join back by up to half a second.
     if (generation !== this.generation || pc !== this.subscriber || pc.signalingState === "closed") return;
     const description = /** @type {RTCSessionDescription} */ (pc.localDescription);
     this.signaling.send({ type: "sfu-subscribe-answer", sdp: { type: "answer", sdp: description.sdp } });
