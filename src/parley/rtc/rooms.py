@@ -119,6 +119,9 @@ class SfuRooms:
         self.session: JanusSession | None = None
         self._handles: dict[int, tuple[str, str, Literal["publisher", "subscriber"]]] = {}
         self._connecting = asyncio.Lock()
+        self._attaching = asyncio.Lock()
+        self._admin_handle: int | None = None
+        self._admin_session: JanusSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.restarts = 0
 
@@ -195,47 +198,44 @@ class SfuRooms:
         async with room.lock:
             if room.created:
                 return room
-            session = await self._session()
-            handle = await session.attach()
+            body = {
+                "request": "create",
+                "room": meeting_id,
+                "admin_key": self.admin_key,
+                "secret": room.secret,
+                "pin": room.pin,
+                "require_pvtid": True,
+                "is_private": True,
+                "allowed": [],
+                "publishers": MAX_PUBLISHERS,
+                "videocodec": "vp8",
+                "audiocodec": "opus",
+                "audiolevel_event": True,
+                "notify_joining": False,
+            }
             try:
-                body = {
-                    "request": "create",
-                    "room": meeting_id,
-                    "admin_key": self.admin_key,
-                    "secret": room.secret,
-                    "pin": room.pin,
-                    "require_pvtid": True,
-                    "is_private": True,
-                    "allowed": [],
-                    "publishers": MAX_PUBLISHERS,
-                    "videocodec": "vp8",
-                    "audiocodec": "opus",
-                    "audiolevel_event": True,
-                    "notify_joining": False,
-                }
-                try:
-                    await session.message(handle, body)
-                except JanusError as exc:
-                    if exc.code != ROOM_EXISTS:
-                        raise
-                    # Left by an earlier run: make it afresh (its handles died with it).
-                    destroy = {"request": "destroy", "room": meeting_id, "secret": room.secret}
-                    await session.message(handle, destroy)
-                    await session.message(handle, body)
-            finally:
-                await session.detach(handle)
+                await self._admin(body)
+            except JanusError as exc:
+                if exc.code != ROOM_EXISTS:
+                    raise
+                # Left by an earlier run: make it afresh (its handles died with it).
+                await self._admin({"request": "destroy", "room": meeting_id, "secret": room.secret})
+                await self._admin(body)
             room.created = True
             log.info("sfu_room_created", meeting_id=meeting_id)
         return room
 
     async def _admin(self, body: dict[str, Any]) -> Reply:
-        """A one-off request on a short-lived handle (allowed, kick, moderate, destroy)."""
+        """A room-management request (create, allowed, kick, moderate, destroy, remote
+        publishers) on the session's one management handle: attached once per Janus session,
+        not per request, which took two more round trips to Janus off every join."""
         session = await self._session()
-        handle = await session.attach()
-        try:
-            return await session.message(handle, body)
-        finally:
-            await session.detach(handle)
+        async with self._attaching:
+            if self._admin_handle is None or self._admin_session is not session:
+                self._admin_handle = await session.attach()
+                self._admin_session = session
+            handle = self._admin_handle
+        return await session.message(handle, body)
 
     # ---- participants -----------------------------------------------------------------------
 
