@@ -11,48 +11,15 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
-from tests.support.browser import Person, gathered
+from tests.support.browser import gathered
 from tests.support.janus import room_participants
-
-ROUNDS = 150  # bounded waits: 150 x 0.2 s
-
-
-async def wait_until(check, last: object = None, rounds: int = ROUNDS) -> None:  # type: ignore[no-untyped-def]
-    """Until ``check()`` is true (bounded); ``last`` is shown when it never was."""
-    for _ in range(rounds):
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"never true: {check.__name__} ({last!r})")
-
-
-async def self_id(person: Person) -> str:
-    """The participant id of the person's own tile."""
-    value = await person.page.locator(".tile.self").get_attribute("data-peer-id")
-    assert value, "the self tile names no participant"
-    return value
-
-
-async def mode(person: Person) -> str | None:
-    return await person.page.locator("[data-state=room]").get_attribute("data-media-mode")
-
-
-async def frames_from(person: Person, names: tuple[str, ...]) -> dict[str, int]:
-    return {name: await person.stat(name, "frames-decoded") for name in names}
-
-
-async def frames_keep_growing(cast: dict[Person, tuple[str, ...]]) -> None:
-    """Every page decodes more frames of every other person than a moment ago."""
-    before = {person: await frames_from(person, names) for person, names in cast.items()}
-
-    async def all_grew() -> bool:
-        for person, names in cast.items():
-            now = await frames_from(person, names)
-            if any(now[name] <= before[person][name] for name in names):
-                return False
-        return True
-
-    await wait_until(all_grew)
+from tests.support.media_flow import (
+    audio_keeps_growing,
+    frames_keep_growing,
+    mode,
+    self_id,
+    wait_until,
+)
 
 
 async def test_a_third_person_moves_the_room_to_the_sfu_and_a_leaver_brings_it_back(
@@ -85,27 +52,33 @@ async def test_a_third_person_moves_the_room_to_the_sfu_and_a_leaver_brings_it_b
     await frames_keep_growing({host: ("Ben",), ben: ("Hana Host",)})
 
 
-async def test_a_late_joiner_is_seen_each_page_sends_one_camera_in_three_layers_a_leaver_goes(
+async def test_six_through_the_sfu_each_sends_one_camera_in_three_layers_and_a_leaver_goes(
     sfu_people,
 ) -> None:
-    host, meeting, (ben, cy) = await gathered(sfu_people, "Ben", "Cy")
+    host, meeting, present = await gathered(sfu_people, "Ben", "Cy", "Di", "Ed")
 
     async def on_the_sfu() -> bool:
-        return all([await mode(p) == "sfu" for p in (host, ben, cy)])
+        return all([await mode(p) == "sfu" for p in (host, *present)])
 
     await wait_until(on_the_sfu)
-    di = await sfu_people()
-    await di.enter(meeting["code"], name="Di")
-    await frames_keep_growing({host: ("Di",), ben: ("Di",), cy: ("Di",), di: ("Ben", "Cy")})
-    for person in (host, ben, cy, di):  # one encoder per page, whatever the room's size
+    fay = await sfu_people()  # a late joiner, seen by all
+    await fay.enter(meeting["code"], name="Fay")
+    room = [host, *present, fay]
+    names = ["Hana Host", "Ben", "Cy", "Di", "Ed", "Fay"]
+    others = {p: tuple(n for n in names if n != names[i]) for i, p in enumerate(room)}
+    await frames_keep_growing(others)  # five remote videos decoded at every page
+    await audio_keeps_growing(others)
+    for person in room:  # one encoder per page, whatever the room's size
         own = person.page.locator(".tile.self")
         await expect(own).to_have_attribute("data-outbound-video-streams", "1")
         await expect(own).to_have_attribute("data-outbound-encodings", "3")
 
+    ben = present[0]
     await ben.page.locator("#leave").click()
-    for person in (host, cy, di):
-        await expect(person.tile("Ben")).to_have_count(0, timeout=2_000)
-    await frames_keep_growing({host: ("Cy", "Di"), di: ("Hana Host", "Cy")})
+    for person in room:
+        if person is not ben:
+            await expect(person.tile("Ben")).to_have_count(0, timeout=2_000)
+    await frames_keep_growing({host: ("Cy", "Fay"), fay: ("Hana Host", "Ed")})
 
 
 async def test_a_removed_participant_is_cut_off_at_the_sfu(sfu_people, sfu_data: Path) -> None:

@@ -19,11 +19,9 @@ from playwright.async_api import Browser
 
 from parley.core.media_nodes import MediaNode, read_media_nodes
 from parley.core.registry import EtcdClient
-from tests.e2e.test_sfu import frames_keep_growing, mode, wait_until
 from tests.support.api import JWT_SECRET
 from tests.support.browser import (
     NO_MDNS,
-    Person,
     chromium,
     free_port,
     gathered,
@@ -32,6 +30,7 @@ from tests.support.browser import (
 )
 from tests.support.deploy import etcd_server, needs_etcd, wait_http
 from tests.support.janus import VETH, ensure_veth, janus_server, require_janus, room_participants
+from tests.support.media_flow import audio_keeps_growing, frames_keep_growing, mode, wait_until
 from tests.support.servers import RedisServer
 
 pytestmark = needs_etcd
@@ -144,7 +143,7 @@ async def test_people_on_two_nodes_see_and_hear_each_other_then_a_dead_node_move
 
     await wait_until(on_the_sfu)
     await frames_keep_growing({host: ("Gus",), guest: ("Hana Host",)})
-    await audio_keeps_growing({host: "Gus", guest: "Hana Host"})
+    await audio_keeps_growing({host: ("Gus",), guest: ("Hana Host",)})
 
     async def spread() -> bool:  # one publisher on each node, the other node's as a remote one
         nodes = await media_nodes(two_nodes.etcd)
@@ -162,16 +161,3 @@ async def test_people_on_two_nodes_see_and_hear_each_other_then_a_dead_node_move
 
     await wait_until(only_node_a)
     await frames_keep_growing({host: ("Gus",), guest: ("Hana Host",)})
-
-
-async def audio_keeps_growing(cast: dict[Person, str]) -> None:
-    """Every page receives more audio of the other than a moment ago."""
-    before = {person: await person.stat(name, "audio-bytes") for person, name in cast.items()}
-
-    async def all_grew() -> bool:
-        for person, name in cast.items():
-            if await person.stat(name, "audio-bytes") <= before[person]:
-                return False
-        return True
-
-    await wait_until(all_grew)
