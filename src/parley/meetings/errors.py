@@ -155,6 +155,14 @@ def participant_removed() -> ProblemError:
     return ProblemError(409, "The participant was removed.", type="removed")
 
 
+def rejoin_refused() -> ProblemError:
+    """403 for a rejoin credential that is unknown, spent, expired, revoked (left, denied) or
+    not this caller's: the way back is a new join."""
+    return ProblemError(
+        403, "Your place in this meeting cannot be taken back. Join again.", type="rejoin-refused"
+    )
+
+
 # ---- recordings ------------------------------------------------------------------------------
 
 

@@ -63,6 +63,16 @@ def _guest_of_key(participant_id: uuid.UUID) -> str:
     return f"meetings:guest-of:{participant_id}"
 
 
+async def guest_key_of(kv: Redis, participant_id: uuid.UUID) -> str | None:
+    """The browser key of the guest who made this participant row (``None`` for users)."""
+    value = await kv.get(_guest_of_key(participant_id))
+    return str(value) if value else None
+
+
+async def is_removed_guest(kv: Redis, meeting_id: uuid.UUID, guest_key: str) -> bool:
+    return bool(await kv.sismember(_removed_guests_key(meeting_id), guest_key))
+
+
 async def forget_removed_guest(kv: Redis, meeting: Meeting, participant: Participant) -> None:
     """A removed guest's browser key goes on the meeting's deny list.
 
@@ -201,9 +211,17 @@ async def join(
 
 
 def signaling_token(
-    signer: TokenSigner, settings: Settings, meeting: Meeting, participant: Participant
+    signer: TokenSigner,
+    settings: Settings,
+    meeting: Meeting,
+    participant: Participant,
+    *,
+    rejoin: bool = False,
 ) -> str:
-    """A short-lived ticket signaling-service verifies on its own: who, where, as what."""
+    """A short-lived ticket signaling-service verifies on its own: who, where, as what.
+
+    ``rejoin``: the same participant comes back (``rejoining.py``), already admitted: signaling
+    replaces their old entry in the room and does not hold them in the lobby of a locked room."""
     return signer.issue(
         {
             "sub": str(participant.id),
@@ -213,6 +231,7 @@ def signaling_token(
             "name": participant.display_name,
             "status": participant.status,
             "settings": meeting.settings,
+            "rejoin": rejoin and participant.status == "joined",
         },
         SIGNALING_AUDIENCE,
         settings.signaling_token_ttl_s,

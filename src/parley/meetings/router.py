@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
+from parley.config import Settings
 from parley.core import ice, ratelimit
-from parley.core.auth import Principal, optional_principal
+from parley.core.auth import Principal, TokenSigner, optional_principal
 from parley.core.deps import KvDep, PrincipalDep, SessionDep, SettingsDep, SignerDep
 from parley.core.errors import ProblemError
 from parley.core.params import IsoDateTime
@@ -24,6 +25,7 @@ from parley.meetings import (
     listing,
     polls_router,
     recordings,
+    rejoining,
     schedule,
 )
 from parley.meetings import participants as people
@@ -36,10 +38,10 @@ from parley.meetings.dependencies import (
     meeting_for_participant,
     valid_meeting,
 )
-from parley.meetings.models import Meeting
+from parley.meetings.models import Meeting, Participant
+from parley.meetings.rejoin_schemas import JoinedOut, RejoinIn, RejoinOut
 from parley.meetings.schemas import (
     JoinIn,
-    JoinOut,
     LeaveIn,
     MeetingCreate,
     MeetingOut,
@@ -182,6 +184,7 @@ async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> 
     together with its participants and recordings: erasing it would lose the recordings and
     everyone's history of it. It can no longer be joined (410) or changed (409)."""
     await lifecycle.end_meeting(session, access.meeting)
+    await rejoining.revoke_meeting(kv, access.meeting.id)
     await commands.tell_signaling(kv, "end", access.meeting)
     return Response(status_code=204)
 
@@ -198,8 +201,9 @@ async def join(
     meeting: Annotated[Meeting, Depends(valid_meeting)],
     principal: Annotated[Principal | None, Depends(optional_principal)],
     response: Response,
-) -> JoinOut:
-    """Signed-in users and (when allowed) guests get a participant and a signaling ticket.
+) -> JoinedOut:
+    """Signed-in users and (when allowed) guests get a participant and a signaling ticket,
+    and the credential to come back as the same participant (``POST .../rejoin``).
 
     A guest's browser keeps a random key (HttpOnly cookie) so that a removed guest stays out.
     """
@@ -218,33 +222,72 @@ async def join(
                 samesite="strict",
             )
     participant = await joining.join(session, kv, meeting, principal, body, ip, guest_key)
-    return JoinOut(
+    credential = await rejoining.issue(kv, participant)
+    return _joined(signer, settings, meeting, participant, credential)
+
+
+def _joined(
+    signer: TokenSigner,
+    settings: Settings,
+    meeting: Meeting,
+    participant: Participant,
+    credential: str,
+    *,
+    rejoin: bool = False,
+) -> JoinedOut:
+    ticket = joining.signaling_token(signer, settings, meeting, participant, rejoin=rejoin)
+    return JoinedOut(
         participant=ParticipantOut.model_validate(participant),
         signaling=SignalingOut(
-            url=joining.SIGNALING_URL,
-            token=joining.signaling_token(signer, settings, meeting, participant),
-            expires_in=settings.signaling_token_ttl_s,
+            url=joining.SIGNALING_URL, token=ticket, expires_in=settings.signaling_token_ttl_s
         ),
         ice_servers=ice.ice_servers(settings, str(participant.user_id or participant.id)),
+        rejoin=RejoinOut(token=credential, expires_in=rejoining.REJOIN_TTL_S),
     )
+
+
+@router.post("/{meeting_id:uuid}/rejoin")
+async def rejoin(
+    body: RejoinIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    kv: KvDep,
+    signer: SignerDep,
+    meeting: Annotated[Meeting, Depends(valid_meeting)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> JoinedOut:
+    """Back as the same participant (a reload of the page, or a drop longer than signaling's
+    resume window) with the rejoin credential the last join or rejoin gave: a new signaling
+    ticket for that participant, whose old entry in the room the new connection replaces, and
+    the next credential (each works once). A signed-in user's credential needs that user's
+    token, a guest's that guest's cookie. 403 ``rejoin-refused`` for an unknown, used, expired
+    or revoked credential (left, denied), 403 ``removed``, 410 for a finished meeting."""
+    guest_key = request.cookies.get(joining.GUEST_COOKIE) if principal is None else None
+    participant, credential = await rejoining.rejoin(
+        session, kv, meeting, principal, body.participant_id, body.token, guest_key
+    )
+    return _joined(signer, settings, meeting, participant, credential, rejoin=True)
 
 
 @router.post("/{meeting_id:uuid}/leave", status_code=204)
 async def leave(
-    access: ParticipantAccess, session: SessionDep, body: LeaveIn | None = None
+    access: ParticipantAccess, session: SessionDep, kv: KvDep, body: LeaveIn | None = None
 ) -> Response:
-    await people.leave(
-        session,
-        access.meeting,
-        uuid.UUID(access.principal.user_id),
-        body.participant_id if body else None,
-    )
+    user_id = uuid.UUID(access.principal.user_id)
+    participant_id = body.participant_id if body else None
+    await people.leave(session, access.meeting, user_id, participant_id)
+    if participant_id is not None:
+        await rejoining.revoke(kv, [participant_id])
+    else:
+        await rejoining.revoke_user(session, kv, access.meeting, user_id)
     return Response(status_code=204)
 
 
 @router.post("/{meeting_id:uuid}/end")
 async def end(access: ModeratorAccess, session: SessionDep, kv: KvDep) -> MeetingOut:
     ended = await lifecycle.end_meeting(session, access.meeting)
+    await rejoining.revoke_meeting(kv, access.meeting.id)
     await commands.tell_signaling(kv, "end", access.meeting)
     return to_out(ended)
 
@@ -276,6 +319,8 @@ async def moderate(
     changed = await _MODERATION[action](session, access.meeting, target)
     if action == "remove":
         await joining.forget_removed_guest(kv, access.meeting, target)
+    if action in ("remove", "deny"):
+        await rejoining.revoke(kv, [target.id])
     await commands.tell_signaling(kv, action, access.meeting, target)
     return ParticipantOut.model_validate(changed)
 

@@ -13,7 +13,7 @@ from parley.core import streams
 from parley.core.contracts import MEETING_COMMANDS
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
-from parley.meetings import lifecycle, participants, stats
+from parley.meetings import lifecycle, participants, rejoining, stats
 from parley.meetings.joining import forget_removed_guest
 from parley.meetings.models import Meeting
 
@@ -57,7 +57,8 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
     """One room event from signaling-service: ``cmd`` connected | left | remove | admit | deny |
     role | end, with ``meeting_id`` and (but for ``end``) ``participant_id``. ``connected`` is
     sent when a participant's socket is authenticated into the room; a dead signaling node's
-    peers come as ``left``."""
+    peers come as ``left``. A ``left`` with ``why`` = ``dropped`` (the resume window ran out,
+    the node died) keeps the participant's rejoin credential; any other leave revokes it."""
     command = fields.get("cmd")
     async with app.state.db.sessionmaker() as session:
         meeting = await session.get(Meeting, uuid.UUID(fields["meeting_id"]))
@@ -65,6 +66,7 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
             return
         if command == "end":
             await lifecycle.end_meeting(session, meeting)
+            await rejoining.revoke_meeting(app.state.kv, meeting.id)
             return
         participant = await participants.participant_of(
             session, meeting, uuid.UUID(fields["participant_id"])
@@ -74,13 +76,17 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
                 await participants.participant_connected(session, meeting, participant)
             elif command == "left":
                 await participants.participant_left(session, meeting, participant)
+                if fields.get("why") != "dropped":  # left for good, not lost on the way
+                    await rejoining.revoke(app.state.kv, [participant.id])
             elif command == "remove":
                 await participants.remove(session, meeting, participant)
                 await forget_removed_guest(app.state.kv, meeting, participant)
+                await rejoining.revoke(app.state.kv, [participant.id])
             elif command == "admit":
                 await participants.admit(session, meeting, participant)
             elif command == "deny":
                 await participants.deny(session, meeting, participant)
+                await rejoining.revoke(app.state.kv, [participant.id])
             elif command == "role" and fields.get("role") in ("cohost", "participant"):
                 await participants.set_role(session, meeting, participant, fields["role"])
         except ProblemError as exc:  # already in that state, or no longer possible
