@@ -321,11 +321,16 @@ class SfuRooms:
             reply = await session.message(member.publisher, body, _jsep(offer))
             if reply.jsep is None:
                 raise JanusError(0, "Janus sent no answer to the offer")
+            first = not member.published
             member.published = True
             member.fingerprint = fingerprint
             member.streams = list(reply.data.get("streams", member.streams))
             for kind in list(member.muted):
                 await self._moderate(meeting_id, member, kind, True)
+        room = self.rooms.get(meeting_id)
+        if first and room is not None and self._shown(room) is not None:
+            # One publisher more may make the room large: everyone's cameras are chosen anew.
+            self._spawn(self._forward_all(meeting_id))
         return {"type": "answer", "sdp": reply.jsep["sdp"]}
 
     async def _drop_publisher(self, member: Member) -> None:
@@ -366,6 +371,8 @@ class SfuRooms:
             room.speakers.forget(participant_id)
         if room is None or member is None or self.session is None or self.session.lost:
             return
+        if member.published:  # the last speakers, or the whole room again, for the others
+            self._spawn(self._forward_all(meeting_id))
         session = self.session
         if kick:
             await self._kick(room, participant_id)
@@ -448,13 +455,13 @@ class SfuRooms:
         member.forwarding.layers[feed] = layer
         await self._forward(meeting_id, member)
 
-    def _shown(self, room: Room) -> set[str] | None:
-        """Whose video is forwarded in this room: everyone's, or in a large room only the
-        last speakers' (:mod:`parley.rtc.forwarding`)."""
+    def _shown(self, room: Room, viewer: str | None = None) -> set[str] | None:
+        """Whose video is forwarded to ``viewer``: everyone's, or in a large room only the
+        last speakers' other than the viewer themself (:mod:`parley.rtc.forwarding`)."""
         publishing = [pid for pid, m in room.members.items() if m.published]
         if len(publishing) <= self.last_n_above:
             return None
-        return room.speakers.top(self.last_n, publishing)
+        return room.speakers.top(self.last_n, [pid for pid in publishing if pid != viewer])
 
     async def _forward(self, meeting_id: str, member: Member) -> None:
         """Tell Janus what to send this subscriber, camera by camera."""
@@ -463,7 +470,10 @@ class SfuRooms:
         if room is None or member.subscriber is None or session is None or session.lost:
             return
         streams = video_streams(
-            member.receiving, member.forwarding, self._shown(room), time.monotonic()
+            member.receiving,
+            member.forwarding,
+            self._shown(room, member.participant_id),
+            time.monotonic(),
         )
         if streams:
             await session.message(member.subscriber, {"request": "configure", "streams": streams})
@@ -608,7 +618,8 @@ class SfuRooms:
     def _talking(self, meeting_id: str, room: Room, feed: str) -> None:
         """Someone talks. Every publisher in the room hears of it: the first report changes
         the order; in a large room a new set of last speakers changes whose video goes."""
-        if room.speakers.spoke(feed, self.last_n) and self._shown(room) is not None:
+        # n + 1: a viewer among the last n speakers sees the one after them instead.
+        if room.speakers.spoke(feed, self.last_n + 1) and self._shown(room) is not None:
             self._spawn(self._forward_all(meeting_id))
 
     # ---- figures ----------------------------------------------------------------------------
