@@ -3,6 +3,11 @@
 The first frame must be ``auth`` (a signaling ticket from meeting-service, spent on use) or
 ``resume`` (the token a ``welcome`` gave, good while connected and for the resume window after a
 drop). Whatever fails closes the socket with the code ``docs/signaling.md`` gives for it.
+
+A ticket for a participant who is still in the room (a reloaded page, or a rejoin after a drop
+the room has not noticed yet) replaces that entry at once: the old connection is closed (4409)
+wherever it is, the others see the old peer leave and the new one join, and nobody waits out
+the resume window in front of a frozen tile.
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ import jwt
 from parley.core.contracts import SIGNALING_AUDIENCE
 from parley.signaling import frames, presence
 from parley.signaling.entering import entered, welcome
-from parley.signaling.errors import CLOSE_ENDED, CLOSE_SHUT_OUT, CLOSE_UNAUTHENTICATED
+from parley.signaling.errors import (
+    CLOSE_ENDED,
+    CLOSE_REPLACED,
+    CLOSE_SHUT_OUT,
+    CLOSE_UNAUTHENTICATED,
+)
+from parley.signaling.frames import StoredPeer
 from parley.signaling.participant import Participant
 
 AUTH_TIMEOUT_S = 5.0
@@ -76,12 +87,15 @@ async def enter(p: Participant, token: str) -> None:
     gone = await presence.is_gone(p.app, user_id)
     if gone:
         await p.close(presence.GONE_CLOSE, f"account {gone}")
+    # The same participant still in the room: this entry takes its place.
+    previous = await p.state.peer(p.meeting_id, p.peer_id)
     await p.attach()
-    waits = claims.get("status") == "waiting" or (room["locked"] and not p.is_moderator)
-    if waits:
+    # Someone coming back (``rejoin``: admitted before) is not held by the lock.
+    locked_out = room["locked"] and not p.is_moderator and not claims.get("rejoin")
+    if previous is None and (claims.get("status") == "waiting" or locked_out):
         await wait_in_lobby(p)
     else:
-        await join_room(p)
+        await join_room(p, previous)
 
 
 async def wait_in_lobby(p: Participant) -> None:
@@ -91,14 +105,39 @@ async def wait_in_lobby(p: Participant) -> None:
     await p.to_moderators(frames.lobby_request(p.peer))
 
 
-async def join_room(p: Participant) -> None:
+async def join_room(p: Participant, previous: StoredPeer | None = None) -> None:
     p.in_lobby = False
     p.in_room = True
+    if previous is not None:
+        await p.state.cancel_leave(p.meeting_id, p.peer_id)
     token = await p.state.enter_room(p.meeting_id, p.peer)
+    if previous is not None:
+        await _replace(p, previous)
     await entered(p.app, p.meeting_id, p.peer)
     await p.plane.rebalance(p.meeting_id, exclude=p.peer_id)
     p.send(await welcome(p.app, p.meeting_id, p.peer, token))
     await p.hub.deliver(p.meeting_id, frames.peer_joined(p.peer), exclude=p.peer_id)
+
+
+async def _replace(p: Participant, previous: StoredPeer) -> None:
+    """The participant's new entry (already in the room state) takes the place of the old one:
+    its resume token stops working, its connection is closed (on this node ``attach`` did it),
+    its media at the SFU goes (the room's size, and so its plane, stays as it is), and the
+    others see it leave before the new entry joins."""
+    meeting_id, peer_id = p.meeting_id, p.peer_id
+    if previous.get("resume"):
+        await p.state.forget_resume(str(previous["resume"]))
+    node = previous.get("node")
+    if node and node != p.hub.node_id and previous.get("connected", True):
+        await p.hub.deliver(
+            meeting_id,
+            frames.pong(),
+            to=[peer_id],
+            peers={peer_id: dict(previous)},
+            close=(CLOSE_REPLACED, "replaced by a newer connection"),
+        )
+    await p.plane.left(meeting_id, peer_id)
+    await p.hub.deliver(meeting_id, frames.peer_left(peer_id), exclude=peer_id)
 
 
 async def resume(p: Participant, token: str) -> None:

@@ -35,9 +35,14 @@ async def to_moderators(hub: Hub, meeting_id: str, frame: Frame) -> None:
     await hub.deliver(meeting_id, frame, to=moderators, peers=peers)
 
 
-async def leave_now(app: FastAPI, hub: Hub, meeting_id: str, peer_id: str) -> bool:
+async def leave_now(
+    app: FastAPI, hub: Hub, meeting_id: str, peer_id: str, *, dropped: bool = False
+) -> bool:
     """The participant is gone: out of the room, peers told, meeting-service told, and their
-    history cut here if no other connection of theirs is in the room. False if not there."""
+    history cut here if no other connection of theirs is in the room. False if not there.
+
+    ``dropped``: lost on the way (resume window over, node dead) rather than left for good;
+    meeting-service keeps their rejoin credential, so the page may come back by itself."""
     peer = await hub.state.drop_peer(meeting_id, peer_id)
     if peer is None:
         return False
@@ -48,7 +53,8 @@ async def leave_now(app: FastAPI, hub: Hub, meeting_id: str, peer_id: str) -> bo
         async with app.state.db.sessionmaker() as session:
             await service.member_left(session, meeting_id, str(user_id))
     await hub.deliver(meeting_id, frames.peer_left(peer_id), peers=peers)
-    await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id)
+    why = {"why": "dropped"} if dropped else {}
+    await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id, **why)
     plane = plane_of(app)
     if plane is not None:
         await plane.left(meeting_id, peer_id)
@@ -61,7 +67,7 @@ async def end_expired_sessions(app: FastAPI, hub: Hub) -> int:
     for meeting_id, peer_id in await hub.state.due_leaves():
         peer = await hub.state.peer(meeting_id, peer_id)
         if peer is not None and not peer.get("connected", True):
-            gone += await leave_now(app, hub, meeting_id, peer_id)
+            gone += await leave_now(app, hub, meeting_id, peer_id, dropped=True)
     return gone
 
 
@@ -81,7 +87,7 @@ async def reap_dead_nodes(app: FastAPI, hub: Hub) -> int:
                 if peer.get("node") == node_id and peer.get("connected", True)
             ]
             for peer_id in held:
-                reaped += await leave_now(app, hub, meeting_id, peer_id)
+                reaped += await leave_now(app, hub, meeting_id, peer_id, dropped=True)
             for peer_id, waiting in (await hub.state.lobby(meeting_id)).items():
                 if waiting.get("node") != node_id:
                     continue

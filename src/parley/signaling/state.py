@@ -199,6 +199,10 @@ class RoomState:
         """The connection dropped: its resume token is good for the window, then gone."""
         await self.kv.expire(_resume_key(token), max(1, math.ceil(window_s)))
 
+    async def forget_resume(self, token: str) -> None:
+        """A resume token stops working (its participant entered again with a new one)."""
+        await self.kv.delete(_resume_key(token))
+
     async def resumed(self, token: str) -> None:
         """Connected again: the token lives as long as the connection (until it leaves)."""
         await self.kv.persist(_resume_key(token))
