@@ -27,6 +27,7 @@ async def test_create_returns_the_meeting_with_a_join_url(api: Api, cast: Cast) 
         "allow_guests": True,
         "mute_on_join": False,
         "video_off_on_join": False,
+        "allow_self_unmute": True,
         "allow_screen_share": True,
         "allow_chat": True,
         "max_participants": 50,

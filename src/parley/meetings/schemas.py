@@ -54,6 +54,11 @@ class MeetingSettings(StrictBody):
     allow_guests: StrictBool = True
     mute_on_join: StrictBool = False
     video_off_on_join: StrictBool = False
+    allow_self_unmute: StrictBool = Field(
+        default=True,
+        description="people a host muted (or whose camera a host stopped) may turn it back on"
+        " themselves; when false they wait until a host allows it",
+    )
     allow_screen_share: StrictBool = True
     allow_chat: StrictBool = True
     max_participants: Annotated[int, Field(ge=2, le=500)] = 50
@@ -64,6 +69,7 @@ class MeetingSettingsPatch(StrictBody):
     allow_guests: StrictBool | None = None
     mute_on_join: StrictBool | None = None
     video_off_on_join: StrictBool | None = None
+    allow_self_unmute: StrictBool | None = None
     allow_screen_share: StrictBool | None = None
     allow_chat: StrictBool | None = None
     max_participants: Annotated[int, Field(ge=2, le=500)] | None = None

@@ -2,9 +2,9 @@
 hand, change media; and, for hosts and cohosts, the moderation frames.
 
 Each frame here has passed :mod:`parley.signaling.reading` and the lobby gate. The meeting's
-settings are checked where they govern something (``allow_chat``, ``allow_screen_share``);
-the moderation itself is :mod:`parley.signaling.moderation`'s, shared with meeting-service's
-commands.
+settings are checked where they govern something (``allow_chat``, ``allow_screen_share``,
+``allow_self_unmute`` through the peer's ``held``); the moderation itself is
+:mod:`parley.signaling.moderation`'s, shared with meeting-service's commands.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from parley.signaling.errors import ModerationError
 from parley.signaling.hub import RELAY_LATENCY
 from parley.signaling.participant import Participant
 from parley.signaling.schemas import (
+    AllowUnmute,
     Chat,
     Hand,
     Inbound,
@@ -32,6 +33,7 @@ from parley.signaling.schemas import (
     SfuLayer,
     SfuPublish,
     SfuSubscribeAnswer,
+    StopVideo,
 )
 
 
@@ -91,18 +93,35 @@ async def chat(p: Participant, frame: Chat) -> None:
     await p.hub.deliver(p.meeting_id, frames.chat(message), to=to, peers=peers)
 
 
+HELD_WORDS = {
+    "audio": "A host muted you. You can unmute when a host allows it.",
+    "video": "A host turned off your camera. You can start it when a host allows it.",
+}
+
+
 async def media_state(p: Participant, frame: MediaState) -> None:
-    if frame.screen and not await p.allowed(
-        "allow_screen_share", (await p.state.live(p.meeting_id))[1]
-    ):
+    peers, live = await p.state.live(p.meeting_id)
+    if frame.screen and not await p.allowed("allow_screen_share", live):
         p.send(frames.error("forbidden", "Screen sharing is off in this meeting."))
         return
+    current = peers.get(p.peer_id, p.peer)  # as hosts on any node left it (held, media)
+    changes: dict[str, object] = {}
+    held: list[frames.MediaKind] = list(current.get("held") or [])
+    if held and not moderation.may_hold(current, live):
+        changes["held"] = held = []  # made cohost, or self-unmute allowed again meanwhile
+    for kind in held:
+        if getattr(frame, kind):
+            # Held by a host: refused whole; the SFU keeps it stopped.
+            p.send(frames.error("forbidden", HELD_WORDS[kind]))
+            return
+    before = current.get("media", {})
     media: frames.MediaState = {"audio": frame.audio, "video": frame.video, "screen": frame.screen}
-    was_muted = not p.peer.get("media", {}).get("audio", True)
-    await p.update_self(media=media)
-    if was_muted and frame.audio:
-        # Unmuting oneself lifts a host's mute at the SFU too (self-unmute is allowed).
-        await p.plane.moderate(p.meeting_id, p.peer_id, "audio", False)
+    await p.update_self(media=media, **changes)
+    for kind in ("audio", "video"):
+        if media[kind] and not before.get(kind, True):
+            # Turning it on oneself lifts a host's mute or stop-video at the SFU too (allowed:
+            # self-unmute is on, or a host lifted the hold).
+            await p.plane.moderate(p.meeting_id, p.peer_id, kind, False)
 
 
 async def sfu(p: Participant, frame: SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer) -> None:
@@ -117,6 +136,7 @@ async def sfu(p: Participant, frame: SfuJoin | SfuPublish | SfuSubscribeAnswer |
             }
             answer = await p.plane.request(p.meeting_id, p.peer, "publish", body)
             p.send(frames.sfu_answer(answer["sdp"]))
+            await _reapply_holds(p)
         elif isinstance(frame, SfuJoin):
             await p.plane.request(p.meeting_id, p.peer, "join", {"display_name": name})
         elif isinstance(frame, SfuSubscribeAnswer):
@@ -138,6 +158,14 @@ async def host_command(p: Participant, frame: Inbound) -> None:
     """A moderation frame from someone who may moderate (checked by the caller)."""
     if isinstance(frame, PeerCommand):
         await peer_command(p, frame)
+    elif isinstance(frame, StopVideo):
+        await _moderation(
+            p, moderation.stop_media(p.app, p.meeting_id, frame.peer, "video", p.peer_id)
+        )
+    elif isinstance(frame, AllowUnmute):
+        await _moderation(
+            p, moderation.allow_unmute(p.app, p.meeting_id, frame.peer, frame.kinds, p.peer_id)
+        )
     elif isinstance(frame, RoleChange):
         await _moderation(p, moderation.set_role(p.app, p.meeting_id, frame.peer, frame.role))
     elif isinstance(frame, Lock):
@@ -154,13 +182,10 @@ async def host_command(p: Participant, frame: Inbound) -> None:
 
 async def peer_command(p: Participant, frame: PeerCommand) -> None:
     if frame.type == "mute":
-        peers = await p.state.peers(p.meeting_id)
-        if frame.peer not in peers:
-            p.send(frames.error("unknown-peer", f"No peer {frame.peer!r} in this room."))
-            return
-        await p.hub.deliver(p.meeting_id, frames.mute(p.peer_id), to=[frame.peer], peers=peers)
-        # Enforced at the SFU as well: a client that ignores the frame is silent all the same.
-        await p.plane.moderate(p.meeting_id, frame.peer, "audio", True)
+        # Told, and enforced at the SFU: a client that ignores the frame is silent all the same.
+        await _moderation(
+            p, moderation.stop_media(p.app, p.meeting_id, frame.peer, "audio", p.peer_id)
+        )
         return
     act = {"remove": moderation.remove, "admit": moderation.admit, "deny": moderation.deny}
     await _moderation(p, act[frame.type](p.app, p.meeting_id, frame.peer))
@@ -171,3 +196,11 @@ async def _moderation(p: Participant, action: Awaitable[None]) -> None:
         await action
     except ModerationError as exc:
         p.send(frames.error(exc.code, exc.message))
+
+
+async def _reapply_holds(p: Participant) -> None:
+    """A held peer publishing anew (the room just went through the SFU, or the media server
+    restarted): what a host holds stopped is stopped at the SFU again."""
+    current = await p.state.peer(p.meeting_id, p.peer_id)
+    for kind in (current or {}).get("held") or []:
+        await p.plane.moderate(p.meeting_id, p.peer_id, kind, True)

@@ -24,6 +24,8 @@ StoredPeer = Mapping[str, Any]
 (``user_id``, ``node``, ``settings``, ``resume``), which never leave the server."""
 
 Role = Literal["host", "cohost", "participant", "guest"]
+MediaKind = Literal["audio", "video"]
+"""What a host can stop at the SFU (and hold off until allowed)."""
 MODERATORS: tuple[Role, ...] = ("host", "cohost")
 """Roles that may moderate a room (and hear about its lobby)."""
 
@@ -45,6 +47,7 @@ class Peer(TypedDict):
     media: MediaState
     hand: bool
     connected: NotRequired[bool]
+    held: NotRequired[list[MediaKind]]
 
 
 class SelfInfo(TypedDict):
@@ -53,6 +56,7 @@ class SelfInfo(TypedDict):
     id: str
     display_name: str
     role: Role
+    held: NotRequired[list[MediaKind]]
 
 
 class RoomInfo(TypedDict):
@@ -74,6 +78,7 @@ def public(peer: StoredPeer) -> Peer:
         "media": peer["media"],
         "hand": peer["hand"],
         "connected": peer.get("connected", True),
+        "held": list(peer.get("held") or []),
     }
 
 
@@ -99,6 +104,8 @@ def welcome(
         "display_name": peer["display_name"],
         "role": peer["role"],
     }
+    if peer.get("held"):
+        self_info["held"] = list(peer["held"])
     frame: Frame = {
         "type": "welcome",
         "self": self_info,
@@ -223,8 +230,23 @@ def lobby(waiting: Iterable[StoredPeer]) -> Frame:
     return {"type": "lobby", "lobby": publics(waiting)}
 
 
-def mute(sender: str) -> Frame:
-    return {"type": "mute", "from": sender}
+def mute(sender: str, *, held: bool = False) -> Frame:
+    """To the peer a host muted; ``held``: it may not unmute itself until a host allows it."""
+    return {"type": "mute", "from": sender, "held": held}
+
+
+def stop_video(sender: str, *, held: bool = False) -> Frame:
+    """To the peer whose camera a host stopped; ``held`` as for :func:`mute`."""
+    return {"type": "stop-video", "from": sender, "held": held}
+
+
+def unmute_allowed(sender: str | None, kinds: list[MediaKind]) -> Frame:
+    """To a held peer: it may turn these on again (``sender`` ``None``: the meeting's settings
+    now allow self-unmute)."""
+    frame: Frame = {"type": "unmute-allowed", "kinds": kinds}
+    if sender is not None:
+        frame["from"] = sender
+    return frame
 
 
 def removed() -> Frame:

@@ -8,18 +8,24 @@ already knows when the action came from it).
 Meeting-service also publishes ``settings`` when a host changes the meeting's settings during
 the meeting: the live room takes them at once (and enforces them, see ``actions.py``); and
 ``poll`` events (launched, counts, closed), delivered by ``polls.py``.
+
+A host's mute or stop-video is enforced at the SFU (``moderate``), not only asked of the
+client. With the meeting's ``allow_self_unmute`` off it also *holds*: the peer's ``held`` lists
+what it may not turn on again (``actions.media_state`` refuses it) until a host allows it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 from fastapi import FastAPI
 
 from parley.signaling import frames, polls, service
-from parley.signaling.entering import entered, welcome
+from parley.signaling.entering import effective_settings, entered, welcome
 from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
+from parley.signaling.frames import MODERATORS, MediaKind, StoredPeer
 from parley.signaling.hub import Hub
 from parley.signaling.plane import plane_of
 
@@ -155,6 +161,61 @@ async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
         await service.tell_meetings(state.kv, "end", meeting_id)
 
 
+def may_hold(peer: StoredPeer, live: dict[str, Any] | None) -> bool:
+    """Whether a host's mute or stop-video holds this peer: the meeting does not allow
+    self-unmute, and the peer is no host or cohost (who could lift it themselves)."""
+    settings = effective_settings(live, peer.get("settings") or {})
+    return settings.get("allow_self_unmute", True) is False and peer["role"] not in MODERATORS
+
+
+async def stop_media(
+    app: FastAPI, meeting_id: str, target_id: str, kind: MediaKind, by: str
+) -> None:
+    """A host's ``mute`` (audio) or ``stop-video`` (video): the peer is told and its media
+    stopped at the SFU. When the meeting does not allow self-unmute, the peer is held: its
+    ``held`` and ``media`` say so to everyone, and turning it on again is refused."""
+    hub = _hub(app)
+    state = hub.state
+    peers, live = await state.live(meeting_id)
+    target = peers.get(target_id)
+    if target is None:
+        raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
+    hold = may_hold(target, live)
+    if hold:
+        held = sorted({*target.get("held", []), kind})
+        media = {**target.get("media", {}), kind: False}
+        peer = await state.update_peer(meeting_id, target_id, held=held, media=media)
+        if peer is not None:
+            await hub.deliver(meeting_id, frames.peer_updated(peer))
+    told = frames.mute(by, held=hold) if kind == "audio" else frames.stop_video(by, held=hold)
+    await hub.deliver(meeting_id, told, to=[target_id], peers=peers)
+    plane = plane_of(app)
+    if plane is not None:
+        # Enforced at the SFU as well: a client that ignores the frame is stopped all the same.
+        await plane.moderate(meeting_id, target_id, kind, True)
+
+
+async def allow_unmute(
+    app: FastAPI, meeting_id: str, target_id: str, kinds: list[MediaKind], by: str | None
+) -> None:
+    """Lift a hold: the peer may turn these on again itself (which lifts the SFU's mute, see
+    ``actions.media_state``); it is told with ``unmute-allowed``. Nothing held, nothing done."""
+    hub = _hub(app)
+    state = hub.state
+    target = await state.peer(meeting_id, target_id)
+    if target is None:
+        raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
+    held: list[MediaKind] = list(target.get("held") or [])
+    lifted = [k for k in held if k in kinds]
+    if not lifted:
+        return
+    peer = await state.update_peer(meeting_id, target_id, held=[k for k in held if k not in kinds])
+    if peer is None:
+        return
+    await hub.deliver(meeting_id, frames.peer_updated(peer))
+    await hub.deliver(meeting_id, frames.unmute_allowed(by, lifted), to=[target_id])
+
+
 async def _shut_out(app: FastAPI, meeting_id: str, user_id: str | None, how: str) -> None:
     async with app.state.db.sessionmaker() as session:
         await service.member_shut_out(session, meeting_id, user_id, how)
@@ -162,7 +223,8 @@ async def _shut_out(app: FastAPI, meeting_id: str, user_id: str | None, how: str
 
 async def change_settings(app: FastAPI, meeting_id: str, raw: str) -> None:
     """The meeting's settings as meeting-service now has them (JSON, all of them): kept in the
-    room state, where chat and screen sharing are checked, and sent to everyone in the room."""
+    room state, where chat and screen sharing are checked, and sent to everyone in the room.
+    When they allow self-unmute (again), every hold is lifted."""
     try:
         settings = json.loads(raw)
     except ValueError:
@@ -172,6 +234,12 @@ async def change_settings(app: FastAPI, meeting_id: str, raw: str) -> None:
     hub = _hub(app)
     await hub.state.set_settings(meeting_id, settings)
     await hub.deliver(meeting_id, frames.settings(settings))
+    if settings.get("allow_self_unmute", True) is not False:
+        # Self-unmute allowed again: nobody stays held.
+        for peer_id, peer in list((await hub.state.peers(meeting_id)).items()):
+            if peer.get("held"):
+                with contextlib.suppress(ModerationError):  # gone meanwhile
+                    await allow_unmute(app, meeting_id, peer_id, ["audio", "video"], None)
 
 
 async def apply(app: FastAPI, fields: dict[str, Any]) -> None:

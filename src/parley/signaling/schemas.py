@@ -89,6 +89,27 @@ class Simple(Frame):
     type: Literal["end", "ping"]
 
 
+class StopVideo(Frame):
+    """A host's "stop video": the peer's camera is stopped at the SFU and its client told."""
+
+    type: Literal["stop-video"]
+    peer: str = Field(max_length=64)
+
+
+def _both() -> list[Literal["audio", "video"]]:
+    return ["audio", "video"]
+
+
+class AllowUnmute(Frame):
+    """A host lets a held peer turn its microphone or camera (or both) on again."""
+
+    type: Literal["allow-unmute"]
+    peer: str = Field(max_length=64)
+    kinds: list[Literal["audio", "video"]] = Field(
+        default_factory=_both, min_length=1, max_length=2
+    )
+
+
 # ---- the SFU (see parley.signaling.plane) -----------------------------------------------------
 
 MAX_SDP = 64 * 1024
@@ -139,7 +160,9 @@ Inbound = Annotated[
     | SfuJoin
     | SfuPublish
     | SfuSubscribeAnswer
-    | SfuLayer,
+    | SfuLayer
+    | StopVideo
+    | AllowUnmute,
     Field(discriminator="type"),
 ]
 inbound = TypeAdapter(Inbound)
@@ -167,6 +190,8 @@ KNOWN_TYPES = {
     "sfu-publish",
     "sfu-subscribe-answer",
     "sfu-layer",
+    "stop-video",
+    "allow-unmute",
 }
 
 
