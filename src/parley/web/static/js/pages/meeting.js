@@ -1,13 +1,16 @@
 // @ts-check
 /**
  * `/m/{code}`: the join page (preview, devices, name, password), the waiting room, and the
- * room itself (in room.js), without reloading between them so the camera stays on.
+ * room itself (in room.js), without reloading between them so the camera stays on. A tab that
+ * was in the meeting (a reload, or "Rejoin" after a lost connection) goes straight back in as
+ * the same participant, without the form (rejoin.js).
  * @module pages/meeting
  */
 import { ApiError, paths } from "../api.js";
 import { checkConnectivity, describeCheck, overallVerdict, probeMediaServer } from "../connectivity.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
+import { RejoinRefused, RejoiningConnection, forget, rejoinMeeting, remember, rememberMedia, remembered } from "../rejoin.js";
 import { session } from "../session.js";
 import { errorLine, field, h, render, showError } from "../ui.js";
 import { Room } from "./room.js";
@@ -141,6 +144,7 @@ export async function show(params) {
   }
   document.title = `${meeting.title} · Parley`;
   if (meeting.status === "ended" || meeting.status === "cancelled") {
+    forget(meeting.id);
     message(meeting.status === "ended" ? "This meeting has ended" : "This meeting was cancelled", `“${meeting.title}” is over.`);
     // Its polls and their results, for the people who were in it (CSV for the host).
     const polls = await pastPolls(meeting.id, meeting.you_host === true);
@@ -149,6 +153,8 @@ export async function show(params) {
   }
 
   const media = new LocalMedia();
+  // This tab was in the meeting (a reload): back in as the same participant, without the form.
+  const saved = remembered(meeting.id);
   /** @type {Room | null} */
   let room = null;
   /** @type {SignalingConnection | null} */
@@ -211,7 +217,7 @@ export async function show(params) {
       : h("button", { type: "submit", class: "primary big", id: "join" }, meeting.waiting_room && !hosting ? "Ask to join" : "Join"),
   );
 
-  render(
+  const joinPage = () => render(
     h(
       "section",
       { class: "join", "data-state": "join" },
@@ -227,6 +233,13 @@ export async function show(params) {
         )),
     ),
   );
+  if (saved) {
+    render(h("section", { class: "card narrow stack", "data-state": "rejoining" },
+      h("h1", {}, meeting.title),
+      h("p", { role: "status" }, "Rejoining the meeting…")));
+  } else {
+    joinPage();
+  }
   // The camera starts while the person reads the page; joining waits for it.
   const mediaReady = media.start().then(() => (finished ? media.stop() : showPreview()));
 
@@ -239,22 +252,68 @@ export async function show(params) {
           h("h1", {}, "Waiting for the host"),
           h("p", {}, `The host of “${meeting.title}” will let you in soon.`),
           h("p", { class: "muted" }, "Keep this page open."),
-          h("button", { type: "button", onclick: () => { cleanup(); message("You left the meeting", "", code); } }, "Leave")),
+          h("button", { type: "button", onclick: () => { forget(meeting.id); cleanup(); message("You left the meeting", "", code); } }, "Leave")),
       );
     });
     conn.on("welcome", (welcome) => {
       if (room) return; // a resume's or re-admission's welcome: the room handles it
       stopMeter();
-      room = new Room({ meeting, code, connection: conn, media, welcome, onLeave: () => { cleanup(); message("You left the meeting", "", code); } });
+      room = new Room({
+        meeting, code, connection: conn, media, welcome,
+        onLeave: () => { forget(meeting.id); cleanup(); message("You left the meeting", "", code); },
+        onMediaState: (state) => rememberMedia(meeting.id, state.audio, state.video),
+      });
       room.mount();
     });
     conn.on("ended", (ended) => {
       if (finished) return;
       cleanup();
+      // Shut out or over: nothing to come back to. (Lost: "Rejoin" comes back as the same one.)
+      if (["removed", "denied", "meeting-ended", "left"].includes(ended.reason)) forget(meeting.id);
       const [title, text] = ENDINGS[ended.reason] || ENDINGS.lost;
       message(title, text, ended.reason === "lost" || ended.reason === "replaced" || ended.reason === "invalid-token" ? code : null);
     });
   };
+
+  /**
+   * Into the room (or its lobby) with a join's or rejoin's answer; a connection that resumes
+   * after a short drop and rejoins as the same participant after a long one.
+   * @param {import("../rejoin.js").Joined} joined
+   */
+  const enter = (joined) => {
+    connection = new RejoiningConnection(joined.signaling.url, joined.signaling.token, async () => (await rejoinMeeting(meeting.id)).signaling.token);
+    waitForEntry(connection);
+    connection.open();
+  };
+
+  /**
+   * A reload: back in with what this tab kept; else the join page, saying why.
+   * @param {import("../rejoin.js").RejoinRecord} record
+   */
+  const comeBack = async (record) => {
+    try {
+      const joined = await rejoinMeeting(meeting.id);
+      await mediaReady;
+      if (finished) return;
+      micOn.checked = record.audio;
+      camOn.checked = record.video;
+      media.setAudio(record.audio);
+      media.setVideo(record.video);
+      enter(joined);
+    } catch (failure) {
+      if (finished) return;
+      if (failure instanceof RejoinRefused && failure.reason === "meeting-ended") {
+        cleanup();
+        message("This meeting has ended", `“${meeting.title}” is over.`);
+        return;
+      }
+      joinPage();
+      showError(error, failure);
+      const button = form.querySelector("button[type=submit]");
+      if (button instanceof HTMLButtonElement && failure instanceof RejoinRefused && failure.reason === "removed") button.disabled = true;
+    }
+  };
+  if (saved) void comeBack(saved);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -272,9 +331,8 @@ export async function show(params) {
       });
       media.setAudio(micOn.checked);
       media.setVideo(camOn.checked);
-      connection = new SignalingConnection(joined.signaling.url, joined.signaling.token);
-      waitForEntry(connection);
-      connection.open();
+      remember(meeting.id, { participant_id: joined.participant.id, token: joined.rejoin.token, audio: micOn.checked, video: camOn.checked });
+      enter(joined);
       button.textContent = "Connecting…";
     } catch (failure) {
       showError(error, failure);

@@ -33,6 +33,8 @@ import { MODERATORS, Tile } from "./room/tile.js";
  * @property {LocalMedia} media
  * @property {Welcome} welcome
  * @property {() => void} onLeave
+ * @property {(state: import("../protocol.js").MediaState) => void} [onMediaState] told what
+ *   this participant sends whenever it changes (kept for a reload)
  */
 
 export class Room {
@@ -169,7 +171,15 @@ export class Room {
         if (!this.peers.has(peer.id)) this.addTile(peer);
         this.peers.set(peer.id, peer);
       }
+      // A rejoin (the resume window had run out) is a new entry: the others dropped their links
+      // to us, so ours start over, and the chat is the server's again (what came meanwhile too).
+      const rejoined = "rejoined" in this.connection && this.connection.rejoined === true;
+      if (rejoined) {
+        for (const id of [...this.plane.mesh.links.keys()]) this.plane.left(id);
+        this.chat.replay(welcome.chat_history || []);
+      }
       this.plane.recover(welcome.room.media);
+      if (rejoined && this.plane.mode === "sfu") this.plane.sfu.restart();
       this.sendMediaState();
       this.refresh();
     });
@@ -259,7 +269,9 @@ export class Room {
   }
 
   sendMediaState() {
-    this.connection.send({ type: "media-state", ...this.media.state() });
+    const state = this.media.state();
+    this.connection.send({ type: "media-state", ...state });
+    this.options.onMediaState?.(state);
   }
 
   /**

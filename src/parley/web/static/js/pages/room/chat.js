@@ -58,6 +58,15 @@ export class Chat {
     }
   }
 
+  /**
+   * The whole log again, from the server's history (after a rejoin: a new entry's welcome).
+   * @param {ChatMessage[]} history
+   */
+  replay(history) {
+    this.log.replaceChildren();
+    for (const message of history) this.add(message, false);
+  }
+
   /** The panel was opened: everything is read. */
   opened() {
     this.unread = 0;
