@@ -117,3 +117,29 @@ async def test_the_host_reloads_likewise(people) -> None:
     await _own_private_line(host, "Only for Ben, from the host")
     # Still the host: the host's tools are there.
     await expect(host.page.locator("#control-record")).to_be_visible()
+
+
+async def test_after_a_drop_longer_than_the_resume_window_the_page_rejoins_by_itself(
+    people,
+) -> None:
+    host, _, (ben,) = await gathered(people, "Ben")
+    await expect(host.tile("Ben")).to_have_count(1)
+    ben_id = await host.tile("Ben").get_attribute("data-peer-id")
+    await _media_both_ways(host, "Hana Host", ben, "Ben")
+
+    await ben.context.set_offline(True)
+    await expect(ben.page.locator(".banner")).to_be_visible(timeout=20_000)
+    await asyncio.sleep(40)  # well past the 30 s resume window
+    await host.page.evaluate(COUNT_TILES, "Ben")
+    await ben.context.set_offline(False)
+
+    await expect(ben.page.locator(".banner")).to_be_hidden(timeout=30_000)
+    await expect(ben.page.locator("[data-state=room]")).to_be_visible()
+    await expect(host.tile("Ben")).to_have_count(1, timeout=30_000)
+    assert await host.tile("Ben").get_attribute("data-peer-id") == ben_id  # same participant
+    await _media_both_ways(host, "Hana Host", ben, "Ben")
+    assert await host.page.evaluate("window.__most") == 1
+    await ben.page.locator("#control-chat").click()
+    await ben.page.locator("#chat-text").fill("back by myself")
+    await ben.page.locator("#chat-text").press("Enter")
+    await expect(host.page.locator("#chat-log")).to_contain_text("back by myself")
