@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     sfu_region: str = ""
     sfu_node_publishers: int = Field(default=100, ge=1)
     sfu_forward_host: str = "127.0.0.1"
+    # Server-side recording of SFU rooms (issue 17): the folder this node's Janus writes its
+    # .mjr files in (None: ``<data_dir>/janus/recordings``, the embedded Janus's), and the
+    # longest a recording runs before it is stopped by itself.
+    sfu_recordings_dir: Path | None = None
+    sfu_recording_max_s: int = Field(default=4 * 3600, ge=5)
 
     # ai-inference-service (issue 7): engines, limits, batch workers, Triton endpoints.
     ai_model_dir: Path | None = None  # user-placed weights (whisper/<name>/model.bin ...)

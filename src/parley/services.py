@@ -84,10 +84,11 @@ def _ai_background() -> Sequence[BackgroundTask]:
 def _media_routers() -> Sequence[APIRouter]:
     from parley.media.router import routers
     from parley.rtc.probe_router import routers as probe_routers
+    from parley.rtc.recording_router import routers as recording_routers
     from parley.rtc.router import routers as rtc_routers
 
     # The media plane (rtc/) runs in media-service's process.
-    return [*routers, *rtc_routers, *probe_routers]
+    return [*routers, *rtc_routers, *recording_routers, *probe_routers]
 
 
 def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:
@@ -109,9 +110,10 @@ def _media_body_limits(settings: Settings) -> Sequence[BodyLimit]:
 
 def _media_background() -> Sequence[BackgroundTask]:
     from parley.media.worker import run_media_worker
+    from parley.rtc.recording_router import run_recorder
     from parley.rtc.runtime import run_rtc
 
-    return [run_media_worker, run_rtc]
+    return [run_media_worker, run_rtc, run_recorder]
 
 
 @dataclass(frozen=True)

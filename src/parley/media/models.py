@@ -79,3 +79,34 @@ class MediaUpload(Base):
         Index("ix_media_uploads_owner", "owner_id"),
         Index("ix_media_uploads_expires", "expires_at"),
     )
+
+
+class RecordingJob(Base):
+    """Composing a server-side recording (issue 17): the ``.mjr`` tracks a media node's Janus
+    wrote for a meeting-service recording, made into an MP4 and per-speaker tracks by the
+    media worker of that node (the raw tracks are on its disk). Claimed like a file's probe
+    (conditional UPDATE); a job left ``processing`` by a worker that died goes back to
+    ``pending`` when the worker starts again, up to ``MAX_ATTEMPTS``."""
+
+    __tablename__ = "recording_jobs"
+
+    # The meeting-service recording's id.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    node: Mapped[str] = mapped_column(String(128))
+    raw_dir: Mapped[str] = mapped_column(String(1000))
+    files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # participant id → display name, for the name plates and the speakers' files.
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    started_us: Mapped[int] = mapped_column(BigInteger)
+    ended_us: Mapped[int] = mapped_column(BigInteger)
+    # pending → processing → done | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    media_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_recording_jobs_status_node", "status", "node"),)

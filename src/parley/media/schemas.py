@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-MediaKind = Literal["recording", "file", "avatar"]
+# "track": one speaker's audio of a server-side recording (made by the worker, never uploaded).
+MediaKind = Literal["recording", "file", "avatar", "track"]
 KINDS: tuple[str, ...] = ("recording", "file", "avatar")
 ThumbnailStatus = Literal["pending", "processing", "ready", "failed", "none"]
 

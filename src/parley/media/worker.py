@@ -1,4 +1,5 @@
-"""media-service's background work: probe + thumbnail new files, expire uploads, retention.
+"""media-service's background work: probe + thumbnail new files, compose server-side
+recordings (:mod:`parley.media.recording_jobs`), expire uploads, retention.
 
 Jobs are rows with ``thumbnail_status = "pending"``: each worker claims one with a conditional
 UPDATE (so several processes can run workers without doing a file twice), decodes it in a
@@ -28,7 +29,7 @@ from parley.core import streams
 from parley.core.contracts import USER_EVENTS_STREAM
 from parley.core.storage import Storage, StorageUnavailable
 from parley.core.tasks import stopping
-from parley.media import files, housekeeping, links, sniffing, uploads
+from parley.media import files, housekeeping, links, recording_jobs, sniffing, uploads
 from parley.media.models import MediaFile
 from parley.media.runtime import MediaService, media_service
 
@@ -253,14 +254,17 @@ async def run_media_worker(app: FastAPI) -> None:
 async def _process_files(svc: MediaService) -> None:
     settings = svc.settings
     last_housekeeping = 0.0
+    node = recording_jobs.recording_node(settings)
     try:
         await requeue_interrupted(svc)
+        await recording_jobs.requeue_interrupted(svc, node)
     except Exception:
         log.exception("media_requeue_failed")
     while not stopping():
         svc.wakeup.clear()
         try:
-            while await process_one(svc):
+            # Probes first (they are quick), then one recording's composition at a time.
+            while await process_one(svc) or await recording_jobs.process_one(svc, node):
                 if stopping():
                     return
             if time.monotonic() - last_housekeeping > HOUSEKEEPING_INTERVAL_S:

@@ -109,6 +109,10 @@ class Recording(Base):
     media_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # browser: composed and uploaded by the starter's page; server: recorded by the SFU and
+    # composed by media-service's worker, whose progress (percent) shows while processing.
+    kind: Mapped[str] = mapped_column(String(16), default="browser", server_default="browser")
+    progress: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Poll(Base):

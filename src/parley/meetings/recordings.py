@@ -27,7 +27,7 @@ RECORDING_TRANSITIONS: dict[RecordingStatus, set[RecordingStatus]] = {
 # What only the recording's starter may set: the media behind it and what it measures.
 # media-service attaches an upload by PATCHing these with the uploader's own token, so this is
 # the rule that keeps anyone else's file from becoming the host's recording.
-STARTER_ONLY_FIELDS = ("media_id", "duration_s", "size_bytes")
+STARTER_ONLY_FIELDS = ("media_id", "duration_s", "size_bytes", "progress")
 
 
 async def start_recording(
@@ -73,6 +73,8 @@ async def update_recording(
         if recording.status == "recording" and data.status != "recording":
             recording.ended_at = utcnow()
         recording.status = data.status
+        if data.status == "ready" and recording.kind == "server":
+            recording.progress = 100
     for name, value in touched.items():
         setattr(recording, name, value)
     await session.commit()

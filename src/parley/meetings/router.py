@@ -27,6 +27,7 @@ from parley.meetings import (
     recordings,
     rejoining,
     schedule,
+    server_recording,
 )
 from parley.meetings import participants as people
 from parley.meetings import stats as figures
@@ -39,6 +40,7 @@ from parley.meetings.dependencies import (
     valid_meeting,
 )
 from parley.meetings.models import Meeting, Participant
+from parley.meetings.recording_schemas import RecordingOut, RecordingUpdate
 from parley.meetings.rejoin_schemas import JoinedOut, RejoinIn, RejoinOut
 from parley.meetings.schemas import (
     JoinIn,
@@ -51,8 +53,6 @@ from parley.meetings.schemas import (
     ParticipantOut,
     ParticipantRoleIn,
     PublicMeetingOut,
-    RecordingOut,
-    RecordingUpdate,
     SearchText,
     SignalingOut,
     StatsOut,
@@ -340,19 +340,34 @@ async def set_role(
 
 
 @router.post("/{meeting_id:uuid}/recordings", status_code=201)
-async def start_recording(access: ModeratorAccess, session: SessionDep) -> RecordingOut:
+async def start_recording(
+    access: ModeratorAccess, session: SessionDep, request: Request
+) -> RecordingOut:
+    """``kind`` says who records: ``server`` (the SFU holds the room: the page records
+    nothing) or ``browser`` (the starter's page records and uploads)."""
     recording = await recordings.start_recording(session, access.meeting, access.principal)
+    if await server_recording.start(request.app, recording):
+        recording.kind = "server"
+        await session.commit()
     return RecordingOut.model_validate(recording)
 
 
 @router.patch("/{meeting_id:uuid}/recordings/{recording_id:uuid}")
 async def update_recording(
-    recording_id: uuid.UUID, body: RecordingUpdate, access: ModeratorAccess, session: SessionDep
+    recording_id: uuid.UUID,
+    body: RecordingUpdate,
+    access: ModeratorAccess,
+    session: SessionDep,
+    request: Request,
 ) -> RecordingOut:
-    """Moderators change the status; ``media_id``, ``duration_s`` and ``size_bytes`` only the
-    recording's starter (``started_by``) may set, else 403."""
+    """Moderators change the status; ``media_id``, ``duration_s``, ``size_bytes`` and
+    ``progress`` only the recording's starter (``started_by``) may set, else 403. A server
+    recording that leaves ``recording`` stops at the SFU."""
     recording = await recordings.recording_of(session, access.meeting, recording_id)
+    was = recording.status
     updated = await recordings.update_recording(session, recording, body, access.principal)
+    if updated.kind == "server" and was == "recording" and updated.status != "recording":
+        await server_recording.stop(request.app, updated)
     return RecordingOut.model_validate(updated)
 
 

@@ -45,3 +45,9 @@ def connection_check_busy(retry_after_s: int) -> ProblemError:
 def offer_refused(detail: str) -> ProblemError:
     """422: the media server could not answer the offer (not an SDP offer it takes)."""
     return ProblemError(422, f"The media server refused the offer: {detail}", type="offer-refused")
+
+
+def not_recordable(detail: str) -> ProblemError:
+    """409: this media node cannot record the meeting (its room is not on this node's SFU, or
+    another recording of it runs); the client records in the browser instead."""
+    return ProblemError(409, detail, type="not-recordable")

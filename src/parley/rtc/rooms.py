@@ -212,6 +212,13 @@ class SfuRooms:
                 "audiocodec": "opus",
                 "audiolevel_event": True,
                 "notify_joining": False,
+                # Server-side recording (rtc/recording.py sets ``recordings_dir``): the room's
+                # .mjr files go in a folder of its own, once recording is enabled.
+                **(
+                    {"record": False, "rec_dir": f"{rec}/{meeting_id}"}
+                    if (rec := getattr(self, "recordings_dir", None))
+                    else {}
+                ),
             }
             try:
                 await self._admin(body)

@@ -182,7 +182,12 @@ async def unpublish_remotely(
 
 
 @router.delete("/meetings/{meeting_id}", status_code=204)
-async def end(meeting_id: Id, rooms: RoomsDep) -> Response:
+async def end(meeting_id: Id, rooms: RoomsDep, request: Request) -> Response:
+    from parley.rtc.recording_router import sfu_recorder  # it builds on this module
+
+    recorder = sfu_recorder(request.app)
+    if recorder is not None:  # a recording of the room stops (and is composed) first
+        await recorder.room_ending(meeting_id)
     await rooms.end(meeting_id)
     return Response(status_code=204)
 

@@ -104,6 +104,12 @@ class MediaPlane:
         peers = await state.peers(meeting_id)
         current: Mode = await state.media_mode(meeting_id)
         wants_sfu = self.setting == "always" or (self.setting == "auto" and len(peers) >= SFU_FROM)
+        if (
+            current == "sfu"
+            and self.setting != "never"
+            and (await state.room(meeting_id))["recording"]
+        ):
+            wants_sfu = True  # the SFU records the room (rtc/recording.py): it stays there
         want: Mode = "sfu" if wants_sfu and await self.sfu_available() else "mesh"
         if not peers or want == current:
             return current
