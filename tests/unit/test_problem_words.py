@@ -29,6 +29,7 @@ SERVER_WORDS = {
     "weak-password": "the detail says what the password lacks",
     "time-out-of-range": "the detail names the dates allowed",
     "start-in-the-past": "the server's words are plain already (shown next to the time field)",
+    "rejoin-refused": "rejoin.js words it itself (the join page: join again)",
     "sfu-unavailable": "the internal rtc API, and the connection check, which tells it by type",
     "too-large": "the detail names the size limit",
     "file-too-large": "the detail names the size limit",
