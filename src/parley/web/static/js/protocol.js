@@ -22,6 +22,26 @@
  * @property {MediaState} media
  * @property {boolean} hand
  * @property {boolean} [connected]
+ * @property {MediaKind[]} [held] what a host holds off (the meeting does not allow self-unmute):
+ *   this participant may not turn it on again until a host allows it
+ */
+
+/**
+ * What a host can stop at the media server (and, without self-unmute, hold off).
+ * @typedef {"audio"|"video"} MediaKind
+ */
+
+/**
+ * A host muted this client (`mute`) or stopped its camera (`stop-video`); the media server stops
+ * it too. `held`: the meeting does not allow self-unmute, so turning it on again is refused until
+ * an `unmute-allowed` frame.
+ * @typedef {{type: "mute"|"stop-video", from: string, held: boolean}} HostStopFrame
+ */
+
+/**
+ * A host lifted a hold (`from` absent: the meeting's settings now allow self-unmute): this
+ * client may turn these on again itself.
+ * @typedef {{type: "unmute-allowed", kinds: MediaKind[], from?: string}} UnmuteAllowedFrame
  */
 
 /**
@@ -38,7 +58,7 @@
 /**
  * The meeting's settings (meeting-service's `settings` object; the ones the room acts on here).
  * @typedef {{allow_chat?: boolean, allow_screen_share?: boolean, mute_on_join?: boolean,
- *   video_off_on_join?: boolean} & Record<string, unknown>} RoomSettings
+ *   video_off_on_join?: boolean, allow_self_unmute?: boolean} & Record<string, unknown>} RoomSettings
  */
 
 /**
@@ -161,7 +181,7 @@
 /**
  * @typedef {object} Welcome
  * @property {"welcome"} type
- * @property {{id: string, display_name: string, role: Peer["role"]}} self
+ * @property {{id: string, display_name: string, role: Peer["role"], held?: MediaKind[]}} self
  * @property {Peer[]} peers
  * @property {RoomInfo} room
  * @property {ChatMessage[]} chat_history
@@ -194,7 +214,9 @@
  *   | {type: "sfu-publish", sdp: RTCSessionDescriptionInit, screen_mid: string | null}
  *   | {type: "sfu-join"}
  *   | {type: "sfu-subscribe-answer", sdp: RTCSessionDescriptionInit}
- *   | {type: "sfu-layer", peer: string, layer: SfuLayer}} ClientFrame
+ *   | {type: "sfu-layer", peer: string, layer: SfuLayer}
+ *   | {type: "stop-video", peer: string}
+ *   | {type: "allow-unmute", peer: string, kinds?: MediaKind[]}} ClientFrame
  */
 
 /** Reactions the server accepts. */

@@ -21,6 +21,9 @@ import { MODERATORS, Tile } from "./room/tile.js";
  * @typedef {import("../protocol.js").Peer} Peer
  * @typedef {import("../protocol.js").Welcome} Welcome
  * @typedef {import("../protocol.js").SettingsFrame} SettingsFrame
+ * @typedef {import("../protocol.js").HostStopFrame} HostStopFrame
+ * @typedef {import("../protocol.js").UnmuteAllowedFrame} UnmuteAllowedFrame
+ * @typedef {import("../protocol.js").MediaKind} MediaKind
  * @typedef {import("./room/plane.js").Link} Link
  * @typedef {import("./room/plane.js").Outbound} Outbound
  */
@@ -44,7 +47,7 @@ export class Room {
     this.connection = options.connection;
     this.media = options.media;
     const welcome = options.welcome;
-    this.self = /** @type {Peer} */ ({ ...welcome.self, media: this.media.state(), hand: false, connected: true });
+    this.self = /** @type {Peer} */ ({ ...welcome.self, media: this.media.state(), hand: false, connected: true, held: welcome.self.held || [] });
     /** @type {Map<string, Peer>} */
     this.peers = new Map(welcome.peers.map((p) => [p.id, p]));
     this.room = welcome.room;
@@ -132,11 +135,14 @@ export class Room {
     });
     this.chat.listen();
     c.on("reaction", ({ from, emoji }) => this.showReaction(from, emoji));
-    c.on("mute", () => {
-      this.media.setAudio(false);
-      this.sendMediaState();
+    c.on("mute", (/** @type {HostStopFrame} */ frame) => this.stoppedByHost("audio", frame.held));
+    c.on("stop-video", (/** @type {HostStopFrame} */ frame) => this.stoppedByHost("video", frame.held));
+    c.on("unmute-allowed", (/** @type {UnmuteAllowedFrame} */ { kinds }) => {
+      this.self.held = (this.self.held || []).filter((kind) => !kinds.includes(kind));
+      const audio = kinds.includes("audio");
+      const video = kinds.includes("video");
+      toast(audio && video ? "A host allowed you to unmute and start your camera." : audio ? "A host allowed you to unmute." : "A host allowed you to start your camera.");
       this.refresh();
-      toast("A host muted your microphone.");
     });
     this.people.listen();
     c.on("room-updated", (frame) => {
@@ -165,6 +171,7 @@ export class Room {
     c.on("reconnected", (/** @type {Welcome} */ welcome) => {
       this.banner.hidden = true;
       this.room.settings = welcome.room.settings;
+      this.self.held = welcome.self.held || [];
       const present = new Set(welcome.peers.map((p) => p.id));
       for (const id of [...this.peers.keys()]) if (!present.has(id)) this.removePeer(id);
       for (const peer of welcome.peers) {
@@ -266,6 +273,31 @@ export class Room {
       chat: this.moderator || settings.allow_chat !== false,
       screen: this.moderator || settings.allow_screen_share !== false,
     };
+  }
+
+  /**
+   * A host muted us or stopped our camera (the media server stops it as well); `held`: we may
+   * not turn it on again until a host allows it.
+   * @param {MediaKind} kind
+   * @param {boolean} held
+   */
+  stoppedByHost(kind, held) {
+    if (kind === "audio") this.media.setAudio(false);
+    else this.media.setVideo(false);
+    if (held && !(this.self.held || []).includes(kind)) this.self.held = [...(this.self.held || []), kind];
+    this.sendMediaState();
+    this.refresh();
+    if (kind === "audio") toast(held ? "A host muted you. You can unmute when a host allows it." : "A host muted your microphone.");
+    else toast(held ? "A host turned off your camera. You can start it when a host allows it." : "A host turned off your camera.");
+  }
+
+  /**
+   * What a host holds off for us now (hosts and cohosts are never held).
+   * @param {MediaKind} kind
+   * @returns {boolean}
+   */
+  isHeld(kind) {
+    return !this.moderator && (this.self.held || []).includes(kind);
   }
 
   sendMediaState() {

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The room's control bar: microphone, camera, screen, hand, reactions, the Chat and
- * Participants panels, recording and Leave; and the keyboard shortcuts (m, v).
+ * Participants panels, recording and Leave; and the keyboard shortcuts (m, v). While a host
+ * holds our microphone or camera off, its toggle says so and does not turn it on.
  * @module pages/room/controls
  */
 import { mediaErrorText } from "../../media.js";
@@ -9,6 +10,12 @@ import { REACTIONS } from "../../protocol.js";
 import { h, toast } from "../../ui.js";
 
 /** @typedef {import("../room.js").Room} Room */
+
+/** Why a toggle does not turn on while a host holds it off. */
+export const HELD_WORDS = {
+  audio: "A host muted you. You can unmute when a host allows it.",
+  video: "A host turned off your camera. You can start it when a host allows it.",
+};
 
 /**
  * Show a toggle's state (its label says what a press does next).
@@ -21,6 +28,27 @@ export function setPressed(button, on, label) {
   const badge = button.querySelector(".badge");
   button.textContent = label;
   if (badge) button.append(badge);
+}
+
+/**
+ * A toggle a host holds off: announced as unavailable, with the reason as its description and
+ * tooltip; it stays focusable (a press says why instead of turning it on).
+ * @param {HTMLButtonElement} button
+ * @param {HTMLElement} why the hidden element that says why
+ * @param {boolean} held
+ */
+function holdOff(button, why, held) {
+  if (held) {
+    button.setAttribute("aria-disabled", "true");
+    button.setAttribute("aria-describedby", why.id);
+    button.title = why.textContent || "";
+  } else {
+    button.removeAttribute("aria-disabled");
+    button.removeAttribute("aria-describedby");
+    button.title = "";
+  }
+  button.style.opacity = held ? "0.5" : "";
+  button.style.cursor = held ? "not-allowed" : "";
 }
 
 export class Controls {
@@ -39,8 +67,11 @@ export class Controls {
     const people = this.button("people", "Participants", () => this.togglePanel(room.people.panel));
     this.record = this.button("record", "Record", () => void room.recording.toggle());
     const leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => room.leave() }, "Leave");
+    // The toggles' descriptions while held (hidden, read out with the button).
+    this.micHeld = h("span", { id: "control-mic-held", hidden: true }, HELD_WORDS.audio);
+    this.camHeld = h("span", { id: "control-cam-held", hidden: true }, HELD_WORDS.video);
     this.element = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
-      this.mic, this.cam, this.screen, this.hand,
+      this.micHeld, this.camHeld, this.mic, this.cam, this.screen, this.hand,
       h("div", { class: "react-wrap" }, react, this.reactionMenu), this.chat, people, this.record, leave);
   }
 
@@ -75,6 +106,8 @@ export class Controls {
     const { audio, video } = room.media.state();
     setPressed(this.mic, audio, audio ? "Mute (m)" : "Unmute (m)");
     setPressed(this.cam, video, video ? "Stop camera (v)" : "Start camera (v)");
+    holdOff(this.mic, this.micHeld, room.isHeld("audio") && !audio);
+    holdOff(this.cam, this.camHeld, room.isHeld("video") && !video);
     setPressed(this.screen, room.media.screen !== null, room.media.screen ? "Stop sharing" : "Share screen");
     setPressed(this.hand, room.self.hand, room.self.hand ? "Lower hand" : "Raise hand");
     const allowed = room.allowed;
@@ -100,6 +133,10 @@ export class Controls {
 
   toggleAudio() {
     const room = this.room;
+    if (room.isHeld("audio") && !room.media.state().audio) {
+      toast(HELD_WORDS.audio, "error");
+      return;
+    }
     if (!room.media.audioTrack) {
       toast(room.media.problem || "No microphone.", "error");
       return;
@@ -111,6 +148,10 @@ export class Controls {
 
   toggleVideo() {
     const room = this.room;
+    if (room.isHeld("video") && !room.media.state().video) {
+      toast(HELD_WORDS.video, "error");
+      return;
+    }
     if (!room.media.videoTrack) {
       toast(room.media.problem || "No camera.", "error");
       return;

@@ -1,11 +1,11 @@
 // @ts-check
 /**
  * The room's participants panel: who is in, who waits in the lobby, and the host's tools
- * (mute, remove, cohost, admit, deny, lock, end for all).
+ * (mute, stop video, allow to unmute, remove, cohost, admit, deny, lock, end for all).
  * @module pages/room/people
  */
 import { h, toast } from "../../ui.js";
-import { roleName } from "./tile.js";
+import { MODERATORS, roleName } from "./tile.js";
 
 /**
  * @typedef {import("../../protocol.js").Peer} Peer
@@ -51,9 +51,21 @@ export class People {
     const moderator = room.moderator;
     const row = (/** @type {Peer} */ peer, /** @type {boolean} */ self) => {
       const actions = h("span", { class: "row-actions" });
+      const held = peer.held || [];
       if (moderator && !self && peer.role !== "host") {
+        // Without self-unmute, muting someone already muted still holds them muted.
+        const holds = room.room.settings?.allow_self_unmute === false && !MODERATORS.has(peer.role);
+        const offAlready = (/** @type {"audio"|"video"} */ kind) => !peer.media[kind] && (!holds || held.includes(kind));
         actions.append(
-          h("button", { type: "button", "data-action": "mute", disabled: !peer.media.audio, onclick: () => send({ type: "mute", peer: peer.id }) }, "Mute"),
+          h("button", { type: "button", "data-action": "mute", disabled: offAlready("audio"), onclick: () => send({ type: "mute", peer: peer.id }) }, "Mute"),
+          h("button", { type: "button", "data-action": "stop-video", disabled: offAlready("video"), onclick: () => send({ type: "stop-video", peer: peer.id }) }, "Stop video"),
+        );
+        if (held.length > 0) {
+          const what = held.length === 2 ? "microphone and camera" : held[0] === "audio" ? "microphone" : "camera";
+          actions.append(h("button", { type: "button", "data-action": "allow-unmute", title: `Let ${peer.display_name} turn their ${what} on again`,
+            onclick: () => send({ type: "allow-unmute", peer: peer.id, kinds: held }) }, held.includes("audio") ? "Allow to unmute" : "Allow camera"));
+        }
+        actions.append(
           h("button", { type: "button", class: "danger", "data-action": "remove", onclick: () => {
             if (window.confirm(`Remove ${peer.display_name}? They cannot come back.`)) send({ type: "remove", peer: peer.id });
           } }, "Remove"),
@@ -64,7 +76,8 @@ export class People {
         }
       }
       return h("li", { "data-peer-id": peer.id },
-        h("span", {}, peer.display_name, self ? " (you)" : "", roleName(peer.role) ? ` · ${roleName(peer.role)}` : "", peer.media.audio ? "" : " 🔇", peer.hand ? " ✋" : ""),
+        h("span", {}, peer.display_name, self ? " (you)" : "", roleName(peer.role) ? ` · ${roleName(peer.role)}` : "", peer.media.audio ? "" : " 🔇", peer.hand ? " ✋" : "",
+          held.includes("audio") ? " · muted by a host" : "", held.includes("video") ? " · camera stopped by a host" : ""),
         actions);
     };
     this.list.replaceChildren(row(room.self, true), ...[...room.peers.values()].map((p) => row(p, false)));
