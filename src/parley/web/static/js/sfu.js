@@ -4,8 +4,8 @@
  * participant's camera (simulcast: three layers), microphone and shared screen, one that
  * receives everyone else's streams. Browsers speak only Parley's signaling; the server relays
  * to the media server. Neither side trickles ICE: the server's descriptions carry its
- * candidates; our offer waits (briefly) for ours, our answer to the receiving connection does
- * not (the server learns our addresses from the connectivity checks).
+ * candidates; ours wait for gathering, the answer to the receiving connection only briefly
+ * (the server learns any address missing from our connectivity checks).
  *
  * Events, as {@link PeerMesh}'s (detail: an {@link SfuLink}, shaped like a `PeerLink`):
  * `camera`, `screen`, `gone`, and `stats` (detail null), so the room shows both alike.
@@ -25,6 +25,10 @@ import { SignalingConnection } from "./protocol.js";
 
 /** How long a description waits for ICE gathering before it goes out anyway. */
 const GATHERING_MS = 2000;
+
+/** How long the answer of the receiving connection waits for ICE gathering (it holds up
+ * everything a join receives). */
+const ANSWER_GATHERING_MS = 400;
 
 /** How long a publish offer waits for the server's answer. */
 const ANSWER_MS = 15_000;
@@ -432,9 +436,10 @@ export class SfuSession extends EventTarget {
     await pc.setLocalDescription(await pc.createAnswer());
     if (generation !== this.generation || pc !== this.subscriber) return;
     this.sortTracks();
-    // The answer goes out at once, without our candidates: the media server learns them from
-    // our connectivity checks (peer-reflexive), which reach it whatever our network; waiting
-    // for gathering held every join back by up to half a second.
+    // A short wait only: the host candidates come at once, the relay ones may take seconds,
+    // and a join waited for them. Whatever is missing, the media server learns from our
+    // connectivity checks (peer-reflexive candidates).
+    await gathered(pc, ANSWER_GATHERING_MS);
     if (generation !== this.generation || pc !== this.subscriber || pc.signalingState === "closed") return;
     const description = /** @type {RTCSessionDescription} */ (pc.localDescription);
     this.signaling.send({ type: "sfu-subscribe-answer", sdp: { type: "answer", sdp: description.sdp } });
