@@ -340,5 +340,10 @@ export async function show(params) {
       if (failure instanceof ApiError && failure.type === "removed") button.disabled = true;
     }
   });
-  return cleanup;
+  // Going to another page leaves the meeting (the socket closes with 1000): nothing to come
+  // back to. After an ending (a lost connection) what was kept stays, for "Rejoin".
+  return () => {
+    if (!finished && connection) forget(meeting.id);
+    cleanup();
+  };
 }
