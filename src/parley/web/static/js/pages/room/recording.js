@@ -61,10 +61,15 @@ export class Recording {
       // Someone else's server recording runs (its starter may have left): a moderator stops it.
       /** @type {Array<{id: string, status: string, kind?: string}>} */
       const list = await session.api.request(paths.recordings(meetingId)).catch(() => []);
-      const running = list.find((r) => r.status === "recording" && r.kind === "server");
-      if (running) {
+      const running = list.find((r) => r.status === "recording");
+      if (running?.kind === "server") {
         this.serverId = running.id;
         await this.stopServer();
+        return;
+      }
+      if (!running) {
+        // The server's recording ended by itself (its longest length): the badge goes.
+        room.connection.send({ type: "recording", active: false });
         return;
       }
     }
