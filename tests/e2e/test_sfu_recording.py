@@ -12,7 +12,7 @@ import av
 from playwright.async_api import expect
 
 from tests.support.browser import Person, gathered
-from tests.support.media_flow import mode, wait_until
+from tests.support.media_flow import frames_keep_growing, mode, wait_until
 
 
 async def _api(person: Person, path: str, method: str = "GET", body: object = None) -> object:
@@ -35,7 +35,10 @@ async def test_the_sfu_records_the_room_and_the_worker_makes_an_mp4_and_speaker_
         return all([await mode(p) == "sfu" for p in (host, ben, cy)])
 
     await wait_until(on_the_sfu)
-    await asyncio.sleep(1)  # everyone's media flows
+    # Everyone's media reaches the SFU before the recording starts (each is to have a track).
+    await frames_keep_growing(
+        {host: ("Ben", "Cy"), ben: ("Hana Host", "Cy"), cy: ("Hana Host", "Ben")}
+    )
     await host.page.locator("#control-record").click()
     await expect(ben.page.locator("#recording-badge")).to_be_visible(timeout=30_000)
     recordings = f"/api/v1/meetings/{meeting['id']}/recordings"

@@ -31,6 +31,7 @@ SERVER_WORDS = {
     "start-in-the-past": "the server's words are plain already (shown next to the time field)",
     "rejoin-refused": "rejoin.js words it itself (the join page: join again)",
     "sfu-unavailable": "the internal rtc API, and the connection check, which tells it by type",
+    "not-recordable": "the internal rtc API: meeting-service reads it and records in the browser",
     "too-large": "the detail names the size limit",
     "file-too-large": "the detail names the size limit",
     "too-many-uploads": "the detail says how many uploads may run at once",
