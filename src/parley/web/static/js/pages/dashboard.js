@@ -6,6 +6,7 @@
 import { paths } from "../api.js";
 import { session } from "../session.js";
 import { checkbox, copy, errorLine, field, go, h, render, showError, showErrors, showFieldError, toast, when } from "../ui.js";
+import { markNewMeeting } from "./room/invite.js";
 
 /**
  * @typedef {object} Meeting
@@ -179,6 +180,45 @@ function scheduleForm() {
   return form;
 }
 
+/**
+ * "Start an instant meeting", with an optional password and waiting room (under "Options", so
+ * one click still starts a plain one). The room greets its host with "Your meeting is ready".
+ */
+function instantForm() {
+  const error = errorLine();
+  const form = h(
+    "form",
+    { class: "stack", "aria-label": "Start an instant meeting" },
+    h("details", { class: "instant-options" },
+      h("summary", {}, "Options: password, waiting room"),
+      h("div", { class: "stack" },
+        field("Password for this meeting (optional)", { name: "password", type: "password", autocomplete: "new-password", maxlength: 128 }),
+        checkbox("Waiting room (I admit people)", "waiting_room"))),
+    error,
+    h("button", { type: "submit", class: "primary big" }, "Start an instant meeting"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    showErrors(form, error, null);
+    try {
+      const meeting = await session.api.request(paths.meetings(), {
+        json: {
+          title: `${session.user?.display_name}'s meeting`,
+          timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+          password: String(data.get("password") || "") || null,
+          settings: { waiting_room: data.has("waiting_room") },
+        },
+      });
+      markNewMeeting(meeting.id);
+      go(meeting.join_url);
+    } catch (failure) {
+      showErrors(form, error, failure);
+    }
+  });
+  return form;
+}
+
 function joinByCode() {
   const error = errorLine();
   const form = h(
@@ -208,20 +248,7 @@ export async function show() {
   const reload = () => Promise.all([live.load(), upcoming.load(), past.load()]);
   const schedule = scheduleForm();
   schedule.addEventListener("scheduled", () => void reload());
-  const instant = h("button", {
-    type: "button",
-    class: "primary big",
-    onclick: async () => {
-      try {
-        const meeting = await session.api.request(paths.meetings(), {
-          json: { title: `${session.user?.display_name}'s meeting`, timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" },
-        });
-        go(meeting.join_url);
-      } catch (error) {
-        toast(error instanceof Error ? error.message : String(error), "error");
-      }
-    },
-  }, "Start an instant meeting");
+  const instant = instantForm();
   render(
     h("h1", {}, `Hello, ${session.user?.display_name}`),
     h("div", { class: "grid-2" },

@@ -11,6 +11,7 @@ import { SignalingConnection } from "../protocol.js";
 import { h, render, toast } from "../ui.js";
 import { Chat } from "./room/chat.js";
 import { Controls } from "./room/controls.js";
+import { Invite } from "./room/invite.js";
 import { People } from "./room/people.js";
 import { MediaPlane } from "./room/plane.js";
 import { Polls } from "./room/polls.js";
@@ -75,6 +76,7 @@ export class Room {
     for (const message of welcome.chat_history || []) this.chat.add(message, false);
     this.listen();
     this.polls = new Polls(this); // mounts its button, panel and pop-up into the elements above
+    this.invite = new Invite(this); // the Invite button and dialog; the host's "meeting is ready" card
   }
 
   /** @returns {MediaPlane} the media plane, by the name the control bar and the recorder use */
