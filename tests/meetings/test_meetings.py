@@ -28,6 +28,7 @@ async def test_create_returns_the_meeting_with_a_join_url(api: Api, cast: Cast) 
         "mute_on_join": False,
         "video_off_on_join": False,
         "allow_self_unmute": True,
+        "auto_cohost": True,
         "allow_screen_share": True,
         "allow_chat": True,
         "max_participants": 50,

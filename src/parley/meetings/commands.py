@@ -26,9 +26,9 @@ async def tell_signaling(
     - ``end``: nothing more (everyone leaves the room);
     - ``settings``: ``settings``, the JSON of the meeting's complete settings object after a
       change (``waiting_room``, ``allow_guests``, ``mute_on_join``, ``video_off_on_join``,
-      ``allow_self_unmute``, ``allow_screen_share``, ``allow_chat``, ``max_participants``), for
-      the room to enforce on the people already in it, not only on those who join with a new
-      ticket;
+      ``allow_self_unmute``, ``auto_cohost``, ``allow_screen_share``, ``allow_chat``,
+      ``max_participants``), for the room to enforce on the people already in it, not only on
+      those who join with a new ticket;
     - ``poll``: ``event`` (opened | results | closed), ``audience`` (everyone | moderators) and
       ``poll``, the JSON of the frame's content (counts, never voters: ``polls.tell_room``).
     """

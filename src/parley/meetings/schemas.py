@@ -59,6 +59,11 @@ class MeetingSettings(StrictBody):
         description="people a host muted (or whose camera a host stopped) may turn it back on"
         " themselves; when false they wait until a host allows it",
     )
+    auto_cohost: StrictBool = Field(
+        default=True,
+        description="when the last host or cohost leaves, the signed-in participant present the"
+        " longest becomes cohost (never a guest), so the room keeps a moderator",
+    )
     allow_screen_share: StrictBool = True
     allow_chat: StrictBool = True
     max_participants: Annotated[int, Field(ge=2, le=500)] = 50
@@ -70,6 +75,7 @@ class MeetingSettingsPatch(StrictBody):
     mute_on_join: StrictBool | None = None
     video_off_on_join: StrictBool | None = None
     allow_self_unmute: StrictBool | None = None
+    auto_cohost: StrictBool | None = None
     allow_screen_share: StrictBool | None = None
     allow_chat: StrictBool | None = None
     max_participants: Annotated[int, Field(ge=2, le=500)] | None = None

@@ -9,6 +9,10 @@ Meeting-service also publishes ``settings`` when a host changes the meeting's se
 the meeting: the live room takes them at once (and enforces them, see ``actions.py``); and
 ``poll`` events (launched, counts, closed), delivered by ``polls.py``.
 
+When the last host or cohost leaves the room, the longest-present signed-in participant still
+in it becomes cohost (``appoint_cohost``), unless the meeting's ``auto_cohost`` is off: a room
+is never without a moderator while someone could be one.
+
 A host's mute or stop-video is enforced at the SFU (``moderate``), not only asked of the
 client. With the meeting's ``allow_self_unmute`` off it also *holds*: the peer's ``held`` lists
 what it may not turn on again (``actions.media_state`` refuses it) until a host allows it.
@@ -16,8 +20,10 @@ what it may not turn on again (``actions.media_state`` refuses it) until a host 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import secrets
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,6 +34,11 @@ from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
 from parley.signaling.frames import MODERATORS, MediaKind, StoredPeer
 from parley.signaling.hub import Hub
 from parley.signaling.plane import plane_of
+
+PROMOTION_LOCK_S = 10.0
+"""How long one node may hold a room's promotion lock (it lets go as soon as it is done)."""
+PROMOTION_WAIT_S = 3.0
+"""How long a node waits for another's promotion to finish before it looks again itself."""
 
 
 def _hub(app: FastAPI) -> Hub:
@@ -159,6 +170,50 @@ async def end(app: FastAPI, meeting_id: str, *, tell: bool = True) -> None:
         await plane.ended(meeting_id)
     if tell:
         await service.tell_meetings(state.kv, "end", meeting_id)
+
+
+async def appoint_cohost(app: FastAPI, meeting_id: str, left: StoredPeer) -> str | None:
+    """A host or cohost (``left``) has left the room. If nobody who moderates is in it any
+    more and the meeting's ``auto_cohost`` is on, the longest-present signed-in participant
+    (never a guest) becomes cohost the way a host's ``role`` frame makes one: everyone gets
+    ``peer-updated``, the new cohost the lobby, meeting-service records it. Returns who.
+
+    Nodes that handle leaves of the same room at the same time take turns under a lock in the
+    room state, and each looks again once it holds it: exactly one promotes."""
+    if left.get("role") not in MODERATORS:
+        return None
+    hub = _hub(app)
+    state = hub.state
+    holder = f"{hub.node_id}:{secrets.token_hex(8)}"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PROMOTION_WAIT_S
+    while not await state.claim_promotion(meeting_id, holder, PROMOTION_LOCK_S):
+        if loop.time() > deadline:
+            return None  # the other node's turn is taking too long: it sees the room too
+        await asyncio.sleep(0.02)
+    try:
+        if (await state.room(meeting_id))["ended"]:
+            return None
+        peers, live = await state.live(meeting_id)
+        if any(p["role"] in MODERATORS for p in peers.values()):
+            return None
+        settings = effective_settings(live, left.get("settings") or {})
+        if settings.get("auto_cohost", True) is False:
+            return None
+        signed_in = [
+            pid
+            for pid in await state.longest_present(meeting_id)
+            if pid in peers and peers[pid].get("user_id") and peers[pid]["role"] != "guest"
+        ]
+        # Someone whose connection is up hears of it at once; a dropped one only if nobody is.
+        signed_in.sort(key=lambda pid: not peers[pid].get("connected", True))
+        if not signed_in:
+            return None
+        chosen = signed_in[0]
+        await set_role(app, meeting_id, chosen, "cohost")
+        return chosen
+    finally:
+        await state.release_promotion(meeting_id, holder)
 
 
 def may_hold(peer: StoredPeer, live: dict[str, Any] | None) -> bool:

@@ -3,6 +3,8 @@
 - A participant who leaves (closed normally, or never came back within the resume window) is
   taken out of the room state, the room is told (``peer-left``), meeting-service is told
   (``left``), and when it was the user's last connection, their chat history stops there.
+  When it was the last host or cohost, the longest-present signed-in participant becomes
+  cohost (``moderation.appoint_cohost``; the meeting's ``auto_cohost`` setting, on by default).
 - A signaling node keeps a heartbeat key in the key-value store. When one dies without cleaning
   up, its peers would otherwise stay ``connected: true`` for ever: any surviving node that sees
   the heartbeat gone claims the node (exactly one does) and reaps its peers as if they had left.
@@ -18,8 +20,8 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core.contracts import user_gone_key
-from parley.signaling import frames, service
-from parley.signaling.errors import CLOSE_UNAUTHENTICATED
+from parley.signaling import frames, moderation, service
+from parley.signaling.errors import CLOSE_UNAUTHENTICATED, ModerationError
 from parley.signaling.frames import MODERATORS, Frame
 from parley.signaling.hub import Hub
 from parley.signaling.plane import plane_of
@@ -58,6 +60,11 @@ async def leave_now(
     plane = plane_of(app)
     if plane is not None:
         await plane.left(meeting_id, peer_id)
+    if peer["role"] in MODERATORS:
+        try:
+            await moderation.appoint_cohost(app, meeting_id, peer)
+        except ModerationError:
+            log.info("auto_cohost_skipped", meeting=meeting_id)
     return True
 
 

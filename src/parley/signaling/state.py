@@ -6,7 +6,10 @@ waiting participants), ``sig:M:ver`` (bumped with every change of ``peers``, so 
 can keep the room's peers in memory and re-read them only when they changed), ``sig:M:room``
 (hash: locked, ended, recording), ``sig:M:settings`` (the meeting's settings as meeting-service
 last published them during the meeting; absent until then, when each ticket's copy counts) and
-``sig:M:removed`` (set of removed participant ids and ``u:<user id>``).
+``sig:M:removed`` (set of removed participant ids and ``u:<user id>``), ``sig:M:present``
+(sorted set: participant id → when it first entered the room; a reload or a resume keeps it, a
+leave drops it: "the longest present" is its lowest score) and ``sig:M:promoting`` (a short lock:
+one node at a time looks for a new cohost when the last moderator left).
 
 ``sig:resume:<token>`` maps a resume token to its participant. It lives while the connection is
 up and for the resume window after it drops, never longer: the peer's JSON names its token, so
@@ -119,7 +122,8 @@ class RoomState:
             pipe.hget(key, peer_id)
             pipe.hdel(key, peer_id)
             pipe.incr(_key(meeting_id, "ver"))
-            raw, deleted, _ = await pipe.execute()
+            pipe.zrem(_key(meeting_id, "present"), peer_id)
+            raw, deleted, *_ = await pipe.execute()
         if not (raw and deleted):
             return None
         peer: dict[str, Any] = json.loads(raw)
@@ -185,8 +189,25 @@ class RoomState:
             pipe.set(_resume_key(token), json.dumps([meeting_id, peer["id"]]))
             pipe.hset(_key(meeting_id, "peers"), peer["id"], json.dumps(peer))
             pipe.incr(_key(meeting_id, "ver"))
+            # The first entry counts: a reload (a new entry replacing the old) keeps its place.
+            pipe.zadd(_key(meeting_id, "present"), {peer["id"]: time.time()}, nx=True)
             await pipe.execute()
         return token
+
+    async def longest_present(self, meeting_id: str) -> list[str]:
+        """The room's participant ids, the longest present first."""
+        return [str(pid) for pid in await self.kv.zrange(_key(meeting_id, "present"), 0, -1)]
+
+    async def claim_promotion(self, meeting_id: str, holder: str, ttl_s: float) -> bool:
+        """Take the room's promotion lock (one node at a time); False while another holds it."""
+        key = _key(meeting_id, "promoting")
+        return bool(await self.kv.set(key, holder, nx=True, px=max(1, int(ttl_s * 1000))))
+
+    async def release_promotion(self, meeting_id: str, holder: str) -> None:
+        """Let go of the promotion lock, if it is still ours (it may have expired meanwhile)."""
+        key = _key(meeting_id, "promoting")
+        if await self.kv.get(key) == holder:
+            await self.kv.delete(key)
 
     async def resume_target(self, token: str) -> tuple[str, str] | None:
         raw = await self.kv.get(_resume_key(token))
