@@ -22,6 +22,7 @@ async def test_a_recording_made_in_the_room_is_playable_from_the_recordings_page
     await expect(guest.page.locator("#recording-badge")).to_be_hidden()
 
     await host.page.locator("#leave").click()
+    await host.page.locator("#leave-only").click()  # a host is asked: Leave or End for all
     await host.page.get_by_role("link", name="Back to your meetings").click()
     page = host.page
     for _ in range(40):  # processing (probe, thumbnail) runs in the background: bounded wait
@@ -62,6 +63,7 @@ async def test_a_recording_is_transcribed_and_summarized_on_its_page(
         await host.page.locator("#control-record").click()
         await host.page.get_by_text("Recording saved", exact=False).wait_for(timeout=30_000)
         await host.page.locator("#leave").click()
+        await host.page.locator("#leave-only").click()  # a host is asked: Leave or End for all
         transcript = host.page.locator("#recordings .transcript").first
         for _ in range(60):  # probe, then the AI batch job: bounded wait
             await host.goto("/recordings")

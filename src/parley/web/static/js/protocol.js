@@ -58,7 +58,9 @@
 /**
  * The meeting's settings (meeting-service's `settings` object; the ones the room acts on here).
  * @typedef {{allow_chat?: boolean, allow_screen_share?: boolean, mute_on_join?: boolean,
- *   video_off_on_join?: boolean, allow_self_unmute?: boolean} & Record<string, unknown>} RoomSettings
+ *   video_off_on_join?: boolean, allow_self_unmute?: boolean, auto_cohost?: boolean}
+ *   & Record<string, unknown>} RoomSettings (`auto_cohost`: when the last host or cohost leaves,
+ *   the server makes the longest-present signed-in participant cohost)
  */
 
 /**

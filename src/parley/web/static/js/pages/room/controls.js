@@ -3,15 +3,25 @@
  * The room's control bar: microphone, camera, screen, hand, reactions, the Chat and
  * Participants panels, recording and Leave; and the keyboard shortcuts (m, v). While a host
  * holds our microphone or camera off, its toggle says so and does not turn it on.
+ *
+ * Leave, for a host or cohost, asks first ("Leave" or "End for all"); anyone else leaves at once.
+ * While no host or cohost is in the room, a notice at the top says so (a live region).
  * @module pages/room/controls
  */
 import { mediaErrorText } from "../../media.js";
 import { REACTIONS } from "../../protocol.js";
 import { h, toast } from "../../ui.js";
+import { MODERATORS } from "./tile.js";
 
 /** @typedef {import("../room.js").Room} Room */
 
 /** Why a toggle does not turn on while a host holds it off. */
+/** What the room says while no host or cohost is in it. */
+export const NO_HOST_WORDS = {
+  notYet: "The host has not joined yet",
+  gone: "No host is in the meeting now",
+};
+
 export const HELD_WORDS = {
   audio: "A host muted you. You can unmute when a host allows it.",
   video: "A host turned off your camera. You can start it when a host allows it.",
@@ -66,13 +76,67 @@ export class Controls {
     this.chat.append(room.chat.badge);
     const people = this.button("people", "Participants", () => this.togglePanel(room.people.panel));
     this.record = this.button("record", "Record", () => void room.recording.toggle());
-    const leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => room.leave() }, "Leave");
+    this.leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => this.askLeave() }, "Leave");
+    const leave = this.leave;
+    this.leaveDialog = this.leaveChoice();
+    // Shown while no host or cohost is in the room (mounted in the room's header on first refresh).
+    this.hostNotice = h("div", { id: "host-absent", role: "status" });
+    this.hostSeen = false;
     // The toggles' descriptions while held (hidden, read out with the button).
     this.micHeld = h("span", { id: "control-mic-held", hidden: true }, HELD_WORDS.audio);
     this.camHeld = h("span", { id: "control-cam-held", hidden: true }, HELD_WORDS.video);
     this.element = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
       this.micHeld, this.camHeld, this.mic, this.cam, this.screen, this.hand,
       h("div", { class: "react-wrap" }, react, this.reactionMenu), this.chat, people, this.record, leave);
+  }
+
+  /**
+   * The question a host or cohost gets on Leave: a modal dialog (focus inside, Escape or Cancel
+   * closes it, focus back on Leave).
+   * @returns {HTMLDialogElement}
+   */
+  leaveChoice() {
+    const room = this.room;
+    const close = () => dialog.close();
+    const dialog = h("dialog", { id: "leave-dialog", class: "leave-dialog", "aria-labelledby": "leave-title", "aria-describedby": "leave-text" },
+      h("h2", { id: "leave-title" }, "Leave the meeting?"),
+      h("p", { id: "leave-text" }, "The meeting can go on without you, or end for everyone."),
+      h("div", { class: "row-actions" },
+        h("button", { type: "button", class: "primary", id: "leave-only", onclick: () => { close(); room.leave(); } }, "Leave"),
+        h("button", { type: "button", class: "danger", id: "leave-end", onclick: () => { close(); room.connection.send({ type: "end" }); } }, "End for all"),
+        h("button", { type: "button", id: "leave-cancel", onclick: close }, "Cancel")));
+    dialog.addEventListener("close", () => { if (this.leave.isConnected) this.leave.focus(); });
+    return dialog;
+  }
+
+  /** Leave: hosts and cohosts choose between leaving and ending for all; others just leave. */
+  askLeave() {
+    const room = this.room;
+    if (!room.moderator) {
+      room.leave();
+      return;
+    }
+    // Hosts and cohosts may end the meeting (the server's rule), so both are offered it.
+    if (!this.leaveDialog.isConnected) room.element.append(this.leaveDialog);
+    this.leaveDialog.showModal();
+    /** @type {HTMLButtonElement} */ (this.leaveDialog.querySelector("#leave-only")).focus();
+  }
+
+  /** The notice while no host or cohost is in the room, from the peers' roles. */
+  showHostNotice() {
+    const room = this.room;
+    const present = room.moderator || [...room.peers.values()].some((peer) => MODERATORS.has(peer.role));
+    if (present) this.hostSeen = true;
+    const text = present ? "" : this.hostSeen ? NO_HOST_WORDS.gone : NO_HOST_WORDS.notYet;
+    if (!this.hostNotice.isConnected) {
+      if (!room.element?.isConnected) return; // not mounted yet, or the room is closed
+      // A live region is there, empty, before it speaks: the words come a moment later.
+      room.element.querySelector(".room-top")?.append(this.hostNotice);
+      setTimeout(() => this.showHostNotice(), 100);
+      return;
+    }
+    // The region stays; its words come and go (a hidden live region is not read out).
+    if (this.hostNotice.textContent !== text) this.hostNotice.replaceChildren(...(text ? [h("span", { class: "banner" }, text)] : []));
   }
 
   /**
@@ -114,6 +178,8 @@ export class Controls {
     this.screen.disabled = !allowed.screen && !room.media.screen;
     this.screen.title = allowed.screen ? "" : "Screen sharing is off in this meeting";
     this.record.hidden = !room.moderator;
+    if (!room.moderator && this.leaveDialog.open) this.leaveDialog.close();
+    this.showHostNotice();
     setPressed(this.record, room.recording.active, room.recording.active ? "Stop recording" : "Record");
   }
 
