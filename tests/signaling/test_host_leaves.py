@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import fakeredis
+
+from parley.signaling.state import RoomState
 from tests.support.api import unique
 from tests.support.signaling import RESUME_GRACE_S as GRACE_S
 from tests.support.signaling import Client, Site, eventually, open_client
@@ -125,3 +128,32 @@ async def test_a_hosts_drop_within_the_resume_window_promotes_nobody(site: Site)
     )
     await alice_client.expect("peer-updated", _made_cohost(alice["id"]), timeout=5)
     await alice_client.close()
+
+
+async def test_host_and_cohost_leaving_at_once_make_exactly_one_cohost(site: Site) -> None:
+    host = await site.user(unique("host"))
+    meeting = await site.meeting(host)
+    host_client, _ = await site.enter(meeting, host)
+    alice_client, alice = await site.enter(meeting, await site.user(unique("alice")))
+    bob_client, bob = await site.enter(meeting, await site.user(unique("bob")))
+    carl_client, _ = await site.enter(meeting, await site.user(unique("carl")))
+    await host_client.send({"type": "role", "peer": alice["id"], "role": "cohost"})
+    await carl_client.expect("peer-updated", _made_cohost(alice["id"]))
+    # Both leaves are handled at the same moment: each looks for a cohost, one under the lock.
+    await asyncio.gather(host_client.close(), alice_client.close())
+    await carl_client.expect("peer-updated", _made_cohost(bob["id"]), timeout=5)
+    await asyncio.sleep(0.5)
+    assert _cohost_frames(carl_client) == [alice["id"], bob["id"]]
+    for client in (bob_client, carl_client):
+        await client.close()
+
+
+async def test_one_node_at_a_time_holds_a_rooms_promotion_lock() -> None:
+    state = RoomState(fakeredis.FakeAsyncRedis(decode_responses=True))
+    assert await state.claim_promotion("m1", "node-a", 10)
+    assert not await state.claim_promotion("m1", "node-b", 10)
+    assert await state.claim_promotion("m2", "node-b", 10)  # another room, another lock
+    await state.release_promotion("m1", "node-b")  # not b's to let go
+    assert not await state.claim_promotion("m1", "node-b", 10)
+    await state.release_promotion("m1", "node-a")
+    assert await state.claim_promotion("m1", "node-b", 10)
