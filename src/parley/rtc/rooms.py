@@ -48,6 +48,12 @@ NO_SUCH_FEED = 428
 ID_EXISTS = 436
 MAX_PUBLISHERS = 100
 SESSION_RETRY_S = 0.5
+SESSION_WAIT_S = 5.0
+"""How long a join or publish waits for a Janus that is not answering (its supervisor restarts
+it within a second or two) before the SFU counts as unavailable."""
+RESTART_WAIT_S = 30.0
+"""After a lost session, how long pages are held back from publishing again while Janus comes
+back: told at once, they would only fail and put their room back in the mesh."""
 
 
 @dataclass
@@ -127,32 +133,45 @@ class SfuRooms:
 
     # ---- the session ------------------------------------------------------------------------
 
-    async def _session(self) -> JanusSession:
+    async def _session(self, wait_s: float = SESSION_WAIT_S) -> JanusSession:
+        """The Janus session, made when there is none; a Janus that does not answer is tried
+        again for ``wait_s`` (a restart by the supervisor takes a moment)."""
         session = self.session
         if session is not None and not session.lost:
             return session
-        async with self._connecting:
-            if self.session is not None and not self.session.lost:
-                return self.session
-            session = JanusSession(
-                self.url, self.api_secret, on_event=self._on_event, on_lost=self._on_lost
-            )
-            try:
-                await session.create()
-            except JanusError as exc:
-                raise SfuUnavailable(str(exc)) from exc
-            self.session = session
-            return session
+        deadline = time.monotonic() + wait_s
+        while True:
+            async with self._connecting:  # not held while waiting: others try on their own
+                if self.session is not None and not self.session.lost:
+                    return self.session
+                session = JanusSession(
+                    self.url, self.api_secret, on_event=self._on_event, on_lost=self._on_lost
+                )
+                try:
+                    await session.create()
+                except JanusError as exc:
+                    failure = exc
+                else:
+                    self.session = session
+                    return session
+            if time.monotonic() + SESSION_RETRY_S > deadline:
+                raise SfuUnavailable(str(failure)) from failure
+            await asyncio.sleep(SESSION_RETRY_S)
 
     def _on_lost(self) -> None:
         """Janus restarted or went away: its rooms and handles are gone with it. Everyone is
-        told to publish again; the rooms are made anew as they do."""
+        told to publish again once it answers again; the rooms are made anew as they do."""
         self.restarts += 1
         rooms = list(self.rooms.values())
         self.rooms.clear()
         self._handles.clear()
+        self._spawn(self._tell_restarted(rooms))
+
+    async def _tell_restarted(self, rooms: list[Room]) -> None:
+        with contextlib.suppress(SfuUnavailable):  # still down: they are told all the same
+            await self._session(RESTART_WAIT_S)
         for room in rooms:
-            self._spawn(self.notify(room.meeting_id, list(room.members), {"type": "sfu-restart"}))
+            await self.notify(room.meeting_id, list(room.members), {"type": "sfu-restart"})
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
@@ -174,7 +193,7 @@ class SfuRooms:
 
     async def available(self) -> bool:
         try:
-            await self._session()
+            await self._session(wait_s=0)
         except SfuUnavailable:
             return False
         return True
