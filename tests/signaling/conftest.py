@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest_asyncio
 
-from tests.support.api import unique
 from tests.support.backends import Backend
-from tests.support.signaling import RESUME_GRACE_S, Client, Site, live_server
+from tests.support.signaling import RESUME_GRACE_S, Site, live_server, room_of
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -28,23 +27,5 @@ async def site(backend: Backend) -> AsyncIterator[Site]:
 @pytest_asyncio.fixture
 async def room(site: Site) -> AsyncIterator[dict[str, Any]]:
     """A live meeting with its host and a participant (alice) inside."""
-    host = await site.user(unique("host"))
-    alice = await site.user(unique("alice"))
-    meeting = await site.meeting(host)
-    host_client, host_row = await site.enter(meeting, host)
-    alice_client, alice_row = await site.enter(meeting, alice)
-    clients: list[Client] = [host_client, alice_client]
-    yield {
-        "site": site,
-        "meeting": meeting,
-        "host": host,
-        "alice": alice,
-        "host_client": host_client,
-        "host_row": host_row,
-        "alice_client": alice_client,
-        "alice_row": alice_row,
-        "clients": clients,
-    }
-    for client in clients:
-        if not client.closed.done():
-            await client.close()
+    async with room_of(site) as made:
+        yield made

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.support.api import unique
-from tests.support.signaling import Client, Site, open_client
+from tests.support.signaling import Client, Site, open_client, room_of
 
 Call = tuple[str, str, str, bool]
 
@@ -36,25 +35,8 @@ def sfu_calls(site: Site, monkeypatch: pytest.MonkeyPatch) -> list[Call]:
 @pytest_asyncio.fixture
 async def held_room(site: Site) -> AsyncIterator[dict[str, Any]]:
     """A live meeting that does not allow self-unmute, with its host and alice inside."""
-    host = await site.user(unique("host"))
-    alice = await site.user(unique("alice"))
-    meeting = await site.meeting(host, settings={"allow_self_unmute": False})
-    host_client, host_row = await site.enter(meeting, host)
-    alice_client, alice_row = await site.enter(meeting, alice)
-    clients: list[Client] = [host_client, alice_client]
-    yield {
-        "site": site,
-        "meeting": meeting,
-        "host": host,
-        "host_client": host_client,
-        "host_row": host_row,
-        "alice_client": alice_client,
-        "alice_row": alice_row,
-        "clients": clients,
-    }
-    for client in clients:
-        if not client.closed.done():
-            await client.close()
+    async with room_of(site, allow_self_unmute=False) as made:
+        yield made
 
 
 def media(audio: bool, video: bool = False) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from parley.allinone import create_allinone_app
 from parley.config import Settings
 from parley.core.serving import uvicorn_options
+from tests.support.api import unique
 from tests.support.servers import serve_app
 
 RESUME_GRACE_S = 1.5
@@ -185,3 +186,31 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def room_of(site: Site, **settings: Any) -> AsyncIterator[dict[str, Any]]:
+    """A live meeting (with these meeting ``settings``) with its host and a participant (alice)
+    inside; their connections are closed at the end."""
+    host = await site.user(unique("host"))
+    alice = await site.user(unique("alice"))
+    meeting = await site.meeting(host, settings=settings) if settings else await site.meeting(host)
+    host_client, host_row = await site.enter(meeting, host)
+    alice_client, alice_row = await site.enter(meeting, alice)
+    clients: list[Client] = [host_client, alice_client]
+    try:
+        yield {
+            "site": site,
+            "meeting": meeting,
+            "host": host,
+            "alice": alice,
+            "host_client": host_client,
+            "host_row": host_row,
+            "alice_client": alice_client,
+            "alice_row": alice_row,
+            "clients": clients,
+        }
+    finally:
+        for client in clients:
+            if not client.closed.done():
+                await client.close()
