@@ -5,10 +5,12 @@ under ``/internal/`` (calls between services) are the exception: neither routes 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -121,14 +123,14 @@ def test_the_ingress_sends_internal_routes_to_the_gateway_s_404(service: str, pa
     assert prefixes["/"] == "web"
 
 
-@needs_nginx
-def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
+@contextlib.contextmanager
+def gateway_to_nothing() -> Iterator[int]:
+    """The rendered gateway (nginx) in front of services that are all down; yields its port."""
     run_dir = Path(tempfile.mkdtemp(prefix="parley-gateway-test-"))
     run_dir.chmod(0o755)  # nginx's workers (www-data) use it
-    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
     port = free_port()
     config = GatewayConfig(
-        upstreams={name: [dead] for name in SERVICES},
+        upstreams={name: [f"127.0.0.1:{free_port()}"] for name in SERVICES},  # nothing listens
         run_dir=run_dir / "run",
         http_port=port,
         listen_address="127.0.0.1",
@@ -144,11 +146,17 @@ def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
     )
     try:
         wait_for_port(port, 20)
-        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings", timeout=10)
+        yield port
     finally:
         nginx.terminate()
         nginx.wait(20)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@needs_nginx
+def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
+    with gateway_to_nothing() as port:
+        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/meetings", timeout=10)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "5"
@@ -157,33 +165,10 @@ def test_a_service_that_is_down_is_answered_as_a_503_problem() -> None:
 
 @needs_nginx
 def test_the_gateway_shows_browsers_the_page_not_found_page_and_api_clients_a_problem() -> None:
-    run_dir = Path(tempfile.mkdtemp(prefix="parley-gateway-test-"))
-    run_dir.chmod(0o755)  # nginx's workers (www-data) use it
-    port = free_port()
-    config = GatewayConfig(
-        upstreams={name: [f"127.0.0.1:{free_port()}"] for name in SERVICES},
-        run_dir=run_dir / "run",
-        http_port=port,
-        listen_address="127.0.0.1",
-        worker_user=default_worker_user(),
-        worker_processes="1",
-        access_log="/dev/null",
-    )
-    conf = render_gateway(config, run_dir / "conf")
-    nginx = subprocess.Popen(
-        [nginx_path() or "nginx", "-p", str(conf.parent), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/no-such-page"
-    try:
-        wait_for_port(port, 20)
+    with gateway_to_nothing() as port:
+        url = f"http://127.0.0.1:{port}/no-such-page"
         page = httpx.get(url, headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
         problem = httpx.get(url, headers={"Accept": "application/json"}, timeout=10)
-    finally:
-        nginx.terminate()
-        nginx.wait(20)
-        shutil.rmtree(run_dir, ignore_errors=True)
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "<title>Page not found · Parley</title>" in page.text
