@@ -206,7 +206,7 @@ class Placement:
             return []
         listed = {n.node_id for n in await self.nodes.listed()}
         in_use = {_text(n) for n in await self.kv.smembers(NODES_IN_USE)}
-        return sorted(in_use - listed - {LOCAL}) if listed or in_use else []
+        return sorted(in_use - listed - {LOCAL})
 
     async def evacuate(self, node_id: str) -> dict[str, list[str]]:
         """Take everyone off a dead node (once, whichever signaling node sees it first) →
