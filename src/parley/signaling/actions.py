@@ -29,6 +29,7 @@ from parley.signaling.schemas import (
     RecordingState,
     Relay,
     RoleChange,
+    SfuFrame,
     SfuJoin,
     SfuLayer,
     SfuPublish,
@@ -50,7 +51,7 @@ async def dispatch(p: Participant, frame: Inbound) -> None:
     elif isinstance(frame, MediaState):
         await media_state(p, frame)
     elif isinstance(frame, SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer):
-        await sfu(p, frame)
+        await sfu(p, frame)  # a session hands these to its own queue first (media_frames)
     elif not await p.may_moderate():
         p.send(frames.error("forbidden", "Only the host or a cohost can do this."))
     else:
@@ -124,7 +125,7 @@ async def media_state(p: Participant, frame: MediaState) -> None:
             await p.plane.moderate(p.meeting_id, p.peer_id, kind, False)
 
 
-async def sfu(p: Participant, frame: SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer) -> None:
+async def sfu(p: Participant, frame: SfuFrame) -> None:
     """An SFU frame, handed to media-service's rtc; a failure puts the room back in mesh."""
     name = str(p.peer.get("display_name", ""))
     try:

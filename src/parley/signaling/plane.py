@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from typing import Any, Literal
 
 import structlog
@@ -60,6 +61,18 @@ class MediaPlane:
         self._available = False
         self._checked_at = -AVAILABILITY_TTL_S
         self._said: str | None = None
+        self._calls: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _turn(self, meeting_id: str, peer_id: str) -> asyncio.Lock:
+        """One call at a time per participant: taking someone out of the SFU waits for the
+        call of theirs still running (their publish must not land after they left)."""
+        key = (meeting_id, peer_id)
+        lock = self._calls.get(key)
+        if lock is None:
+            lock = self._calls[key] = asyncio.Lock()
+        return lock
 
     async def close(self) -> None:
         if self.nodes is not None:
@@ -134,9 +147,10 @@ class MediaPlane:
     async def left(self, meeting_id: str, peer_id: str, *, kicked: bool = False) -> None:
         """Someone left (or was removed): nothing of theirs is forwarded any more."""
         if self.placement is not None and await self.hub.state.media_mode(meeting_id) == "sfu":
-            node = await self.placement.left(meeting_id, peer_id) or LOCAL
-            path = f"/meetings/{meeting_id}/participants/{peer_id}"
-            await self._quietly(node, "DELETE", path + ("?kick=true" if kicked else ""))
+            async with self._turn(meeting_id, peer_id):
+                node = await self.placement.left(meeting_id, peer_id) or LOCAL
+                path = f"/meetings/{meeting_id}/participants/{peer_id}"
+                await self._quietly(node, "DELETE", path + ("?kick=true" if kicked else ""))
         await self.rebalance(meeting_id)
 
     async def ended(self, meeting_id: str) -> None:
@@ -165,6 +179,13 @@ class MediaPlane:
         if await self.hub.state.media_mode(meeting_id) != "sfu":
             raise RtcUnavailable("this room is not on the SFU")
         peer_id = str(peer["id"])
+        async with self._turn(meeting_id, peer_id):
+            return await self._request(meeting_id, peer_id, peer, action, body)
+
+    async def _request(
+        self, meeting_id: str, peer_id: str, peer: dict[str, Any], action: str, body: dict[str, Any]
+    ) -> Any:
+        assert self.placement is not None and self.nodes is not None
         path = f"/meetings/{meeting_id}/participants/{peer_id}/{action}"
         entering = action in ("join", "publish")
         for attempt in (1, 2):

@@ -144,6 +144,9 @@ class SfuLayer(Frame):
     layer: Literal["high", "medium", "low", "paused"]
 
 
+SfuFrame = SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer
+"""The frames handed to the media server (:mod:`parley.signaling.media_frames`)."""
+
 Inbound = Annotated[
     Auth
     | Resume

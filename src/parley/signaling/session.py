@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from parley.signaling import actions, entry, frames, presence
 from parley.signaling.errors import CLOSE_LEFT, CLOSE_POLICY
 from parley.signaling.hub import MESSAGES_IN
+from parley.signaling.media_frames import SFU_FRAMES, MediaFrames
 from parley.signaling.participant import Closed, Participant
 from parley.signaling.reading import RateLimit, Refused, rate_limited, read
 
@@ -22,11 +23,12 @@ log = structlog.get_logger("parley.signaling")
 
 
 class SignalingSession(Participant):
-    __slots__ = ("rate",)
+    __slots__ = ("media_frames", "rate")
 
     def __init__(self, app: FastAPI, websocket: WebSocket) -> None:
         super().__init__(app, websocket)
         self.rate = RateLimit()
+        self.media_frames = MediaFrames(lambda frame: actions.sfu(self, frame))
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -71,6 +73,11 @@ class SignalingSession(Participant):
         if self.in_lobby and not await self._admitted_meanwhile():
             self.send(frames.error("in-lobby", "Wait until a host lets you in."))
             return
+        if isinstance(frame, SFU_FRAMES):
+            # They wait on the media server: apart, so that pings and leaving never wait.
+            if not self.media_frames.put(frame):
+                self.send(rate_limited())
+            return
         await actions.dispatch(self, frame)
 
     async def _admitted_meanwhile(self) -> bool:
@@ -86,6 +93,7 @@ class SignalingSession(Participant):
     async def _on_disconnect(self, code: int) -> None:
         """Closed normally (1000): out of the room at once. Otherwise the peer stays, shown
         disconnected, for the resume window; a lobby waiter leaves the lobby either way."""
+        self.media_frames.close()
         connection = self.connection
         if connection is None:
             return
