@@ -20,6 +20,7 @@ from parley.signaling.participant import Participant
 from parley.signaling.schemas import (
     AllowUnmute,
     Chat,
+    EveryoneCommand,
     Hand,
     Inbound,
     Lock,
@@ -47,7 +48,8 @@ async def dispatch(p: Participant, frame: Inbound) -> None:
     elif isinstance(frame, Reaction):
         await p.hub.deliver(p.meeting_id, frames.reaction(p.peer_id, frame.emoji))
     elif isinstance(frame, Hand):
-        await p.update_self(hand=frame.raised)
+        # When it went up orders the hosts' hand queue (the earliest first).
+        await p.update_self(hand=frame.raised, hand_at=time.time() if frame.raised else None)
     elif isinstance(frame, MediaState):
         await media_state(p, frame)
     elif isinstance(frame, SfuJoin | SfuPublish | SfuSubscribeAnswer | SfuLayer):
@@ -172,6 +174,8 @@ async def host_command(p: Participant, frame: Inbound) -> None:
     elif isinstance(frame, Lock):
         await p.state.set_room(p.meeting_id, locked=frame.locked)
         await p.hub.deliver(p.meeting_id, frames.room_updated(locked=frame.locked))
+    elif isinstance(frame, EveryoneCommand):
+        await everyone_command(p, frame)
     elif isinstance(frame, RecordingState):
         # Everyone is told that they are being recorded (and when it stops).
         await p.state.set_room(p.meeting_id, recording=frame.active)
@@ -188,8 +192,22 @@ async def peer_command(p: Participant, frame: PeerCommand) -> None:
             p, moderation.stop_media(p.app, p.meeting_id, frame.peer, "audio", p.peer_id)
         )
         return
-    act = {"remove": moderation.remove, "admit": moderation.admit, "deny": moderation.deny}
+    act = {
+        "remove": moderation.remove,
+        "admit": moderation.admit,
+        "deny": moderation.deny,
+        "lower-hand": moderation.lower_hand,
+    }
     await _moderation(p, act[frame.type](p.app, p.meeting_id, frame.peer))
+
+
+async def everyone_command(p: Participant, frame: EveryoneCommand) -> None:
+    if frame.type == "mute-all":
+        await moderation.mute_all(p.app, p.meeting_id, p.peer_id)
+    elif frame.type == "lower-hands":
+        await moderation.lower_hands(p.app, p.meeting_id)
+    else:
+        await moderation.admit_all(p.app, p.meeting_id)
 
 
 async def _moderation(p: Participant, action: Awaitable[None]) -> None:

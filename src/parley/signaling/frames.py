@@ -46,6 +46,7 @@ class Peer(TypedDict):
     role: Role
     media: MediaState
     hand: bool
+    hand_at: NotRequired[float | None]
     connected: NotRequired[bool]
     held: NotRequired[list[MediaKind]]
 
@@ -77,6 +78,7 @@ def public(peer: StoredPeer) -> Peer:
         "role": peer["role"],
         "media": peer["media"],
         "hand": peer["hand"],
+        "hand_at": peer.get("hand_at"),
         "connected": peer.get("connected", True),
         "held": list(peer.get("held") or []),
     }
@@ -221,7 +223,7 @@ def lobby_request(peer: StoredPeer) -> Frame:
 
 
 def lobby_left(peer_id: str) -> Frame:
-    """To moderators: someone stopped waiting (gave up, or their node died)."""
+    """To moderators: someone stopped waiting (gave up, was denied, or their node died)."""
     return {"type": "lobby-left", "peer": peer_id}
 
 

@@ -124,6 +124,10 @@ async def deny(app: FastAPI, meeting_id: str, target_id: str, *, tell: bool = Tr
         peers={target_id: waiting},
         close=(CLOSE_SHUT_OUT, "denied"),
     )
+    # Every host and cohost (not only the one who denied) stops showing them as waiting.
+    peers = await hub.state.peers(meeting_id)
+    moderators = [pid for pid, peer in peers.items() if peer["role"] in MODERATORS]
+    await hub.deliver(meeting_id, frames.lobby_left(target_id), to=moderators, peers=peers)
     if tell:
         await service.tell_meetings(hub.state.kv, "deny", meeting_id, target_id)
 
@@ -269,6 +273,55 @@ async def allow_unmute(
         return
     await hub.deliver(meeting_id, frames.peer_updated(peer))
     await hub.deliver(meeting_id, frames.unmute_allowed(by, lifted), to=[target_id])
+
+
+async def lower_hand(app: FastAPI, meeting_id: str, target_id: str) -> None:
+    """A host lowers someone's raised hand (everyone sees it go down). Not raised: nothing."""
+    hub = _hub(app)
+    target = await hub.state.peer(meeting_id, target_id)
+    if target is None:
+        raise ModerationError("unknown-peer", f"No peer {target_id!r} in this room.")
+    if not target.get("hand"):
+        return
+    peer = await hub.state.update_peer(meeting_id, target_id, hand=False, hand_at=None)
+    if peer is not None:
+        await hub.deliver(meeting_id, frames.peer_updated(peer))
+
+
+async def lower_hands(app: FastAPI, meeting_id: str) -> int:
+    """Every raised hand goes down; returns how many."""
+    peers = await _hub(app).state.peers(meeting_id)
+    raised = [peer_id for peer_id, peer in peers.items() if peer.get("hand")]
+    for peer_id in raised:
+        with contextlib.suppress(ModerationError):  # left meanwhile
+            await lower_hand(app, meeting_id, peer_id)
+    return len(raised)
+
+
+async def mute_all(app: FastAPI, meeting_id: str, by: str) -> int:
+    """A host's "mute all": everyone but hosts and cohosts whose microphone is on is muted, as
+    by ``mute`` (told, stopped at the SFU, held where self-unmute is off). Returns how many."""
+    peers = await _hub(app).state.peers(meeting_id)
+    targets = [
+        peer_id
+        for peer_id, peer in peers.items()
+        if peer["role"] not in MODERATORS and peer.get("media", {}).get("audio")
+    ]
+    for peer_id in targets:
+        with contextlib.suppress(ModerationError):
+            await stop_media(app, meeting_id, peer_id, "audio", by)
+    return len(targets)
+
+
+async def admit_all(app: FastAPI, meeting_id: str) -> int:
+    """Everyone waiting in the lobby comes in; returns how many."""
+    waiting = await _hub(app).state.lobby(meeting_id)
+    admitted = 0
+    for peer_id in waiting:
+        with contextlib.suppress(ModerationError):  # gone, or admitted by another host
+            await admit(app, meeting_id, peer_id)
+            admitted += 1
+    return admitted
 
 
 async def _shut_out(app: FastAPI, meeting_id: str, user_id: str | None, how: str) -> None:

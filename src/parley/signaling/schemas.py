@@ -65,7 +65,7 @@ class MediaState(Frame):
 
 
 class PeerCommand(Frame):
-    type: Literal["mute", "remove", "admit", "deny"]
+    type: Literal["mute", "remove", "admit", "deny", "lower-hand"]
     peer: str = Field(max_length=64)
 
 
@@ -87,6 +87,13 @@ class Lock(Frame):
 
 class Simple(Frame):
     type: Literal["end", "ping"]
+
+
+class EveryoneCommand(Frame):
+    """A host's command for the whole room: mute everyone but hosts and cohosts, lower every
+    raised hand, admit everyone waiting in the lobby."""
+
+    type: Literal["mute-all", "lower-hands", "admit-all"]
 
 
 class StopVideo(Frame):
@@ -160,6 +167,7 @@ Inbound = Annotated[
     | RecordingState
     | Lock
     | Simple
+    | EveryoneCommand
     | SfuJoin
     | SfuPublish
     | SfuSubscribeAnswer
@@ -195,6 +203,10 @@ KNOWN_TYPES = {
     "sfu-layer",
     "stop-video",
     "allow-unmute",
+    "lower-hand",
+    "mute-all",
+    "lower-hands",
+    "admit-all",
 }
 
 

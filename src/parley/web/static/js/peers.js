@@ -131,6 +131,11 @@ export class PeerMesh extends EventTarget {
     this.links.set(peerId, link);
     const { pc } = link;
     for (const track of this.media.stream.getTracks()) pc.addTrack(track, this.media.stream);
+    // A kind we cannot send (no device, or a blocked one) is still received: without these the
+    // link of someone with nothing to send never negotiated, and their tiles stayed black.
+    for (const kind of /** @type {const} */ (["audio", "video"])) {
+      if (!this.media.stream.getTracks().some((track) => track.kind === kind)) pc.addTransceiver(kind, { direction: "recvonly" });
+    }
     if (this.media.screen && this.screenStream) {
       link.screenSender = pc.addTrack(this.media.screen, this.screenStream);
     }
@@ -248,6 +253,15 @@ export class PeerMesh extends EventTarget {
         if (!sender.track || sender === link.screenSender) continue;
         const replacement = sender.track.kind === "audio" ? this.media.audioTrack : this.media.videoTrack;
         if (replacement && replacement !== sender.track) await sender.replaceTrack(replacement);
+      }
+      // A device granted later goes on the transceiver that only received (a renegotiation).
+      for (const transceiver of link.pc.getTransceivers()) {
+        if (transceiver.sender.track || transceiver.sender === link.screenSender || transceiver.direction !== "recvonly") continue;
+        const track = transceiver.receiver.track.kind === "audio" ? this.media.audioTrack : this.media.videoTrack;
+        if (!track) continue;
+        await transceiver.sender.replaceTrack(track);
+        transceiver.sender.setStreams(this.media.stream);
+        transceiver.direction = "sendrecv";
       }
     }
   }

@@ -21,6 +21,8 @@
  * @property {"host"|"cohost"|"participant"|"guest"} role
  * @property {MediaState} media
  * @property {boolean} hand
+ * @property {number | null} [hand_at] when the hand went up (seconds since the epoch, the
+ *   server's clock): the hosts' hand queue is ordered by it
  * @property {boolean} [connected]
  * @property {MediaKind[]} [held] what a host holds off (the meeting does not allow self-unmute):
  *   this participant may not turn it on again until a host allows it
@@ -207,7 +209,8 @@
  *   | {type: "reaction", emoji: string}
  *   | {type: "hand", raised: boolean}
  *   | {type: "media-state", audio: boolean, video: boolean, screen: boolean}
- *   | {type: "mute"|"remove"|"admit"|"deny", peer: string}
+ *   | {type: "mute"|"remove"|"admit"|"deny"|"lower-hand", peer: string}
+ *   | {type: "mute-all"|"lower-hands"|"admit-all"}
  *   | {type: "role", peer: string, role: "cohost"|"participant"}
  *   | {type: "lock", locked: boolean}
  *   | {type: "recording", active: boolean}

@@ -347,7 +347,12 @@ export class SfuSession extends EventTarget {
 
   /** Camera or microphone changed device: swap tracks; a kind the publisher lacked renegotiates. */
   async replaceLocalTracks() {
-    if (!this.active || !this.publisher) return;
+    if (!this.active) return;
+    if (!this.publisher) {
+      // We only received (nothing to send when we came): a device granted since is published.
+      if (this.media.stream.getTracks().length > 0) this.publish();
+      return;
+    }
     const pc = this.publisher;
     const { stream } = this.media;
     let renegotiate = false;

@@ -8,6 +8,7 @@
  */
 import { ApiError, paths } from "../api.js";
 import { checkConnectivity, describeCheck, overallVerdict, probeMediaServer } from "../connectivity.js";
+import { icon } from "../icons.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { RejoinRefused, RejoiningConnection, forget, rejoinMeeting, remember, rememberMedia, remembered } from "../rejoin.js";
@@ -221,7 +222,7 @@ export async function show(params) {
     h(
       "section",
       { class: "join", "data-state": "join" },
-      h("div", { class: "card" }, preview, h("div", { class: "meter-row" }, h("span", { "aria-hidden": "true" }, "🎤"), meter), mediaProblem),
+      h("div", { class: "card" }, preview, h("div", { class: "meter-row" }, icon("mic"), meter), mediaProblem),
       h("div", { class: "card stack" },
         h("h1", {}, meeting.title),
         h("p", { class: "muted" }, `Hosted by ${meeting.host_display_name}`, meeting.status === "scheduled" ? " · not started yet" : " · in progress"),

@@ -6,6 +6,7 @@
  * people (lobby and host tools), controls, recording and plane.
  * @module pages/room
  */
+import { REACTION_NAMES, icon, reactionFace } from "../icons.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { h, render, toast } from "../ui.js";
@@ -56,6 +57,8 @@ export class Room {
     this.tiles = new Map();
     /** @type {Array<() => void>} */
     this.stops = [];
+    /** a device is being asked for (Unmute or Start camera without one) */
+    this.asking = false;
     this.plane = new MediaPlane(welcome.self.id, this.connection, this.media, welcome.ice_servers || [], () => this.peers.keys());
     // --- the page's elements ---
     this.grid = h("div", { class: "grid", id: "grid", "aria-label": "Participants' videos" });
@@ -63,14 +66,15 @@ export class Room {
     this.stageLabel = h("p", { class: "stage-label" });
     this.stage = h("div", { class: "stage", id: "stage", hidden: true }, this.stageVideo, this.stageLabel);
     this.banner = h("div", { class: "banner", role: "status", hidden: true }, "Reconnecting…");
-    this.lockBadge = h("span", { class: "badge", hidden: !this.room.locked }, "🔒 locked");
-    this.recordingBadge = h("span", { class: "badge recording", id: "recording-badge", hidden: !this.room.recording, role: "status" }, "● Recording");
+    this.lockBadge = h("span", { class: "badge locked", hidden: !this.room.locked }, icon("lock"), "Locked");
+    this.recordingBadge = h("span", { class: "badge recording", id: "recording-badge", hidden: !this.room.recording, role: "status" }, icon("record"), "Recording");
     this.recording = new Recording(this);
     this.chat = new Chat(this);
     this.people = new People(this, welcome.lobby || []);
     this.controls = new Controls(this);
     this.element = h("section", { class: "room", "data-state": "room", "aria-label": this.options.meeting.title },
       h("header", { class: "room-top" }, h("h1", {}, this.options.meeting.title), this.recordingBadge, this.lockBadge, this.banner),
+      this.people.notice.element, this.people.notice.announcer,
       h("div", { class: "room-body" }, h("div", { class: "videos" }, this.stage, this.grid), this.chat.panel, this.people.panel),
       this.controls.element);
     for (const message of welcome.chat_history || []) this.chat.add(message, false);
@@ -104,6 +108,9 @@ export class Room {
     this.refresh();
     this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
     this.stops.push(this.controls.shortcuts());
+    // Tiles say when a peer's media does not arrive, even while no link reports stats.
+    const arrivals = setInterval(() => this.showStats(), 2000);
+    this.stops.push(() => clearInterval(arrivals));
   }
 
   applyJoinSettings() {
@@ -129,6 +136,7 @@ export class Room {
         if (!wasModerator && this.moderator) toast("You are now a cohost.");
       } else {
         const known = this.peers.get(peer.id);
+        if (this.moderator && peer.hand && known && !known.hand) toast(`${peer.display_name} raised their hand.`);
         this.peers.set(peer.id, { ...(known || peer), ...peer });
         if (reconnected) this.plane.peerReconnected(peer.id);
         if (!peer.media.screen) this.updateStage();
@@ -203,7 +211,7 @@ export class Room {
       if (tile) {
         // Counters start again on the peer's next link (SFU or mesh): none of the old ones stay.
         if (tile.video.srcObject && tile.video.srcObject === link.camera) tile.video.srcObject = null;
-        tile.quality.dataset.quality = "unknown";
+        tile.showQuality("unknown", null);
         tile.element.dataset.framesDecoded = "0";
         tile.element.dataset.audioBytes = "0";
         tile.element.dataset.frameWidth = "0";
@@ -315,7 +323,7 @@ export class Room {
   showReaction(from, emoji) {
     const tile = this.tiles.get(from);
     if (!tile) return;
-    const bubble = h("span", { class: "reaction", "aria-label": `reaction ${emoji}` }, emoji);
+    const bubble = h("span", { class: "reaction", role: "img", "aria-label": `Reaction: ${REACTION_NAMES[emoji] || emoji}` }, reactionFace(emoji));
     tile.element.append(bubble);
     setTimeout(() => bubble.remove(), 3000);
   }
@@ -351,9 +359,7 @@ export class Room {
     for (const link of this.plane.links.values()) {
       const tile = this.tiles.get(link.peerId);
       if (!tile) continue;
-      tile.quality.dataset.quality = link.quality.level;
-      tile.quality.textContent = { good: "▂▄▆", fair: "▂▄", poor: "▂", unknown: "…" }[link.quality.level];
-      tile.quality.title = `Connection: ${link.quality.level}${link.quality.rttMs !== null ? `, ${Math.round(link.quality.rttMs)} ms` : ""}`;
+      tile.showQuality(link.quality.level, link.quality.rttMs);
       tile.element.dataset.framesDecoded = String(link.quality.framesDecoded);
       tile.element.dataset.audioBytes = String(link.quality.audioBytes);
       tile.element.dataset.frameWidth = String(this.plane.frameWidth(link.peerId));
@@ -363,7 +369,43 @@ export class Room {
       }
     }
     if ((this.selfLevel || 0) > level * 4 && this.media.state().audio) loudest = this.self.id;
+    for (const [id, tile] of this.tiles) {
+      const peer = this.peers.get(id);
+      if (id === this.self.id || !peer) continue;
+      tile.showArrival(peer.media.audio || peer.media.video, Number(tile.element.dataset.framesDecoded || 0) + Number(tile.element.dataset.audioBytes || 0) > 0);
+    }
     for (const [id, tile] of this.tiles) tile.element.classList.toggle("speaking", id === loudest);
+  }
+
+  /**
+   * Unmute or Start camera without a device (none when we came, or a blocked one): ask the
+   * browser again, and on success start sending it, without leaving the meeting. A kind that
+   * comes along unasked (the browser grants both) stays off.
+   * @param {MediaKind} kind
+   */
+  async askForDevice(kind) {
+    if (this.asking) return;
+    this.asking = true;
+    try {
+      const had = { audio: this.media.audioTrack !== null, video: this.media.videoTrack !== null };
+      await this.media.start();
+      const track = kind === "audio" ? this.media.audioTrack : this.media.videoTrack;
+      if (!track) {
+        toast(this.media.problem || (kind === "audio" ? "No microphone found." : "No camera found."), "error");
+        return;
+      }
+      track.enabled = true;
+      const other = kind === "audio" ? this.media.videoTrack : this.media.audioTrack;
+      if (other && !had[kind === "audio" ? "video" : "audio"]) other.enabled = false;
+      const own = this.tiles.get(this.self.id);
+      if (own) own.video.srcObject = this.media.stream;
+      this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
+      await this.plane.replaceLocalTracks();
+      this.sendMediaState();
+      this.refresh();
+    } finally {
+      this.asking = false;
+    }
   }
 
   leave() {

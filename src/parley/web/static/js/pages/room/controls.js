@@ -9,6 +9,7 @@
  * @module pages/room/controls
  */
 import { mediaErrorText } from "../../media.js";
+import { REACTION_NAMES, icon, reactionFace } from "../../icons.js";
 import { REACTIONS } from "../../protocol.js";
 import { h, toast } from "../../ui.js";
 import { MODERATORS } from "./tile.js";
@@ -28,16 +29,46 @@ export const HELD_WORDS = {
 };
 
 /**
- * Show a toggle's state (its label says what a press does next).
+ * A control's face: its icon and its words, keeping the badge it carries (the chat's unread
+ * count).
+ * @param {HTMLButtonElement} button
+ * @param {string} label
+ * @param {import("../../icons.js").IconName} [iconName]
+ */
+function setFace(button, label, iconName) {
+  const badge = button.querySelector(".badge");
+  const shown = button.querySelector(".control-label");
+  const current = button.querySelector("svg.icon");
+  if (shown && shown.textContent === label && (!iconName || current?.classList.contains(`icon-${iconName}`))) return;
+  const face = iconName ? icon(iconName) : current;
+  button.replaceChildren(...(face ? [face] : []), h("span", { class: "control-label" }, label));
+  if (badge) button.append(badge);
+}
+
+/**
+ * A toggle with one name whatever its state (Chat): `aria-pressed` says whether it is on.
  * @param {HTMLButtonElement} button
  * @param {boolean} on
  * @param {string} label
  */
 export function setPressed(button, on, label) {
   button.setAttribute("aria-pressed", String(on));
-  const badge = button.querySelector(".badge");
-  button.textContent = label;
-  if (badge) button.append(badge);
+  setFace(button, label);
+}
+
+/**
+ * A toggle whose name says what a press does next ("Mute", "Unmute"): it carries no
+ * `aria-pressed` (a "Mute" button announced as pressed reads as muted, the reverse of the
+ * truth); `data-on` says whether the thing is on, for the styles and the tests.
+ * @param {HTMLButtonElement} button
+ * @param {boolean} on
+ * @param {string} label
+ * @param {import("../../icons.js").IconName} iconName
+ */
+export function setAction(button, on, label, iconName) {
+  button.removeAttribute("aria-pressed");
+  button.dataset.on = String(on);
+  setFace(button, label, iconName);
 }
 
 /**
@@ -70,13 +101,16 @@ export class Controls {
     this.screen = this.button("screen", "Share screen", () => void this.toggleScreen());
     this.hand = this.button("hand", "Raise hand", () => this.toggleHand());
     this.reactionMenu = h("div", { class: "reactions", hidden: true, role: "menu" },
-      ...REACTIONS.map((emoji) => h("button", { type: "button", role: "menuitem", "aria-label": `React ${emoji}`, onclick: () => { room.connection.send({ type: "reaction", emoji }); this.reactionMenu.hidden = true; } }, emoji)));
-    const react = this.button("react", "Reactions", () => { this.reactionMenu.hidden = !this.reactionMenu.hidden; });
-    this.chat = this.button("chat", "Chat", () => this.togglePanel(room.chat.panel));
+      ...REACTIONS.map((emoji) => h("button", { type: "button", role: "menuitem", "aria-label": `React: ${REACTION_NAMES[emoji] || emoji}`, onclick: () => { room.connection.send({ type: "reaction", emoji }); this.reactionMenu.hidden = true; } }, reactionFace(emoji))));
+    const react = this.button("react", "Reactions", () => { this.reactionMenu.hidden = !this.reactionMenu.hidden; }, "smile");
+    this.chat = this.button("chat", "Chat", () => this.togglePanel(room.chat.panel), "chat");
     this.chat.append(room.chat.badge);
-    const people = this.button("people", "Participants", () => this.togglePanel(room.people.panel));
+    this.peopleToggle = this.button("people", "Participants", () => this.togglePanel(room.people.panel), "people");
+    const people = this.peopleToggle;
+    people.append(room.people.notice.count); // how many wait in the lobby (hosts and cohosts)
+    for (const panelToggle of [this.chat, people]) panelToggle.setAttribute("aria-pressed", "false");
     this.record = this.button("record", "Record", () => void room.recording.toggle());
-    this.leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => this.askLeave() }, "Leave");
+    this.leave = h("button", { type: "button", class: "danger", id: "leave", onclick: () => this.askLeave() }, icon("leave"), h("span", { class: "control-label" }, "Leave"));
     const leave = this.leave;
     this.leaveDialog = this.leaveChoice();
     // Shown while no host or cohost is in the room (mounted in the room's header on first refresh).
@@ -140,13 +174,14 @@ export class Controls {
   }
 
   /**
-   * A toggle button of the control bar.
+   * A button of the control bar (its state, if it has one, set by `refresh`).
    * @param {string} id
    * @param {string} label
    * @param {() => void} action
+   * @param {import("../../icons.js").IconName} [iconName]
    */
-  button(id, label, action) {
-    return h("button", { type: "button", id: `control-${id}`, class: "control", "aria-pressed": "false", onclick: action }, label);
+  button(id, label, action, iconName) {
+    return h("button", { type: "button", id: `control-${id}`, class: "control", onclick: action }, iconName ? icon(iconName) : null, h("span", { class: "control-label" }, label));
   }
 
   /**
@@ -168,19 +203,19 @@ export class Controls {
   refresh() {
     const room = this.room;
     const { audio, video } = room.media.state();
-    setPressed(this.mic, audio, audio ? "Mute (m)" : "Unmute (m)");
-    setPressed(this.cam, video, video ? "Stop camera (v)" : "Start camera (v)");
+    setAction(this.mic, audio, audio ? "Mute (m)" : "Unmute (m)", audio ? "mic" : "mic-off");
+    setAction(this.cam, video, video ? "Stop camera (v)" : "Start camera (v)", video ? "camera" : "camera-off");
     holdOff(this.mic, this.micHeld, room.isHeld("audio") && !audio);
     holdOff(this.cam, this.camHeld, room.isHeld("video") && !video);
-    setPressed(this.screen, room.media.screen !== null, room.media.screen ? "Stop sharing" : "Share screen");
-    setPressed(this.hand, room.self.hand, room.self.hand ? "Lower hand" : "Raise hand");
+    setAction(this.screen, room.media.screen !== null, room.media.screen ? "Stop sharing" : "Share screen", "screen");
+    setAction(this.hand, room.self.hand, room.self.hand ? "Lower hand" : "Raise hand", "hand");
     const allowed = room.allowed;
     this.screen.disabled = !allowed.screen && !room.media.screen;
     this.screen.title = allowed.screen ? "" : "Screen sharing is off in this meeting";
     this.record.hidden = !room.moderator;
     if (!room.moderator && this.leaveDialog.open) this.leaveDialog.close();
     this.showHostNotice();
-    setPressed(this.record, room.recording.active, room.recording.active ? "Stop recording" : "Record");
+    setAction(this.record, room.recording.active, room.recording.active ? "Stop recording" : "Record", "record");
   }
 
   /**
@@ -194,6 +229,7 @@ export class Controls {
     people.panel.hidden = true;
     panel.hidden = !open;
     setPressed(this.chat, !chat.panel.hidden, "Chat");
+    setPressed(this.peopleToggle, !people.panel.hidden, "Participants");
     if (panel === chat.panel && open) chat.opened();
   }
 
@@ -204,7 +240,7 @@ export class Controls {
       return;
     }
     if (!room.media.audioTrack) {
-      toast(room.media.problem || "No microphone.", "error");
+      void room.askForDevice("audio");
       return;
     }
     room.media.setAudio(!room.media.audioTrack.enabled);
@@ -219,7 +255,7 @@ export class Controls {
       return;
     }
     if (!room.media.videoTrack) {
-      toast(room.media.problem || "No camera.", "error");
+      void room.askForDevice("video");
       return;
     }
     room.media.setVideo(!room.media.videoTrack.enabled);

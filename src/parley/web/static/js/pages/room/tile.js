@@ -3,9 +3,19 @@
  * One tile of the room's grid: a participant's camera, name and indicators.
  * @module pages/room/tile
  */
+import { icon, signalBars } from "../../icons.js";
 import { h } from "../../ui.js";
 
 /** @typedef {import("../../protocol.js").Peer} Peer */
+
+/** How long a peer's media may take to arrive before the tile says it cannot connect. */
+export const CANNOT_CONNECT_MS = 15_000;
+
+/** What a tile says while a peer's media does not arrive. */
+export const ARRIVAL_WORDS = {
+  connecting: "Connecting…",
+  failed: "Can't connect — check your network",
+};
 
 /** Roles that moderate a room (the server's `MODERATORS`). */
 export const MODERATORS = new Set(["host", "cohost"]);
@@ -27,11 +37,15 @@ export class Tile {
     this.video = h("video", { autoplay: true, playsinline: true, muted: self });
     this.name = h("span", { class: "name" });
     this.indicators = h("span", { class: "indicators" });
-    this.quality = h("span", { class: "quality", "data-quality": "unknown", title: "Connection quality" });
+    this.quality = h("span", { class: "quality", "data-quality": "unknown", title: "Connection quality" }, signalBars("unknown", "Connection quality not known yet"));
+    this.arrival = h("p", { class: "tile-status", hidden: true });
+    /** since when this tile waits for the peer's media (reset when it arrives) */
+    this.waitingSince = Date.now();
     this.element = h(
       "figure",
       { class: self ? "tile self" : "tile", "data-peer-id": id, "data-self": self },
       this.video,
+      this.arrival,
       h("figcaption", {}, this.name, this.indicators, self ? null : this.quality),
     );
   }
@@ -50,9 +64,37 @@ export class Tile {
     this.element.classList.toggle("camera-off", !peer.media.video);
     this.element.classList.toggle("away", peer.connected === false);
     this.indicators.replaceChildren(
-      peer.media.audio ? "" : h("span", { class: "muted-mic", title: "Microphone off", "aria-label": "microphone off" }, "🔇"),
-      peer.hand ? h("span", { class: "hand", title: "Hand raised", "aria-label": "hand raised" }, "✋") : "",
-      peer.connected === false ? h("span", { title: "Reconnecting" }, "⟳") : "",
+      peer.media.audio ? "" : h("span", { class: "muted-mic", title: "Microphone off" }, icon("mic-off", "Microphone off")),
+      peer.hand ? h("span", { class: "hand", title: "Hand raised" }, icon("hand", "Hand raised")) : "",
+      peer.connected === false ? h("span", { class: "reconnecting", title: "Reconnecting" }, icon("reconnecting", "Reconnecting")) : "",
     );
+  }
+
+  /**
+   * Whether the peer's media arrives: nothing said when it does (or when they send nothing),
+   * "Connecting…" while it has not, and after a while that it cannot connect.
+   * @param {boolean} sending the peer says it sends audio or video
+   * @param {boolean} arriving some of it reached us
+   */
+  showArrival(sending, arriving) {
+    if (arriving || !sending) this.waitingSince = Date.now();
+    const state = arriving || !sending ? "" : Date.now() - this.waitingSince > CANNOT_CONNECT_MS ? "failed" : "connecting";
+    if (this.element.dataset.arrival === state) return;
+    this.element.dataset.arrival = state;
+    this.arrival.hidden = state === "";
+    this.arrival.textContent = state ? ARRIVAL_WORDS[state] : "";
+  }
+
+  /**
+   * Connection quality as signal bars, with the words for screen readers and the tooltip.
+   * @param {"good" | "fair" | "poor" | "unknown"} level
+   * @param {number | null} rttMs
+   */
+  showQuality(level, rttMs) {
+    const words = level === "unknown" ? "Connection quality not known yet" : `Connection: ${level}${rttMs !== null ? `, ${Math.round(rttMs)} ms` : ""}`;
+    if (this.quality.dataset.quality === level && this.quality.title === words) return;
+    this.quality.dataset.quality = level;
+    this.quality.title = words;
+    this.quality.replaceChildren(signalBars(level, words));
   }
 }
