@@ -160,6 +160,8 @@ async def test_on_a_phone_an_instant_meeting_gets_a_password_a_waiting_room_and_
     await page.screenshot(path=str(artifacts / "invite-ready-375.png"))
     await card.get_by_role("button", name="Dismiss").click()
 
+    # On a phone Invite is one of the controls under More.
+    await page.get_by_role("button", name="More").click()
     invite = page.get_by_role("button", name="Invite", exact=True)
     await invite.click()
     dialog = _dialog(page)

@@ -13,6 +13,7 @@ import { h, render, toast } from "../ui.js";
 import { Chat } from "./room/chat.js";
 import { Controls } from "./room/controls.js";
 import { Invite } from "./room/invite.js";
+import { Layout } from "./room/layout.js";
 import { People } from "./room/people.js";
 import { MediaPlane } from "./room/plane.js";
 import { Polls } from "./room/polls.js";
@@ -68,6 +69,7 @@ export class Room {
     this.banner = h("div", { class: "banner", role: "status", hidden: true }, "Reconnecting…");
     this.lockBadge = h("span", { class: "badge locked", hidden: !this.room.locked }, icon("lock"), "Locked");
     this.recordingBadge = h("span", { class: "badge recording", id: "recording-badge", hidden: !this.room.recording, role: "status" }, icon("record"), "Recording");
+    this.layout = new Layout(this);
     this.recording = new Recording(this);
     this.chat = new Chat(this);
     this.people = new People(this, welcome.lobby || []);
@@ -242,7 +244,7 @@ export class Room {
   /** @param {Peer} peer */
   addTile(peer) {
     if (this.tiles.has(peer.id)) return;
-    const tile = new Tile(peer.id, false);
+    const tile = new Tile(peer.id, false, () => this.layout.togglePin(peer.id));
     const link = this.plane.links.get(peer.id);
     if (link?.camera) tile.video.srcObject = link.camera;
     this.tiles.set(peer.id, tile);
@@ -261,7 +263,8 @@ export class Room {
 
   /** Redraw everything that depends on room state. */
   refresh() {
-    const count = this.tiles.size;
+    this.layout.apply();
+    const count = this.tiles.size - (this.layout.selfHidden ? 1 : 0);
     this.grid.dataset.count = String(count);
     this.grid.style.setProperty("--columns", String(Math.ceil(Math.sqrt(count))));
     this.self.media = this.media.state();
@@ -375,6 +378,7 @@ export class Room {
       tile.showArrival(peer.media.audio || peer.media.video, Number(tile.element.dataset.framesDecoded || 0) + Number(tile.element.dataset.audioBytes || 0) > 0);
     }
     for (const [id, tile] of this.tiles) tile.element.classList.toggle("speaking", id === loudest);
+    this.layout.spoke(loudest);
   }
 
   /**

@@ -103,6 +103,7 @@ export class Controls {
     this.reactionMenu = h("div", { class: "reactions", hidden: true, role: "menu" },
       ...REACTIONS.map((emoji) => h("button", { type: "button", role: "menuitem", "aria-label": `React: ${REACTION_NAMES[emoji] || emoji}`, onclick: () => { room.connection.send({ type: "reaction", emoji }); this.reactionMenu.hidden = true; } }, reactionFace(emoji))));
     const react = this.button("react", "Reactions", () => { this.reactionMenu.hidden = !this.reactionMenu.hidden; }, "smile");
+    this.react = react;
     this.chat = this.button("chat", "Chat", () => this.togglePanel(room.chat.panel), "chat");
     this.chat.append(room.chat.badge);
     this.peopleToggle = this.button("people", "Participants", () => this.togglePanel(room.people.panel), "people");
@@ -119,9 +120,13 @@ export class Controls {
     // The toggles' descriptions while held (hidden, read out with the button).
     this.micHeld = h("span", { id: "control-mic-held", hidden: true }, HELD_WORDS.audio);
     this.camHeld = h("span", { id: "control-cam-held", hidden: true }, HELD_WORDS.video);
-    this.element = h("div", { class: "controls", role: "toolbar", "aria-label": "Meeting controls" },
+    // On a phone the secondary controls fold into "More" (one row of icons stays).
+    this.more = h("button", { type: "button", id: "control-more", class: "control", "aria-expanded": "false", "aria-controls": "meeting-controls", onclick: () => this.toggleMore() }, icon("more"), h("span", { class: "control-label" }, "More"));
+    for (const secondary of [this.screen, this.record, room.layout.choice, room.layout.selfView]) secondary.classList.add("secondary");
+    this.element = h("div", { class: "controls", id: "meeting-controls", role: "toolbar", "aria-label": "Meeting controls" },
       this.micHeld, this.camHeld, this.mic, this.cam, this.screen, this.hand,
-      h("div", { class: "react-wrap" }, react, this.reactionMenu), this.chat, people, this.record, leave);
+      h("div", { class: "react-wrap secondary" }, react, this.reactionMenu), this.chat, people, this.record,
+      room.layout.choice, room.layout.selfView, this.more, leave);
   }
 
   /**
@@ -190,6 +195,10 @@ export class Controls {
    */
   shortcuts() {
     const keys = (/** @type {KeyboardEvent} */ event) => {
+      if (event.key === "Escape") {
+        this.escape();
+        return;
+      }
       const target = /** @type {HTMLElement} */ (event.target);
       if (event.ctrlKey || event.metaKey || event.altKey || target.closest("input, textarea, select")) return;
       if (event.key === "m") this.toggleAudio();
@@ -218,6 +227,37 @@ export class Controls {
     setAction(this.record, room.recording.active, room.recording.active ? "Stop recording" : "Record", "record");
   }
 
+  /** Escape closes the reactions picker, the More controls or the open side panel (a modal
+   * dialog closes itself), and focus goes back to the control that opened it. */
+  escape() {
+    if (document.querySelector("dialog[open]")) return;
+    const room = this.room;
+    if (!this.reactionMenu.hidden) {
+      this.reactionMenu.hidden = true;
+      this.react.focus();
+      return;
+    }
+    /** @type {Array<[HTMLElement | undefined, HTMLElement | undefined]>} */
+    const panels = [[room.chat.panel, this.chat], [room.people.panel, this.peopleToggle], [room.polls?.panel, room.polls?.button]];
+    for (const [panel, toggle] of panels) {
+      if (!panel || panel.hidden) continue;
+      if (toggle === room.polls?.button) room.polls.setOpen(false);
+      else this.togglePanel(panel);
+      toggle?.focus();
+      return;
+    }
+    if (this.element.classList.contains("more-open")) {
+      this.toggleMore();
+      this.more.focus();
+    }
+  }
+
+  toggleMore() {
+    const open = !this.element.classList.contains("more-open");
+    this.element.classList.toggle("more-open", open);
+    this.more.setAttribute("aria-expanded", String(open));
+  }
+
   /**
    * Open a side panel (closing the other), or close it.
    * @param {HTMLElement} panel
@@ -231,6 +271,7 @@ export class Controls {
     setPressed(this.chat, !chat.panel.hidden, "Chat");
     setPressed(this.peopleToggle, !people.panel.hidden, "Participants");
     if (panel === chat.panel && open) chat.opened();
+    if (panel === people.panel && open) /** @type {HTMLElement | null} */ (people.panel.querySelector("h2"))?.focus();
   }
 
   toggleAudio() {

@@ -39,7 +39,7 @@ export class People {
     this.roomActions = h("div", { class: "row-actions", hidden: !room.moderator });
     this.notice = new LobbyNotice(room);
     this.panel = h("aside", { class: "panel", id: "people-panel", hidden: true, "aria-label": "Participants" },
-      h("h2", {}, "Participants"), this.lobbySection, this.handSection, this.searchRow, this.list, this.roomActions);
+      h("h2", { tabindex: "-1" }, "Participants"), this.lobbySection, this.handSection, this.searchRow, this.list, this.roomActions);
   }
 
   listen() {

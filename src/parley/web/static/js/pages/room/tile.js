@@ -8,6 +8,9 @@ import { h } from "../../ui.js";
 
 /** @typedef {import("../../protocol.js").Peer} Peer */
 
+/** How long a peer's media may take to arrive before the tile says it is still connecting. */
+export const CONNECTING_AFTER_MS = 3_000;
+
 /** How long a peer's media may take to arrive before the tile says it cannot connect. */
 export const CANNOT_CONNECT_MS = 15_000;
 
@@ -32,8 +35,9 @@ export class Tile {
   /**
    * @param {string} id
    * @param {boolean} self
+   * @param {() => void} [onPin] pins (or unpins) this peer large; our own tile has none
    */
-  constructor(id, self) {
+  constructor(id, self, onPin) {
     this.video = h("video", { autoplay: true, playsinline: true, muted: self });
     this.name = h("span", { class: "name" });
     this.indicators = h("span", { class: "indicators" });
@@ -48,6 +52,9 @@ export class Tile {
       this.arrival,
       h("figcaption", {}, this.name, this.indicators, self ? null : this.quality),
     );
+    /** @type {HTMLButtonElement | null} */
+    this.pin = onPin ? h("button", { type: "button", class: "pin", "aria-pressed": "false", onclick: onPin }, "Pin") : null;
+    if (this.pin) this.element.append(this.pin);
   }
 
   /**
@@ -58,6 +65,7 @@ export class Tile {
     const role = roleName(peer.role);
     this.name.textContent = `${peer.display_name}${self ? " (you)" : ""}${role ? ` · ${role}` : ""}`;
     this.element.dataset.peerName = peer.display_name;
+    this.pin?.setAttribute("aria-label", `Pin ${peer.display_name}`);
     this.element.dataset.audio = String(peer.media.audio);
     this.element.dataset.video = String(peer.media.video);
     this.element.dataset.hand = String(peer.hand);
@@ -70,6 +78,13 @@ export class Tile {
     );
   }
 
+  /** @param {boolean} pinned */
+  showPinned(pinned) {
+    if (!this.pin) return;
+    this.pin.setAttribute("aria-pressed", String(pinned));
+    this.pin.textContent = pinned ? "Unpin" : "Pin";
+  }
+
   /**
    * Whether the peer's media arrives: nothing said when it does (or when they send nothing),
    * "Connecting…" while it has not, and after a while that it cannot connect.
@@ -78,7 +93,8 @@ export class Tile {
    */
   showArrival(sending, arriving) {
     if (arriving || !sending) this.waitingSince = Date.now();
-    const state = arriving || !sending ? "" : Date.now() - this.waitingSince > CANNOT_CONNECT_MS ? "failed" : "connecting";
+    const waited = Date.now() - this.waitingSince;
+    const state = arriving || !sending || waited < CONNECTING_AFTER_MS ? "" : waited > CANNOT_CONNECT_MS ? "failed" : "connecting";
     if (this.element.dataset.arrival === state) return;
     this.element.dataset.arrival = state;
     this.arrival.hidden = state === "";
