@@ -6,22 +6,10 @@
 import { paths } from "../api.js";
 import { session } from "../session.js";
 import { checkbox, copy, errorLine, field, go, h, render, showError, showErrors, showFieldError, toast, when } from "../ui.js";
+import { MEETING_INPUTS, browserZone, editForm } from "./meeting_edit.js";
 import { markNewMeeting } from "./room/invite.js";
 
-/**
- * @typedef {object} Meeting
- * @property {string} id
- * @property {string} code
- * @property {string} title
- * @property {string} host_id
- * @property {string} host_display_name
- * @property {"scheduled"|"live"|"ended"|"cancelled"} status
- * @property {string|null} start_time
- * @property {number} duration_minutes
- * @property {boolean} has_password
- * @property {string} join_url
- * @property {string|null} ended_at
- */
+/** @typedef {import("./meeting_edit.js").Meeting} Meeting */
 
 const PAGE_SIZE = 10;
 
@@ -48,40 +36,59 @@ async function downloadCalendar(meeting) {
 }
 
 /**
+ * Open (or, when open, close) a row's edit form. Closing it gives the focus back to the Edit
+ * button; saving refreshes the list and focuses the meeting's new Edit button.
+ * @param {HTMLElement} row
+ * @param {HTMLButtonElement} button
  * @param {Meeting} meeting
- * @param {() => void} refresh
+ * @param {() => Promise<unknown>} refresh
+ */
+function toggleEdit(row, button, meeting, refresh) {
+  const close = () => {
+    row.querySelector("form.meeting-edit")?.remove();
+    button.setAttribute("aria-expanded", "false");
+    button.focus();
+  };
+  if (row.querySelector("form.meeting-edit")) {
+    close();
+    return;
+  }
+  const form = editForm(meeting, {
+    onClose: close,
+    onSaved: async () => {
+      await refresh();
+      const again = document.querySelector(`button[data-edit="${CSS.escape(meeting.id)}"]`);
+      if (again instanceof HTMLElement) again.focus();
+    },
+  });
+  row.append(form);
+  button.setAttribute("aria-expanded", "true");
+  form.querySelector("input")?.focus();
+}
+
+/**
+ * What a row says about who hosts and how people get in.
+ * @param {Meeting} meeting
+ * @param {boolean} mine
+ */
+function accessNotes(meeting, mine) {
+  const notes = [mine ? "You host" : `Host: ${meeting.host_display_name}`];
+  if (meeting.has_password) notes.push("password");
+  if (meeting.settings?.waiting_room) notes.push("waiting room");
+  if (meeting.settings && !meeting.settings.allow_guests) notes.push("no guests");
+  return notes.join(" · ");
+}
+
+/**
+ * @param {Meeting} meeting
+ * @param {() => Promise<unknown>} refresh
  */
 function meetingRow(meeting, refresh) {
   const mine = meeting.host_id === session.user?.id;
   const open = meeting.status === "live" || meeting.status === "scheduled";
   const actions = h("div", { class: "row-actions" });
-  if (open) {
-    actions.append(
-      h("a", { class: "button primary", href: meeting.join_url }, meeting.status === "live" ? "Join" : "Start"),
-      h("button", { type: "button", onclick: () => void copy(inviteLink(meeting)), "aria-label": `Copy invite link for ${meeting.title}` }, "Copy link"),
-      h("button", { type: "button", onclick: () => void downloadCalendar(meeting), "aria-label": `Download calendar file for ${meeting.title}` }, ".ics"),
-    );
-    if (mine) {
-      actions.append(
-        h("button", {
-          type: "button",
-          class: "danger",
-          onclick: async () => {
-            const verb = meeting.status === "live" ? "End" : "Cancel";
-            if (!window.confirm(`${verb} “${meeting.title}” for everyone?`)) return;
-            try {
-              await session.api.request(paths.meeting(meeting.id), { method: "DELETE" });
-              refresh();
-            } catch (error) {
-              toast(error instanceof Error ? error.message : String(error), "error");
-            }
-          },
-        }, meeting.status === "live" ? "End" : "Cancel"),
-      );
-    }
-  }
   const time = meeting.status === "ended" ? `Ended ${when(meeting.ended_at)}` : meeting.start_time ? when(meeting.start_time) : "Instant meeting";
-  return h(
+  const row = h(
     "li",
     { class: "meeting", "data-meeting-code": meeting.code },
     h(
@@ -89,10 +96,42 @@ function meetingRow(meeting, refresh) {
       { class: "meeting-info" },
       h("strong", {}, meeting.title),
       h("span", { class: "muted" }, `${time} · ${meeting.duration_minutes} min · code ${meeting.code}`),
-      h("span", { class: "muted" }, mine ? "You host" : `Host: ${meeting.host_display_name}`, meeting.has_password ? " · password" : "", meeting.status === "live" ? " · " : "", meeting.status === "live" ? h("span", { class: "badge live" }, "live") : null),
+      h("span", { class: "muted" }, accessNotes(meeting, mine), meeting.status === "live" ? " · " : "", meeting.status === "live" ? h("span", { class: "badge live" }, "live") : null),
     ),
     actions,
   );
+  if (open) {
+    actions.append(
+      h("a", { class: "button primary", href: meeting.join_url }, meeting.status === "live" ? "Join" : "Start"),
+      h("button", { type: "button", onclick: () => void copy(inviteLink(meeting)), "aria-label": `Copy invite link for ${meeting.title}` }, "Copy link"),
+      h("button", { type: "button", onclick: () => void downloadCalendar(meeting), "aria-label": `Download calendar file for ${meeting.title}` }, ".ics"),
+    );
+  }
+  if (open && mine && meeting.status === "scheduled") {
+    const edit = h("button", { type: "button", "aria-label": `Edit ${meeting.title}`, "aria-expanded": "false", "data-edit": meeting.id }, "Edit");
+    edit.addEventListener("click", () => toggleEdit(row, edit, meeting, refresh));
+    actions.append(edit);
+  }
+  if (open && mine) {
+    const verb = meeting.status === "live" ? "End" : "Cancel";
+    actions.append(
+      h("button", {
+        type: "button",
+        class: "danger",
+        "aria-label": `${verb} ${meeting.title}`,
+        onclick: async () => {
+          if (!window.confirm(`${verb} “${meeting.title}” for everyone?`)) return;
+          try {
+            await session.api.request(paths.meeting(meeting.id), { method: "DELETE" });
+            await refresh();
+          } catch (error) {
+            toast(error instanceof Error ? error.message : String(error), "error");
+          }
+        },
+      }, verb),
+    );
+  }
+  return row;
 }
 
 /**
@@ -127,17 +166,9 @@ function meetingList(title, status, empty) {
   return { section, load };
 }
 
-/** The API's fields and problem types → the schedule form's inputs they are about. */
-const SCHEDULE_INPUTS = {
-  start_time: "start",
-  duration_minutes: "duration",
-  "start-in-the-past": "start",
-  "time-out-of-range": "start",
-};
-
 function scheduleForm() {
   const error = errorLine();
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const zone = browserZone();
   const form = h(
     "form",
     { class: "stack", "aria-label": "Schedule a meeting" },
@@ -174,7 +205,7 @@ function scheduleForm() {
       form.reset();
       form.dispatchEvent(new CustomEvent("scheduled", { detail: meeting }));
     } catch (failure) {
-      showErrors(form, error, failure, SCHEDULE_INPUTS);
+      showErrors(form, error, failure, MEETING_INPUTS);
     }
   });
   return form;
@@ -205,7 +236,7 @@ function instantForm() {
       const meeting = await session.api.request(paths.meetings(), {
         json: {
           title: `${session.user?.display_name}'s meeting`,
-          timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+          timezone: browserZone(),
           password: String(data.get("password") || "") || null,
           settings: { waiting_room: data.has("waiting_room") },
         },
