@@ -73,8 +73,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 if [ "$want_test" = 1 ] && { [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.bin/tsc ]; }; then
-  # tsc --checkJs checks the web client's JSDoc types (dev tooling; nothing is built).
-  say "installing typescript from npm (type checks of the web client)"
+  # tsc --checkJs checks the web client's JSDoc types, axe-core its accessibility in the
+  # browser tests (dev tooling; nothing is built, nothing of it is served).
+  say "installing the web client's dev tools from npm (typescript, axe-core)"
   npm ci --silent --no-audit --no-fund
   touch node_modules/.bin/tsc
 fi

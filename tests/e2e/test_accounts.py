@@ -81,7 +81,7 @@ async def test_the_dashboard_joins_by_code_and_downloads_the_invitation(people) 
     await host.page.reload()
     row = host.page.locator(f'[data-meeting-code="{meeting["code"]}"]')
     async with host.page.expect_download() as download_info:
-        await row.get_by_role("button", name="Download calendar file", exact=False).click()
+        await row.get_by_role("button", name="Calendar file (.ics) for", exact=False).click()
     download = await download_info.value
     assert download.suggested_filename == f"meeting-{meeting['code']}.ics"
     assert "BEGIN:VCALENDAR" in (await download.path()).read_text()

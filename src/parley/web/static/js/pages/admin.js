@@ -83,7 +83,8 @@ export async function show() {
     h("section", { class: "card" }, h("h2", {}, "Platform"), stats),
     h("section", { class: "card" }, h("h2", {}, "Users"), searchForm,
       h("div", { class: "table-wrap" }, h("table", { id: "users" },
-        h("thead", {}, h("tr", {}, ...["Name", "Username", "Email", "Role", "Status", "Joined", ""].map((t) => h("th", { scope: "col" }, t)))), rows)),
+        h("thead", {}, h("tr", {}, ...["Name", "Username", "Email", "Role", "Status", "Joined"].map((t) => h("th", { scope: "col" }, t)),
+          h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), rows)),
       pager),
   );
   await Promise.all([loadUsers(), loadStats()]);

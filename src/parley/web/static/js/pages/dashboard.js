@@ -103,8 +103,8 @@ function meetingRow(meeting, refresh) {
   if (open) {
     actions.append(
       h("a", { class: "button primary", href: meeting.join_url }, meeting.status === "live" ? "Join" : "Start"),
-      h("button", { type: "button", onclick: () => void copy(inviteLink(meeting)), "aria-label": `Copy invite link for ${meeting.title}` }, "Copy link"),
-      h("button", { type: "button", onclick: () => void downloadCalendar(meeting), "aria-label": `Download calendar file for ${meeting.title}` }, ".ics"),
+      h("button", { type: "button", onclick: () => void copy(inviteLink(meeting)), "aria-label": `Copy link for ${meeting.title}` }, "Copy link"),
+      h("button", { type: "button", onclick: () => void downloadCalendar(meeting), "aria-label": `Calendar file (.ics) for ${meeting.title}` }, "Calendar"),
     );
   }
   if (open && mine && meeting.status === "scheduled") {

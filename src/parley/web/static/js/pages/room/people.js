@@ -131,7 +131,7 @@ export class People {
     this.handList.replaceChildren(...raised.map((peer) => h("li", { "data-peer-id": peer.id },
       h("span", { class: "hand-name" }, peer.display_name, peer === this.room.self ? " (you)" : ""),
       moderator && peer !== this.room.self
-        ? h("span", { class: "row-actions" }, h("button", { type: "button", "data-action": "lower-hand", "aria-label": `Lower ${peer.display_name}'s hand`, onclick: () => send({ type: "lower-hand", peer: peer.id }) }, "Lower hand"))
+        ? h("span", { class: "row-actions" }, h("button", { type: "button", "data-action": "lower-hand", "aria-label": `Lower hand for ${peer.display_name}`, onclick: () => send({ type: "lower-hand", peer: peer.id }) }, "Lower hand"))
         : "")));
   }
 }

@@ -81,8 +81,8 @@ export class Tile {
   /** @param {boolean} pinned */
   showPinned(pinned) {
     if (!this.pin) return;
+    // One name whatever the state ("Pin Ben"), pressed while pinned.
     this.pin.setAttribute("aria-pressed", String(pinned));
-    this.pin.textContent = pinned ? "Unpin" : "Pin";
   }
 
   /**
