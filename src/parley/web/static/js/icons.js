@@ -52,7 +52,11 @@ const SHAPES = /** @type {const} */ ({
     ["circle", { cx: "12", cy: "12", r: "9" }],
     ["path", { d: "M8 14a4.5 4.5 0 0 0 8 0M9 9.5h.01M15 9.5h.01" }],
   ],
-  more: [["path", { d: "M5 12h.01M12 12h.01M19 12h.01" }]],
+  more: [
+    ["circle", { cx: "5", cy: "12", r: "1.6", fill: "currentColor" }],
+    ["circle", { cx: "12", cy: "12", r: "1.6", fill: "currentColor" }],
+    ["circle", { cx: "19", cy: "12", r: "1.6", fill: "currentColor" }],
+  ],
   leave: [["path", { d: "M10 4H5v16h5M14 8l4 4-4 4M18 12H9" }]],
 });
 
