@@ -141,6 +141,12 @@ async def test_by_default_unmuting_oneself_lifts_the_mute_at_the_sfu(
     back = await host.expect("peer-updated", both_on)
     assert back["peer"]["held"] == []
     assert not [f for f in alice.frames if f["type"] == "error"]
+    # The SFU is told after the room hears of it (peer-updated first): wait for both calls.
+    lifted = [(meeting_id, alice_id, kind, False) for kind in ("audio", "video")]
+    for _ in range(100):
+        if all(call in sfu_calls for call in lifted):
+            break
+        await asyncio.sleep(0.05)
     for kind in ("audio", "video"):
         assert sfu_calls.index((meeting_id, alice_id, kind, True)) < sfu_calls.index(
             (meeting_id, alice_id, kind, False)
