@@ -12,24 +12,23 @@
 
 const SVG = "http://www.w3.org/2000/svg";
 
+const MIC = /** @type {const} */ ([
+  ["rect", { x: "9", y: "3", width: "6", height: "11", rx: "3" }],
+  ["path", { d: "M5 11a7 7 0 0 0 14 0M12 18v3M8 21h8" }],
+]);
+const CAMERA = /** @type {const} */ ([
+  ["rect", { x: "3", y: "6", width: "12", height: "12", rx: "2" }],
+  ["path", { d: "M15 10l6-3v10l-6-3z" }],
+]);
+/** The stroke that turns an icon into its "off" form. */
+const SLASH = /** @type {const} */ (["path", { d: "M3 3l18 18" }]);
+
 /** Each icon's shapes: `[element, attributes]` pairs inside a 24×24 box. */
 const SHAPES = /** @type {const} */ ({
-  mic: [
-    ["rect", { x: "9", y: "3", width: "6", height: "11", rx: "3" }],
-    ["path", { d: "M5 11a7 7 0 0 0 14 0M12 18v3M8 21h8" }],
-  ],
-  "mic-off": [
-    ["rect", { x: "9", y: "3", width: "6", height: "11", rx: "3" }],
-    ["path", { d: "M5 11a7 7 0 0 0 14 0M12 18v3M8 21h8M3 3l18 18" }],
-  ],
-  camera: [
-    ["rect", { x: "3", y: "6", width: "12", height: "12", rx: "2" }],
-    ["path", { d: "M15 10l6-3v10l-6-3z" }],
-  ],
-  "camera-off": [
-    ["rect", { x: "3", y: "6", width: "12", height: "12", rx: "2" }],
-    ["path", { d: "M15 10l6-3v10l-6-3zM3 3l18 18" }],
-  ],
+  mic: MIC,
+  "mic-off": [...MIC, SLASH],
+  camera: CAMERA,
+  "camera-off": [...CAMERA, SLASH],
   screen: [
     ["rect", { x: "3", y: "4", width: "18", height: "12", rx: "2" }],
     ["path", { d: "M8 20h8M12 16v4M12 13V7M9 10l3-3 3 3" }],

@@ -60,6 +60,8 @@ export class Room {
     this.stops = [];
     /** a device is being asked for (Unmute or Start camera without one) */
     this.asking = false;
+    /** @type {(() => void) | null} stops watching our microphone's level */
+    this.stopLevel = null;
     this.plane = new MediaPlane(welcome.self.id, this.connection, this.media, welcome.ice_servers || [], () => this.peers.keys());
     // --- the page's elements ---
     this.grid = h("div", { class: "grid", id: "grid", "aria-label": "Participants' videos" });
@@ -108,7 +110,7 @@ export class Room {
     this.plane.layers.watch((peerId) => this.tiles.get(peerId)?.element ?? null);
     this.applyJoinSettings();
     this.refresh();
-    this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
+    this.watchOwnLevel();
     this.stops.push(this.controls.shortcuts());
     // Tiles say when a peer's media does not arrive, even while no link reports stats.
     const arrivals = setInterval(() => this.showStats(), 2000);
@@ -403,7 +405,7 @@ export class Room {
       if (other && !had[kind === "audio" ? "video" : "audio"]) other.enabled = false;
       const own = this.tiles.get(this.self.id);
       if (own) own.video.srcObject = this.media.stream;
-      this.stops.push(watchLevel(this.media.stream, (level) => { this.selfLevel = level; }));
+      this.watchOwnLevel();
       await this.plane.replaceLocalTracks();
       this.sendMediaState();
       this.refresh();
@@ -412,11 +414,18 @@ export class Room {
     }
   }
 
+  /** Our own microphone level (the active speaker), on the stream we send now. */
+  watchOwnLevel() {
+    this.stopLevel?.();
+    this.stopLevel = watchLevel(this.media.stream, (level) => { this.selfLevel = level; });
+  }
+
   leave() {
     this.options.onLeave();
   }
 
   close() {
+    this.stopLevel?.();
     this.recording.stop();
     for (const stop of this.stops.splice(0)) stop();
     this.plane.close();
