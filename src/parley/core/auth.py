@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 from fastapi import Depends, Request
 
+from parley.core.contracts import AVATAR_VERSION_CLAIM
 from parley.core.errors import ProblemError
 from parley.core.revocation import RevocationList, jti_key, sid_key
 from parley.core.sessions import NOT_A_LOGIN_SESSION
@@ -77,16 +78,27 @@ class TokenSigner:
         return claims
 
     def issue_access(
-        self, user_id: str, role: str, session_id: str, display_name: str
+        self,
+        user_id: str,
+        role: str,
+        session_id: str,
+        display_name: str,
+        avatar: str | None = None,
     ) -> tuple[str, str]:
-        """An access token and its ``jti``. The display name rides along so that other services
-        can label what the user creates without asking user-service."""
+        """An access token and its ``jti``. The display name and the avatar's version ride along
+        so that other services can label what the user creates, and show their picture, without
+        asking user-service."""
         jti = uuid.uuid4().hex
-        token = self.issue(
-            {"sub": user_id, "role": role, "sid": session_id, "jti": jti, "name": display_name},
-            ACCESS_AUDIENCE,
-            self.access_ttl_s,
-        )
+        claims: dict[str, Any] = {
+            "sub": user_id,
+            "role": role,
+            "sid": session_id,
+            "jti": jti,
+            "name": display_name,
+        }
+        if avatar:
+            claims[AVATAR_VERSION_CLAIM] = avatar
+        token = self.issue(claims, ACCESS_AUDIENCE, self.access_ttl_s)
         return token, jti
 
 
@@ -100,6 +112,8 @@ class Principal:
     session_id: str
     expires_at: int
     display_name: str = ""
+    avatar: str = ""
+    """The avatar's version (``AVATAR_VERSION_CLAIM``), empty when the user has none."""
 
     @property
     def is_admin(self) -> bool:
@@ -151,6 +165,7 @@ async def principal_from_token(
         session_id=sid,
         expires_at=int(claims["exp"]),
         display_name=str(claims.get("name", "")),
+        avatar=str(claims.get(AVATAR_VERSION_CLAIM) or ""),
     )
 
 

@@ -39,6 +39,21 @@ MEETING_COMMANDS = "parley:meetings:commands"
 Fields ``cmd`` (connected | left | remove | admit | deny | role | end), ``meeting_id``,
 ``participant_id``; ``role``."""
 
+# ---- avatars (user-service serves them, other services point at them) ------------------------
+
+AVATAR_VERSION_CLAIM = "avt"
+"""Access-token claim, user-service → meeting-service → signaling: the version of the user's
+avatar (a short hex digest of its storage key), absent when the user has none. Signaling turns it
+into :func:`avatar_path` for the others in the room; a new avatar means a new version, so an
+``<img>`` never shows the old one from its cache."""
+
+
+def avatar_path(user_id: str, version: str) -> str:
+    """Where user-service serves this avatar: a same-origin path Parley builds, never a URL a
+    user supplied."""
+    return f"/api/v1/users/{user_id}/avatar?v={version}"
+
+
 # ---- token audiences ----------------------------------------------------------------------
 
 SIGNALING_AUDIENCE = "signaling"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley.config import Settings
 from parley.core import ratelimit
 from parley.core.auth import Principal, TokenSigner
-from parley.core.contracts import SIGNALING_AUDIENCE
+from parley.core.contracts import AVATAR_VERSION_CLAIM, SIGNALING_AUDIENCE
 from parley.core.db import utcnow
 from parley.core.hashing import verify_secret
 from parley.meetings import errors
@@ -217,22 +217,24 @@ def signaling_token(
     participant: Participant,
     *,
     rejoin: bool = False,
+    avatar: str = "",
 ) -> str:
     """A short-lived ticket signaling-service verifies on its own: who, where, as what.
 
     ``rejoin``: the same participant comes back (``rejoining.py``), already admitted: signaling
-    replaces their old entry in the room and does not hold them in the lobby of a locked room."""
-    return signer.issue(
-        {
-            "sub": str(participant.id),
-            "mid": str(meeting.id),
-            "uid": str(participant.user_id) if participant.user_id else None,
-            "role": participant.role,
-            "name": participant.display_name,
-            "status": participant.status,
-            "settings": meeting.settings,
-            "rejoin": rejoin and participant.status == "joined",
-        },
-        SIGNALING_AUDIENCE,
-        settings.signaling_token_ttl_s,
-    )
+    replaces their old entry in the room and does not hold them in the lobby of a locked room.
+    ``avatar``: the version of a signed-in user's avatar, from their access token, so the others
+    see their picture while the camera is off (never for a guest)."""
+    claims: dict[str, Any] = {
+        "sub": str(participant.id),
+        "mid": str(meeting.id),
+        "uid": str(participant.user_id) if participant.user_id else None,
+        "role": participant.role,
+        "name": participant.display_name,
+        "status": participant.status,
+        "settings": meeting.settings,
+        "rejoin": rejoin and participant.status == "joined",
+    }
+    if avatar and participant.user_id:
+        claims[AVATAR_VERSION_CLAIM] = avatar
+    return signer.issue(claims, SIGNALING_AUDIENCE, settings.signaling_token_ttl_s)

@@ -223,7 +223,7 @@ async def join(
             )
     participant = await joining.join(session, kv, meeting, principal, body, ip, guest_key)
     credential = await rejoining.issue(kv, participant)
-    return _joined(signer, settings, meeting, participant, credential)
+    return _joined(signer, settings, meeting, participant, credential, principal=principal)
 
 
 def _joined(
@@ -233,9 +233,13 @@ def _joined(
     participant: Participant,
     credential: str,
     *,
+    principal: Principal | None,
     rejoin: bool = False,
 ) -> JoinedOut:
-    ticket = joining.signaling_token(signer, settings, meeting, participant, rejoin=rejoin)
+    avatar = principal.avatar if principal is not None else ""
+    ticket = joining.signaling_token(
+        signer, settings, meeting, participant, rejoin=rejoin, avatar=avatar
+    )
     return JoinedOut(
         participant=ParticipantOut.model_validate(participant),
         signaling=SignalingOut(
@@ -267,7 +271,9 @@ async def rejoin(
     participant, credential = await rejoining.rejoin(
         session, kv, meeting, principal, body.participant_id, body.token, guest_key
     )
-    return _joined(signer, settings, meeting, participant, credential, rejoin=True)
+    return _joined(
+        signer, settings, meeting, participant, credential, principal=principal, rejoin=True
+    )
 
 
 @router.post("/{meeting_id:uuid}/leave", status_code=204)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import jwt
 
-from parley.core.contracts import SIGNALING_AUDIENCE
+from parley.core.contracts import AVATAR_VERSION_CLAIM, SIGNALING_AUDIENCE, avatar_path
 from parley.signaling import frames, presence
 from parley.signaling.entering import entered, welcome
 from parley.signaling.errors import (
@@ -79,6 +80,9 @@ async def enter(p: Participant, token: str) -> None:
         "connected": True,
         "settings": p.room_settings,
     }
+    avatar = _avatar(user_id, claims.get(AVATAR_VERSION_CLAIM))
+    if avatar:
+        p.peer["avatar"] = avatar
     room = await p.state.room(p.meeting_id)
     if room["ended"]:
         await p.close(CLOSE_ENDED, "the meeting has ended")
@@ -96,6 +100,21 @@ async def enter(p: Participant, token: str) -> None:
         await wait_in_lobby(p)
     else:
         await join_room(p, previous)
+
+
+_AVATAR_VERSION = re.compile(r"[0-9a-f]{8,64}")
+_USER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _avatar(user_id: object, version: object) -> str | None:
+    """The picture the others see while this participant's camera is off: user-service's path
+    for a signed-in user's avatar, from the ticket's (signed) user id and version. Both are
+    checked for shape anyway, so nothing but that path can ever reach another page's ``<img>``."""
+    if not isinstance(user_id, str) or not isinstance(version, str):
+        return None
+    if not _USER_ID.fullmatch(user_id) or not _AVATAR_VERSION.fullmatch(version):
+        return None
+    return avatar_path(user_id, version)
 
 
 async def wait_in_lobby(p: Participant) -> None:

@@ -49,6 +49,7 @@ class Peer(TypedDict):
     hand_at: NotRequired[float | None]
     connected: NotRequired[bool]
     held: NotRequired[list[MediaKind]]
+    avatar: NotRequired[str]
 
 
 class SelfInfo(TypedDict):
@@ -58,6 +59,7 @@ class SelfInfo(TypedDict):
     display_name: str
     role: Role
     held: NotRequired[list[MediaKind]]
+    avatar: NotRequired[str]
 
 
 class RoomInfo(TypedDict):
@@ -72,7 +74,7 @@ class RoomInfo(TypedDict):
 
 def public(peer: StoredPeer) -> Peer:
     """What the others see of a peer (the server's own fields stay behind)."""
-    return {
+    shown: Peer = {
         "id": peer["id"],
         "display_name": peer["display_name"],
         "role": peer["role"],
@@ -82,6 +84,9 @@ def public(peer: StoredPeer) -> Peer:
         "connected": peer.get("connected", True),
         "held": list(peer.get("held") or []),
     }
+    if peer.get("avatar"):
+        shown["avatar"] = peer["avatar"]
+    return shown
 
 
 def publics(peers: Iterable[StoredPeer]) -> list[Peer]:
@@ -108,6 +113,8 @@ def welcome(
     }
     if peer.get("held"):
         self_info["held"] = list(peer["held"])
+    if peer.get("avatar"):
+        self_info["avatar"] = peer["avatar"]
     frame: Frame = {
         "type": "welcome",
         "self": self_info,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -31,6 +32,14 @@ class User(Base):
     @property
     def has_avatar(self) -> bool:
         return self.avatar_key is not None
+
+    @property
+    def avatar_version(self) -> str | None:
+        """A short digest of the avatar's storage key: it changes with every upload, so it is
+        both the ETag and the ``?v=`` that tells caches a new picture from the old."""
+        if self.avatar_key is None:
+            return None
+        return hashlib.sha256(self.avatar_key.encode()).hexdigest()[:16]
 
 
 class RefreshToken(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated
 
@@ -305,8 +304,10 @@ async def get_avatar(
     user = await session.get(User, user_id)
     if user is None or user.avatar_key is None:
         raise errors.avatar_not_found()
-    etag = '"' + hashlib.sha256(user.avatar_key.encode()).hexdigest()[:16] + '"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    etag = f'"{user.avatar_version}"'
+    # A versioned address (``?v=``, what rooms show) never changes content: cache it for long.
+    max_age = 86400 if request.query_params.get("v") == user.avatar_version else 300
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     try:

@@ -137,7 +137,9 @@ async def start_session(
     raw, row = _new_refresh_token(user.id, family_id, settings.refresh_token_ttl_s)
     session.add(row)
     await session.commit()
-    access, _ = signer.issue_access(str(user.id), user.role, str(family_id), user.display_name)
+    access, _ = signer.issue_access(
+        str(user.id), user.role, str(family_id), user.display_name, user.avatar_version
+    )
     return Session(user, access, raw, signer.access_ttl_s, str(family_id))
 
 
@@ -218,7 +220,9 @@ async def rotate(
     new_raw, new_row = _new_refresh_token(user.id, row.family_id, settings.refresh_token_ttl_s)
     session.add(new_row)
     await session.commit()
-    access, _ = signer.issue_access(str(user.id), user.role, str(row.family_id), user.display_name)
+    access, _ = signer.issue_access(
+        str(user.id), user.role, str(row.family_id), user.display_name, user.avatar_version
+    )
     return Session(user, access, new_raw, signer.access_ttl_s, str(row.family_id))
 
 

@@ -26,6 +26,8 @@
  * @property {boolean} [connected]
  * @property {MediaKind[]} [held] what a host holds off (the meeting does not allow self-unmute):
  *   this participant may not turn it on again until a host allows it
+ * @property {string} [avatar] a signed-in user's picture (a same-origin path the server built),
+ *   shown on their tile while the camera is off
  */
 
 /**
@@ -185,7 +187,7 @@
 /**
  * @typedef {object} Welcome
  * @property {"welcome"} type
- * @property {{id: string, display_name: string, role: Peer["role"], held?: MediaKind[]}} self
+ * @property {{id: string, display_name: string, role: Peer["role"], held?: MediaKind[], avatar?: string}} self
  * @property {Peer[]} peers
  * @property {RoomInfo} room
  * @property {ChatMessage[]} chat_history

@@ -43,6 +43,8 @@ export async function show() {
     h("button", { type: "submit", class: "primary" }, "Save"));
   onSubmit(profile, profileError, async (data) => {
     await session.api.request(paths.me(), { method: "PATCH", json: { display_name: String(data.get("display_name")).trim(), email: String(data.get("email")).trim() } });
+    // The access token carries the display name into meetings: take a fresh one.
+    await session.renew();
     await session.reloadUser();
     toast("Profile saved.");
   }, { "email-taken": "email" });
@@ -57,6 +59,8 @@ export async function show() {
     const file = data.get("file");
     if (!(file instanceof File) || file.size === 0) throw new Error("Choose an image first.");
     await session.api.request(paths.myAvatar(), { method: "PUT", body: file, headers: { "Content-Type": file.type || "application/octet-stream" } });
+    // A fresh access token carries the new avatar's version into the next meeting joined.
+    await session.renew();
     await session.reloadUser();
     avatar.src = `${paths.avatar(user.id)}?${Date.now()}`;
     avatar.hidden = false;

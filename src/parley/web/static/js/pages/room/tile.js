@@ -43,12 +43,21 @@ export class Tile {
     this.indicators = h("span", { class: "indicators" });
     this.quality = h("span", { class: "quality", "data-quality": "unknown", title: "Connection quality" }, signalBars("unknown", "Connection quality not known yet"));
     this.arrival = h("p", { class: "tile-status", hidden: true });
+    /** the person's avatar, shown while their camera is off (the name is in the caption) */
+    this.picture = /** @type {HTMLImageElement} */ (h("img", { class: "tile-avatar", alt: "", hidden: true, decoding: "async" }));
+    // A picture that fails to load (removed since) leaves the name in its place.
+    this.picture.addEventListener("error", () => {
+      this.picture.dataset.failed = this.picture.getAttribute("src") || "";
+      this.picture.hidden = true;
+      this.element.classList.remove("has-avatar");
+    });
     /** since when this tile waits for the peer's media (reset when it arrives) */
     this.waitingSince = Date.now();
     this.element = h(
       "figure",
       { class: self ? "tile self" : "tile", "data-peer-id": id, "data-self": self },
       this.video,
+      this.picture,
       this.arrival,
       h("figcaption", {}, this.name, this.indicators, self ? null : this.quality),
     );
@@ -71,11 +80,24 @@ export class Tile {
     this.element.dataset.hand = String(peer.hand);
     this.element.classList.toggle("camera-off", !peer.media.video);
     this.element.classList.toggle("away", peer.connected === false);
+    this.showAvatar(peer.avatar && !peer.media.video ? peer.avatar : null);
     this.indicators.replaceChildren(
       peer.media.audio ? "" : h("span", { class: "muted-mic", title: "Microphone off" }, icon("mic-off", "Microphone off")),
       peer.hand ? h("span", { class: "hand", title: "Hand raised" }, icon("hand", "Hand raised")) : "",
       peer.connected === false ? h("span", { class: "reconnecting", title: "Reconnecting" }, icon("reconnecting", "Reconnecting")) : "",
     );
+  }
+
+  /**
+   * The avatar in place of the camera, or nothing (the name stays drawn in the middle).
+   * @param {string | null} path a same-origin path the server built (`Peer.avatar`)
+   */
+  showAvatar(path) {
+    if (path && !path.startsWith("/api/")) path = null; // only ever Parley's own address
+    if (path && this.picture.getAttribute("src") !== path) this.picture.src = path;
+    const shown = path !== null && this.picture.dataset.failed !== path;
+    this.picture.hidden = !shown;
+    this.element.classList.toggle("has-avatar", shown);
   }
 
   /** @param {boolean} pinned */
