@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     signaling_ping_interval_s: float = 10.0
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     code_lookup_limit: int = 30
+    # Breakout rooms (issue 18): how long the "back to the main room" countdown runs when a
+    # host closes them (or their time is up); tests set it small.
+    breakout_countdown_s: float = 60.0
     code_lookup_window_s: int = 60
 
     # media-service (issue 6): object storage, upload limits, recordings, TURN credentials.

@@ -61,9 +61,7 @@ async def test_a_peer_whose_media_never_arrives_is_connecting_then_cannot_connec
         await site.aclose()
 
 
-async def test_a_peer_who_sends_nothing_is_not_said_to_be_connecting(
-    people, web_url: str
-) -> None:
+async def test_a_peer_who_sends_nothing_is_not_said_to_be_connecting(people, web_url: str) -> None:
     host, meeting, _ = await gathered(people)
     site = Site(web_url)
     quiet = await _bot(site, meeting, "Quinn")

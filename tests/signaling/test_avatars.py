@@ -15,9 +15,7 @@ from tests.support.signaling import Site, open_client
 async def _with_avatar(site: Site, name: str) -> dict[str, str]:
     """A user who uploaded an avatar, then signed in again (their token carries it)."""
     headers = await site.user(name)
-    upload = await site.http.put(
-        "/api/v1/users/me/avatar", content=image_bytes(), headers=headers
-    )
+    upload = await site.http.put("/api/v1/users/me/avatar", content=image_bytes(), headers=headers)
     assert upload.status_code == 200, upload.text
     return await site.user(name)
 

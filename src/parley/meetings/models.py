@@ -27,6 +27,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parley.core.db import Base, UTCDateTime, utcnow
 from parley.meetings.schemas import (
+    BreakoutAssignment,
+    BreakoutState,
     MeetingStatus,
     ParticipantRole,
     ParticipantStatus,
@@ -57,6 +59,12 @@ class Meeting(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # When the last participant left a live meeting; cleared when someone joins.
     empty_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A breakout room is a meeting of its own under its main meeting (``breakouts.py``): never
+    # listed, never joined by code or ``/join``, ended with its session or its main meeting.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), default=None, index=True
+    )
+    breakout_index: Mapped[int | None] = mapped_column(Integer, default=None)
 
     __table_args__ = (
         Index("ix_meetings_host_start", "host_id", "start_time"),
@@ -156,3 +164,51 @@ class PollBallot(Base):
     display_name: Mapped[str | None] = mapped_column(String(100), default=None)
 
     __table_args__ = (UniqueConstraint("poll_id", "voter_tag", name="uq_poll_ballots_voter"),)
+
+
+class BreakoutSession(Base):
+    """One round of breakout rooms in a main meeting (``meeting_id``); its rooms are meetings
+    whose ``parent_id`` is that meeting, listed in ``rooms`` by index.
+    ``ends_at`` is when the rooms' time is up (the countdown starts by itself then),
+    ``closes_at`` the end of the countdown, when the rooms end."""
+
+    __tablename__ = "breakout_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    assignment: Mapped[BreakoutAssignment] = mapped_column(String(16))
+    allow_return: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    state: Mapped[BreakoutState] = mapped_column(String(16), default="created")
+    created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    rooms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The rooms' meeting ids, by index."""
+
+
+class BreakoutSeat(Base):
+    """Where one person of the main meeting (``participant_id``, their row there) belongs in a
+    session: ``room_index`` (``None``: the main room), and ``tickets``, the participant row
+    they were given in each room they were sent to or visited (``{"<index>": "<id>"}``), so a
+    person has one row per room however often they come and go."""
+
+    __tablename__ = "breakout_seats"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("breakout_sessions.id", ondelete="CASCADE")
+    )
+    participant_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    room_index: Mapped[int | None] = mapped_column(Integer, default=None)
+    tickets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "participant_id", name="uq_breakout_seats_person"),
+    )

@@ -17,6 +17,8 @@ ParticipantRole = Literal["host", "cohost", "participant", "guest"]
 ParticipantStatus = Literal["waiting", "joined", "left", "removed"]
 RecordingStatus = Literal["recording", "processing", "ready", "failed"]
 PollStatus = Literal["open", "closed"]
+BreakoutAssignment = Literal["manual", "auto", "self"]
+BreakoutState = Literal["created", "open", "closing", "closed"]
 
 # Text people type: NUL and other control characters are refused with 422 (PostgreSQL cannot
 # store NUL, and controls in names disguise what others read); descriptions keep newlines.
