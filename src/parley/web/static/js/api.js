@@ -124,6 +124,8 @@ export const paths = Object.freeze({
   /** @param {string} meetingId */
   join: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/join`,
   /** @param {string} meetingId */
+  rejoin: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/rejoin`,
+  /** @param {string} meetingId */
   calendar: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/calendar.ics`,
   /** @param {string} meetingId */
   recordings: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/recordings`,
@@ -132,6 +134,13 @@ export const paths = Object.freeze({
    * @param {string} recordingId
    */
   recording: (meetingId, recordingId) => `/api/v1/meetings/${seg(meetingId)}/recordings/${seg(recordingId)}`,
+  /**
+   * Under the meeting's breakout rooms: "" (the session), "open", "close", "broadcast", "help",
+   * "return", "<room id>" or "<room id>/join".
+   * @param {string} meetingId the main meeting
+   * @param {string} what
+   */
+  breakouts: (meetingId, what) => `/api/v1/meetings/${seg(meetingId)}/breakouts${what ? `/${what.split("/").map(seg).join("/")}` : ""}`,
   /** @param {string} meetingId */
   polls: (meetingId) => `/api/v1/meetings/${seg(meetingId)}/polls`,
   /**

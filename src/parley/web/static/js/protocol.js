@@ -180,6 +180,37 @@
  */
 
 /**
+ * A breakout room, as frames name it (`id` is the room's own meeting id).
+ * @typedef {object} BreakoutRoomInfo
+ * @property {string} id
+ * @property {string} name
+ * @property {number} index
+ * @property {string} meeting_id
+ */
+
+/**
+ * The server moves this participant into a breakout room: `joined` is that room's join answer
+ * (a single-use signaling ticket, for this connection only).
+ * @typedef {{type: "breakout-move", room: BreakoutRoomInfo, joined: import("./rejoin.js").Joined,
+ *   ends_at: string | null, allow_return: boolean}} BreakoutMoveFrame
+ */
+
+/**
+ * Breakout rooms close at `closes_at` (`seconds` from when it was sent): everyone comes back.
+ * @typedef {{type: "breakout-closing", closes_at: string, seconds: number}} BreakoutClosingFrame
+ */
+
+/**
+ * A host's message to every breakout room.
+ * @typedef {{type: "breakout-broadcast", text: string, from: string}} BreakoutBroadcastFrame
+ */
+
+/**
+ * Someone in a breakout room asks for help (to hosts and cohosts only).
+ * @typedef {{type: "breakout-help", room: {id: string, name: string}, from: string}} BreakoutHelpFrame
+ */
+
+/**
  * The poll was closed (to everyone), with its final counts.
  * @typedef {{type: "poll-closed"} & PollCounts} PollClosedFrame
  */

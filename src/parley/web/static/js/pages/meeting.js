@@ -245,9 +245,59 @@ export async function show(params) {
   const mediaReady = media.start().then(() => (finished ? media.stop() : showPreview()));
 
   // --- joining ---------------------------------------------------------------------------
+  // --- breakout rooms: the same page moves between the meeting's rooms ---------------------
+  /** this person's participant in the main meeting (breakout calls are made as them) */
+  let mainParticipantId = saved ? saved.participant_id : "";
+  /** @type {import("./room/breakouts.js").BreakoutPlace | null} null in the main room */
+  let place = null;
+  /** @type {{participant_id: string, token: string} | null} to rejoin a breakout room after a long drop */
+  let breakoutCredential = null;
+
+  /**
+   * Into another room of this meeting with its join answer: the old room's media and socket go
+   * (the camera and microphone stay), the new room comes with its welcome.
+   * @param {import("../rejoin.js").Joined} joined
+   * @param {import("./room/breakouts.js").BreakoutPlace | null} where
+   */
+  const move = (joined, where) => {
+    if (finished) return;
+    const old = connection;
+    place = where;
+    room?.close();
+    room = null;
+    connection = null;
+    old?.close();
+    if (where) {
+      breakoutCredential = { participant_id: joined.participant.id, token: joined.rejoin.token };
+    } else {
+      breakoutCredential = null;
+      mainParticipantId = joined.participant.id;
+      const kept = remembered(meeting.id);
+      remember(meeting.id, { participant_id: joined.participant.id, token: joined.rejoin.token, audio: kept?.audio ?? true, video: kept?.video ?? true });
+    }
+    enter(joined);
+  };
+
+  /** Back into the main room: the breakout rooms closed, a host moved us, or we chose to. */
+  const backToMain = async () => {
+    /** @type {import("../rejoin.js").Joined} */
+    const joined = await session.api.request(paths.breakouts(meeting.id, "return"), { json: {}, query: guest ? { participant_id: mainParticipantId } : {} });
+    move(joined, null);
+  };
+
+  /** A new ticket for the breakout room we are in (a drop longer than the resume window). */
+  const rejoinBreakout = async () => {
+    if (!place || !breakoutCredential) throw new RejoinRefused("lost", "Nothing to come back with.");
+    /** @type {import("../rejoin.js").Joined} */
+    const joined = await session.api.request(paths.rejoin(place.room.meeting_id), { json: breakoutCredential });
+    breakoutCredential = { participant_id: joined.participant.id, token: joined.rejoin.token };
+    return joined.signaling.token;
+  };
+
   /** @param {SignalingConnection} conn */
   const waitForEntry = (conn) => {
     conn.on("lobby-wait", () => {
+      if (conn !== connection) return;
       render(
         h("section", { class: "card narrow stack", "data-state": "lobby" },
           h("h1", {}, "Waiting for the host"),
@@ -257,17 +307,24 @@ export async function show(params) {
       );
     });
     conn.on("welcome", (welcome) => {
-      if (room) return; // a resume's or re-admission's welcome: the room handles it
+      if (conn !== connection || room) return; // a resume's or re-admission's welcome: the room handles it
       stopMeter();
       room = new Room({
-        meeting, code, connection: conn, media, welcome,
+        meeting: place ? { id: place.room.meeting_id, title: `${place.room.name} · ${meeting.title}` } : meeting,
+        code, connection: conn, media, welcome,
         onLeave: () => { forget(meeting.id); cleanup(); message("You left the meeting", "", code); },
         onMediaState: (state) => rememberMedia(meeting.id, state.audio, state.video),
+        breakout: { mainMeetingId: meeting.id, mainParticipantId, place, move, back: backToMain },
       });
       room.mount();
     });
     conn.on("ended", (ended) => {
-      if (finished) return;
+      if (finished || conn !== connection) return; // a room we moved out of
+      if (place && ended.reason === "meeting-ended") {
+        // The breakout room ended (the rooms closed): back to the main room, not out.
+        backToMain().catch(() => { cleanup(); message("You left the meeting", "The breakout rooms closed.", code); });
+        return;
+      }
       cleanup();
       // Shut out or over: nothing to come back to. (Lost: "Rejoin" comes back as the same one.)
       if (["removed", "denied", "meeting-ended", "left"].includes(ended.reason)) forget(meeting.id);
@@ -282,7 +339,8 @@ export async function show(params) {
    * @param {import("../rejoin.js").Joined} joined
    */
   const enter = (joined) => {
-    connection = new RejoiningConnection(joined.signaling.url, joined.signaling.token, async () => (await rejoinMeeting(meeting.id)).signaling.token);
+    const rejoin = place ? rejoinBreakout : async () => (await rejoinMeeting(meeting.id)).signaling.token;
+    connection = new RejoiningConnection(joined.signaling.url, joined.signaling.token, rejoin);
     waitForEntry(connection);
     connection.open();
   };
@@ -294,6 +352,7 @@ export async function show(params) {
   const comeBack = async (record) => {
     try {
       const joined = await rejoinMeeting(meeting.id);
+      mainParticipantId = joined.participant.id;
       await mediaReady;
       if (finished) return;
       micOn.checked = record.audio;
@@ -333,6 +392,7 @@ export async function show(params) {
       media.setAudio(micOn.checked);
       media.setVideo(camOn.checked);
       remember(meeting.id, { participant_id: joined.participant.id, token: joined.rejoin.token, audio: micOn.checked, video: camOn.checked });
+      mainParticipantId = joined.participant.id;
       enter(joined);
       button.textContent = "Connecting…";
     } catch (failure) {

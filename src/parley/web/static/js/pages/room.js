@@ -10,6 +10,7 @@ import { REACTION_NAMES, icon, reactionFace } from "../icons.js";
 import { LocalMedia, watchLevel } from "../media.js";
 import { SignalingConnection } from "../protocol.js";
 import { h, render, toast } from "../ui.js";
+import { Breakouts } from "./room/breakouts.js";
 import { Chat } from "./room/chat.js";
 import { Controls } from "./room/controls.js";
 import { Invite } from "./room/invite.js";
@@ -41,6 +42,8 @@ import { MODERATORS, Tile } from "./room/tile.js";
  * @property {() => void} onLeave
  * @property {(state: import("../protocol.js").MediaState) => void} [onMediaState] told what
  *   this participant sends whenever it changes (kept for a reload)
+ * @property {import("./room/breakouts.js").BreakoutContext} [breakout] how the page moves
+ *   between the meeting's rooms, and which one this is
  */
 
 export class Room {
@@ -85,6 +88,7 @@ export class Room {
     this.listen();
     this.polls = new Polls(this); // mounts its button, panel and pop-up into the elements above
     this.invite = new Invite(this); // the Invite button and dialog; the host's "meeting is ready" card
+    this.breakouts = new Breakouts(this); // the hosts' panel; a breakout room's bar; the countdown
   }
 
   /** @returns {MediaPlane} the media plane, by the name the control bar and the recorder use */

@@ -238,10 +238,11 @@ export class Controls {
       return;
     }
     /** @type {Array<[HTMLElement | undefined, HTMLElement | undefined]>} */
-    const panels = [[room.chat.panel, this.chat], [room.people.panel, this.peopleToggle], [room.polls?.panel, room.polls?.button]];
+    const panels = [[room.chat.panel, this.chat], [room.people.panel, this.peopleToggle], [room.polls?.panel, room.polls?.button], [room.breakouts?.panel, room.breakouts?.button]];
     for (const [panel, toggle] of panels) {
       if (!panel || panel.hidden) continue;
       if (toggle === room.polls?.button) room.polls.setOpen(false);
+      else if (toggle === room.breakouts?.button) room.breakouts.setOpen(false);
       else this.togglePanel(panel);
       toggle?.focus();
       return;
