@@ -9,13 +9,21 @@ from typing import Any
 import pytest_asyncio
 
 from tests.support.backends import Backend
-from tests.support.signaling import RESUME_GRACE_S, Site, live_server, room_of
+from tests.support.signaling import (
+    BREAKOUT_COUNTDOWN_S,
+    RESUME_GRACE_S,
+    Site,
+    live_server,
+    room_of,
+)
 
 
 @pytest_asyncio.fixture(scope="session")
 async def site(backend: Backend) -> AsyncIterator[Site]:
     settings = backend.settings(
-        signaling_resume_grace_s=RESUME_GRACE_S, meeting_sweep_interval_s=3600
+        signaling_resume_grace_s=RESUME_GRACE_S,
+        meeting_sweep_interval_s=3600,
+        breakout_countdown_s=BREAKOUT_COUNTDOWN_S,
     )
     async with live_server(settings) as (app, base):
         running = Site(base, app)

@@ -20,6 +20,8 @@ from tests.support.servers import serve_app
 
 RESUME_GRACE_S = 1.5
 """The resume window the signaling tests run with (short, so drops are seen quickly)."""
+BREAKOUT_COUNTDOWN_S = 1.0
+"""The breakout rooms' countdown back to the main room in the signaling tests."""
 
 
 @contextlib.asynccontextmanager

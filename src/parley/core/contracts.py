@@ -30,14 +30,17 @@ def user_gone_key(user_id: str) -> str:
 
 SIGNALING_COMMANDS = "parley:signaling:commands"
 """meeting-service → signaling-service: what a host did over REST reaches the live room.
-Fields ``cmd`` (remove | admit | deny | role | end | settings | poll), ``meeting_id``,
-``participant_id``, ``user_id``; ``role``; ``settings`` (JSON of the meeting's settings);
-for ``poll``: ``event``, ``audience`` and ``poll`` (what the poll frame carries)."""
+Fields ``cmd`` (remove | admit | deny | role | end | settings | poll | frame | breakout-away),
+``meeting_id``, ``participant_id``, ``user_id``; ``role``; ``settings`` (JSON of the meeting's
+settings); for ``poll``: ``event``, ``audience`` and ``poll`` (what the poll frame carries);
+for ``frame`` (breakout rooms): ``to`` (a participant id, ``everyone`` or ``moderators``) and
+``frame`` (the JSON of a breakout frame, of the types signaling allows)."""
 
 MEETING_COMMANDS = "parley:meetings:commands"
 """signaling-service → meeting-service: what happened in the room, recorded in the database.
 Fields ``cmd`` (connected | left | remove | admit | deny | role | end), ``meeting_id``,
-``participant_id``; ``role``."""
+``participant_id``; ``role``; for ``left``, ``why`` (``dropped``: lost on the way;
+``breakout``: gone to a breakout room; absent: left for good)."""
 
 # ---- avatars (user-service serves them, other services point at them) ------------------------
 

@@ -30,7 +30,14 @@ async def tell_signaling(
       ``max_participants``), for the room to enforce on the people already in it, not only on
       those who join with a new ticket;
     - ``poll``: ``event`` (opened | results | closed), ``audience`` (everyone | moderators) and
-      ``poll``, the JSON of the frame's content (counts, never voters: ``polls.tell_room``).
+      ``poll``, the JSON of the frame's content (counts, never voters: ``polls.tell_room``);
+    - ``frame``: ``to`` (a participant id of this meeting, ``everyone`` or ``moderators``) and
+      ``frame``, the JSON of a breakout frame (``breakouts.py``; signaling passes only the
+      breakout types, and one carrying a ticket only to one participant). ``meeting_id`` is the
+      room's: the main meeting or a breakout room;
+    - ``breakout-away``: ``participant_id``, ``user_id``: this participant is leaving the room
+      for a breakout room, so their leave is not leaving the meeting (no cohost appointed,
+      ``left`` comes back with ``why`` = ``breakout``).
     """
     fields: dict[Any, Any] = {"cmd": command, "meeting_id": str(meeting.id), **extra}
     if participant is not None:

@@ -219,3 +219,87 @@ def not_a_voter() -> ProblemError:
     """403: someone who may read the meeting (an admin, a host who never joined) but is not
     one of its participants: only people in the meeting vote."""
     return ProblemError(403, "Only people in the meeting can vote.", type="not-a-voter")
+
+
+# ---- breakout rooms --------------------------------------------------------------------------
+
+
+def no_breakouts() -> ProblemError:
+    """404: the meeting has no breakout session (never had one)."""
+    return ProblemError(404, "This meeting has no breakout rooms.", type="no-breakouts")
+
+
+def breakout_room_not_found() -> ProblemError:
+    return ProblemError(
+        404, "No such breakout room in this meeting.", type="breakout-room-not-found"
+    )
+
+
+def breakouts_active() -> ProblemError:
+    """409: one breakout session at a time; close the current one first."""
+    return ProblemError(
+        409, "Breakout rooms are already set up; close them first.", type="breakouts-active"
+    )
+
+
+def breakouts_state(state: str, wanted: str) -> ProblemError:
+    """409: the session is not in a state that allows this (``open`` twice, a ``closed`` one)."""
+    return ProblemError(
+        409, f"The breakout rooms are {state}: they cannot {wanted}.", type="breakouts-state"
+    )
+
+
+def breakouts_need_live_meeting() -> ProblemError:
+    return ProblemError(409, "Breakout rooms need the meeting to be live.", type="meeting-not-live")
+
+
+def invalid_breakout(detail: str) -> ProblemError:
+    """422: a room index the session does not have, or someone who is not in the meeting."""
+    return ProblemError(422, detail, type="invalid-breakout")
+
+
+def breakout_room_join() -> ProblemError:
+    """409: a breakout room is entered through its main meeting's breakouts, never by code or
+    the public join."""
+    return ProblemError(
+        409,
+        "This is a breakout room: you are sent to it from the main meeting.",
+        type="breakout-room",
+    )
+
+
+def breakout_not_yours() -> ProblemError:
+    """403: a participant asked for a room they are not assigned to, and may not choose."""
+    return ProblemError(
+        403, "You are not assigned to this breakout room.", type="breakout-not-assigned"
+    )
+
+
+def breakout_return_refused() -> ProblemError:
+    """403: the session does not let participants go back early (a host may move them)."""
+    return ProblemError(
+        403,
+        "You can go back to the main room when the breakout rooms close.",
+        type="breakout-return-refused",
+    )
+
+
+def not_in_breakout_room() -> ProblemError:
+    return ProblemError(
+        409, "Ask for help from inside a breakout room.", type="not-in-breakout-room"
+    )
+
+
+def help_rate_limited(retry_after_s: int) -> ProblemError:
+    return ProblemError(
+        429,
+        "The hosts were asked for help just now; try again in a moment.",
+        type="help-rate-limited",
+        headers={"Retry-After": str(max(retry_after_s, 1))},
+    )
+
+
+def not_a_participant() -> ProblemError:
+    """403: someone who may read the meeting (an admin, a host who never joined) but has no
+    place in it to move from or back to."""
+    return ProblemError(403, "Join the meeting first.", type="not-a-participant")

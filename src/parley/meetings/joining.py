@@ -154,6 +154,8 @@ async def join(
     guest_key: str | None = None,
 ) -> Participant:
     """A new participant row: in the room, or in the lobby when the waiting room holds it."""
+    if meeting.parent_id is not None:  # a breakout room: its tickets come from breakouts.py
+        raise errors.breakout_room_join()
     if meeting.status in FINISHED:
         raise errors.meeting_gone(meeting.status)
     settings = settings_of(meeting)

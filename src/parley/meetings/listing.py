@@ -45,7 +45,10 @@ def meetings_query(
             mine = Meeting.id.in_(ids)
         if role == "attendee":
             mine = and_(Meeting.host_id != user_id, mine)
-    query = select(Meeting.__table__, func.count().over().label("total")).where(mine)
+    # Breakout rooms are meetings of their own but never listed: they live in their main one.
+    query = select(Meeting.__table__, func.count().over().label("total")).where(
+        mine, Meeting.parent_id.is_(None)
+    )
     start_key = func.coalesce(Meeting.start_time, Meeting.created_at)
     if status is not None:
         query = query.where(Meeting.status == status)

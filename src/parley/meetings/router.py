@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from parley.config import Settings
-from parley.core import ice, ratelimit
+from parley.core import ratelimit
 from parley.core.auth import Principal, TokenSigner, optional_principal
 from parley.core.deps import KvDep, PrincipalDep, SessionDep, SettingsDep, SignerDep
 from parley.core.errors import ProblemError
 from parley.core.params import IsoDateTime
 from parley.core.requests import client_ip
 from parley.meetings import (
+    breakouts,
+    breakouts_router,
     calendar,
     commands,
     errors,
@@ -28,6 +30,7 @@ from parley.meetings import (
     rejoining,
     schedule,
     server_recording,
+    tickets,
 )
 from parley.meetings import participants as people
 from parley.meetings import stats as figures
@@ -41,7 +44,7 @@ from parley.meetings.dependencies import (
 )
 from parley.meetings.models import Meeting, Participant
 from parley.meetings.recording_schemas import RecordingOut, RecordingUpdate
-from parley.meetings.rejoin_schemas import JoinedOut, RejoinIn, RejoinOut
+from parley.meetings.rejoin_schemas import JoinedOut, RejoinIn
 from parley.meetings.schemas import (
     JoinIn,
     LeaveIn,
@@ -54,7 +57,6 @@ from parley.meetings.schemas import (
     ParticipantRoleIn,
     PublicMeetingOut,
     SearchText,
-    SignalingOut,
     StatsOut,
 )
 from parley.meetings.views import settings_of, to_out, to_public
@@ -148,7 +150,7 @@ async def by_code(
     meeting = None
     if plausible_code(code):  # else no query: NUL cannot even be sent to PostgreSQL
         meeting = await session.scalar(select(Meeting).where(Meeting.code == code))
-    if meeting is None:
+    if meeting is None or meeting.parent_id is not None:  # breakout rooms have no join page
         raise errors.meeting_not_found("No meeting has this code.")
     return to_public(meeting, principal.user_id if principal else None)
 
@@ -186,6 +188,7 @@ async def delete_meeting(access: HostAccess, session: SessionDep, kv: KvDep) -> 
     await lifecycle.end_meeting(session, access.meeting)
     await rejoining.revoke_meeting(kv, access.meeting.id)
     await commands.tell_signaling(kv, "end", access.meeting)
+    await breakouts.end_with(session, kv, access.meeting)
     return Response(status_code=204)
 
 
@@ -237,16 +240,8 @@ def _joined(
     rejoin: bool = False,
 ) -> JoinedOut:
     avatar = principal.avatar if principal is not None else ""
-    ticket = joining.signaling_token(
-        signer, settings, meeting, participant, rejoin=rejoin, avatar=avatar
-    )
-    return JoinedOut(
-        participant=ParticipantOut.model_validate(participant),
-        signaling=SignalingOut(
-            url=joining.SIGNALING_URL, token=ticket, expires_in=settings.signaling_token_ttl_s
-        ),
-        ice_servers=ice.ice_servers(settings, str(participant.user_id or participant.id)),
-        rejoin=RejoinOut(token=credential, expires_in=rejoining.REJOIN_TTL_S),
+    return tickets.joined_out(
+        signer, settings, meeting, participant, credential, avatar=avatar, rejoin=rejoin
     )
 
 
@@ -295,6 +290,7 @@ async def end(access: ModeratorAccess, session: SessionDep, kv: KvDep) -> Meetin
     ended = await lifecycle.end_meeting(session, access.meeting)
     await rejoining.revoke_meeting(kv, access.meeting.id)
     await commands.tell_signaling(kv, "end", access.meeting)
+    await breakouts.end_with(session, kv, access.meeting)
     return to_out(ended)
 
 
@@ -397,4 +393,4 @@ async def calendar_ics(access: ParticipantAccess, request: Request) -> Response:
     )
 
 
-routers = [router, *polls_router.routers]
+routers = [router, *polls_router.routers, *breakouts_router.routers]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.core.db import utcnow
 from parley.meetings.lifecycle import close_meeting
-from parley.meetings.models import Meeting, Participant
+from parley.meetings.models import BreakoutSession, Meeting, Participant
 from parley.meetings.schemas import PlatformStats, StatsOut
 
 
@@ -41,6 +41,7 @@ async def stats(
                 func.coalesce(Meeting.started_at, Meeting.start_time, Meeting.created_at),
             ).where(
                 Meeting.status != "cancelled",
+                Meeting.parent_id.is_(None),  # breakout rooms count as their main meeting
                 or_(Meeting.host_id == user_id, Meeting.id.in_(attended_ids)),
             )
         )
@@ -120,12 +121,20 @@ async def end_idle_meetings(session: AsyncSession, idle_s: int, now: datetime | 
     someone_in = exists().where(
         Participant.meeting_id == Meeting.id, Participant.status == "joined"
     )
+    # Everyone may be in breakout rooms: the main meeting waits for its session to close, and
+    # the rooms end with it (``breakouts.finish``), never by themselves.
+    in_breakouts = exists().where(
+        BreakoutSession.meeting_id == Meeting.id,
+        BreakoutSession.state.in_(("created", "open", "closing")),
+    )
     idle = (
         await session.scalars(
             select(Meeting).where(
                 Meeting.status == "live",
                 func.coalesce(Meeting.empty_since, Meeting.started_at) < cutoff,
                 ~someone_in,
+                ~in_breakouts,
+                Meeting.parent_id.is_(None),
             )
         )
     ).all()

@@ -13,7 +13,7 @@ from parley.core import streams
 from parley.core.contracts import MEETING_COMMANDS
 from parley.core.errors import ProblemError
 from parley.core.tasks import stopping
-from parley.meetings import lifecycle, participants, rejoining, stats
+from parley.meetings import breakout_timers, breakouts, lifecycle, participants, rejoining, stats
 from parley.meetings.joining import forget_removed_guest
 from parley.meetings.models import Meeting
 
@@ -27,7 +27,8 @@ GHOST_MARGIN_S = 30
 
 async def end_idle_meetings(app: FastAPI) -> None:
     """Live meetings everyone has left for ``meeting_idle_end_s`` end by themselves. The state is
-    in the database, so meetings left idle across a restart end too.
+    in the database, so meetings left idle across a restart end too. (A meeting whose people
+    are all in breakout rooms is not idle; the rooms end with their session.)
 
     Each sweep first releases ghosts (joins whose socket never connected within the ticket's
     lifetime plus :data:`GHOST_MARGIN_S`): they would keep a meeting full and never idle."""
@@ -43,6 +44,9 @@ async def end_idle_meetings(app: FastAPI) -> None:
                 ended = await stats.end_idle_meetings(session, settings.meeting_idle_end_s)
             if ended:
                 log.info("idle_meetings_ended", count=ended)
+            # Breakout rooms whose time or countdown ran out while no timer of this process
+            # watched them (a restart), and those of meetings that ended.
+            await breakout_timers.sweep(app)
         except Exception:
             log.exception("idle_meeting_sweep_failed")
             if stopping():
@@ -58,7 +62,9 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
     role | end, with ``meeting_id`` and (but for ``end``) ``participant_id``. ``connected`` is
     sent when a participant's socket is authenticated into the room; a dead signaling node's
     peers come as ``left``. A ``left`` with ``why`` = ``dropped`` (the resume window ran out,
-    the node died) keeps the participant's rejoin credential; any other leave revokes it."""
+    the node died) or ``breakout`` (gone to a breakout room, coming back with
+    ``breakouts/return``) keeps the participant's rejoin credential; any other leave revokes
+    it. The end of a main meeting ends its breakout rooms."""
     command = fields.get("cmd")
     async with app.state.db.sessionmaker() as session:
         meeting = await session.get(Meeting, uuid.UUID(fields["meeting_id"]))
@@ -67,6 +73,7 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
         if command == "end":
             await lifecycle.end_meeting(session, meeting)
             await rejoining.revoke_meeting(app.state.kv, meeting.id)
+            await breakouts.end_with(session, app.state.kv, meeting)
             return
         participant = await participants.participant_of(
             session, meeting, uuid.UUID(fields["participant_id"])
@@ -76,7 +83,8 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
                 await participants.participant_connected(session, meeting, participant)
             elif command == "left":
                 await participants.participant_left(session, meeting, participant)
-                if fields.get("why") != "dropped":  # left for good, not lost on the way
+                # Left for good: not lost on the way, nor gone to a breakout room.
+                if fields.get("why") not in ("dropped", "breakout"):
                     await rejoining.revoke(app.state.kv, [participant.id])
             elif command == "remove":
                 await participants.remove(session, meeting, participant)

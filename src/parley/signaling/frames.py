@@ -308,3 +308,34 @@ def poll_results(counts: PollCounts) -> Frame:
 def poll_closed(counts: PollCounts) -> Frame:
     """To everyone: the poll is closed, with its final counts."""
     return {"type": "poll-closed", **counts}
+
+
+# ---- breakout rooms (meeting-service decides; the rooms are told) ---------------------------
+
+BREAKOUT_FRAMES: dict[str, frozenset[str]] = {
+    "breakout-move": frozenset({"room", "joined", "ends_at", "allow_return"}),
+    "breakout-return": frozenset(),
+    "breakout-closing": frozenset({"closes_at", "seconds"}),
+    "breakout-broadcast": frozenset({"text", "from"}),
+    "breakout-help": frozenset({"room", "from"}),
+    "breakouts-updated": frozenset({"state"}),
+}
+"""Every breakout frame meeting-service may have delivered, with the keys each carries (others
+are dropped): the command stream cannot be used to send any other frame."""
+
+PERSONAL_FRAMES = frozenset({"breakout-move"})
+"""Frames that carry a ticket: only ever to one participant's own connection."""
+
+
+def breakout(content: Mapping[str, Any]) -> Frame | None:
+    """A breakout frame as meeting-service built it, keeping only its own keys (``docs/
+    signaling.md``): ``breakout-move`` ``{room: {id, name, index, meeting_id}, joined, ends_at,
+    allow_return}`` (``joined``: the answer of a join, for the person's row in that room),
+    ``breakout-return`` ``{}``, ``breakout-closing`` ``{closes_at, seconds}``,
+    ``breakout-broadcast`` ``{text, from}``, ``breakout-help`` ``{room: {id, name}, from}``,
+    ``breakouts-updated`` ``{state}``. ``None`` for any other type."""
+    kind = content.get("type")
+    keys = BREAKOUT_FRAMES.get(kind) if isinstance(kind, str) else None
+    if keys is None:
+        return None
+    return {"type": kind, **{k: v for k, v in content.items() if k in keys}}

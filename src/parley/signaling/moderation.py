@@ -7,7 +7,8 @@ already knows when the action came from it).
 
 Meeting-service also publishes ``settings`` when a host changes the meeting's settings during
 the meeting: the live room takes them at once (and enforces them, see ``actions.py``); and
-``poll`` events (launched, counts, closed), delivered by ``polls.py``.
+``poll`` events (launched, counts, closed), delivered by ``polls.py``; and breakout rooms'
+``frame`` and ``breakout-away`` commands (``breakouts.py``).
 
 When the last host or cohost leaves the room, the longest-present signed-in participant still
 in it becomes cohost (``appoint_cohost``), unless the meeting's ``auto_cohost`` is off: a room
@@ -28,7 +29,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from parley.signaling import frames, polls, service
+from parley.signaling import breakouts, frames, polls, service
 from parley.signaling.entering import effective_settings, entered, welcome
 from parley.signaling.errors import CLOSE_LEFT, CLOSE_SHUT_OUT, ModerationError
 from parley.signaling.frames import MODERATORS, MediaKind, StoredPeer
@@ -370,3 +371,7 @@ async def apply(app: FastAPI, fields: dict[str, Any]) -> None:
         await change_settings(app, meeting_id, str(fields.get("settings") or ""))
     elif command == "poll":
         await polls.deliver(app, fields)
+    elif command == "frame":
+        await breakouts.deliver(app, fields)
+    elif command == "breakout-away":
+        await breakouts.mark_away(app, meeting_id, target)

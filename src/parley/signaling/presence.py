@@ -5,6 +5,8 @@
   (``left``), and when it was the user's last connection, their chat history stops there.
   When it was the last host or cohost, the longest-present signed-in participant becomes
   cohost (``moderation.appoint_cohost``; the meeting's ``auto_cohost`` setting, on by default).
+  Someone leaving for a breakout room (``breakouts.is_away``) does neither: they are coming
+  back.
 - A signaling node keeps a heartbeat key in the key-value store. When one dies without cleaning
   up, its peers would otherwise stay ``connected: true`` for ever: any surviving node that sees
   the heartbeat gone claims the node (exactly one does) and reaps its peers as if they had left.
@@ -20,7 +22,7 @@ import structlog
 from fastapi import FastAPI
 
 from parley.core.contracts import user_gone_key
-from parley.signaling import frames, moderation, service
+from parley.signaling import breakouts, frames, moderation, service
 from parley.signaling.errors import CLOSE_UNAUTHENTICATED, ModerationError
 from parley.signaling.frames import MODERATORS, Frame
 from parley.signaling.hub import Hub
@@ -55,12 +57,14 @@ async def leave_now(
         async with app.state.db.sessionmaker() as session:
             await service.member_left(session, meeting_id, str(user_id))
     await hub.deliver(meeting_id, frames.peer_left(peer_id), peers=peers)
-    why = {"why": "dropped"} if dropped else {}
+    # Gone to a breakout room: not leaving the meeting (no cohost appointed, rejoin kept).
+    moving = breakouts.is_away(peer)
+    why = {"why": "breakout"} if moving else {"why": "dropped"} if dropped else {}
     await service.tell_meetings(hub.state.kv, "left", meeting_id, peer_id, **why)
     plane = plane_of(app)
     if plane is not None:
         await plane.left(meeting_id, peer_id)
-    if peer["role"] in MODERATORS:
+    if peer["role"] in MODERATORS and not moving:
         try:
             await moderation.appoint_cohost(app, meeting_id, peer)
         except ModerationError:
