@@ -5,10 +5,13 @@ on their own, and the way back into the main meeting."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from parley.core.db import utcnow
+from parley.meetings import breakout_timers, stats
 from tests.support.api import Account, Api, Cast
 from tests.support.meetings import MEETINGS, create_meeting, join, joined
 from tests.support.problems import assert_problem
@@ -315,3 +318,31 @@ async def test_closing_ends_every_room_with_the_main_meeting_too(api: Api, cast:
         assert got.json()["status"] == "ended"
     after = await api.http.get(_url(meeting), headers=cast.host.headers)
     assert after.json()["state"] == "closed"
+
+
+async def test_a_meeting_whose_people_are_in_breakout_rooms_is_not_idle(
+    fresh_api: Api,
+) -> None:
+    api = fresh_api
+    host, part = await api.account(), await api.account()
+    meeting = await create_meeting(api, host)
+    await joined(api, meeting["id"], host)
+    part_row = (await joined(api, meeting["id"], part))["participant"]
+    session = await _created(api, meeting, host, assignments={part_row["id"]: 0})
+    await api.http.post(_url(meeting, "open"), headers=host.headers)
+    red = session["rooms"][0]["id"]
+    entered = await api.http.post(_url(meeting, f"{red}/join"), headers=part.headers)
+    assert entered.status_code == 200, entered.text
+    # Everyone left the main room (the host, and the participant gone to Red).
+    await api.http.post(f"{MEETINGS}/{meeting['id']}/leave", headers=host.headers)
+    await api.http.post(f"{MEETINGS}/{meeting['id']}/leave", headers=part.headers)
+    later = utcnow() + timedelta(hours=1)
+    async with api.app.state.db.sessionmaker() as db:
+        assert await stats.end_idle_meetings(db, 300, now=later) == 0
+    # The last one leaves Red too: the meeting is idle now, and ends with its rooms.
+    await api.http.post(f"{MEETINGS}/{red}/leave", headers=part.headers)
+    async with api.app.state.db.sessionmaker() as db:
+        assert await stats.end_idle_meetings(db, 300, now=later) == 1
+    await breakout_timers.sweep(api.app)
+    got = await api.http.get(f"{MEETINGS}/{red}", headers=host.headers)
+    assert got.json()["status"] == "ended"

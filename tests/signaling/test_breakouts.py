@@ -282,3 +282,18 @@ async def test_a_host_visiting_a_room_appoints_no_cohost_in_the_main_room(
     host_back, _ = await enter_with(site, back.json())
     room["clients"].append(host_back)
     await bob_client.expect("peer-joined")
+
+
+async def test_someone_removed_from_the_meeting_is_removed_from_their_breakout_room(
+    room: dict[str, Any],
+) -> None:
+    split = await _split(room)
+    removed = await room["site"].http.post(
+        f"/api/v1/meetings/{room['meeting']['id']}/participants/{room['alice_row']['id']}/remove",
+        headers=room["host"],
+    )
+    assert removed.status_code == 200, removed.text
+    await split["alice"].expect("removed")
+    await split["alice"].close_code()
+    refused = await call(room["site"], room["meeting"], "return", room["alice"])
+    assert refused.status_code == 404

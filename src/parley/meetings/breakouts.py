@@ -659,3 +659,43 @@ async def end_with(session: AsyncSession, kv: Redis, meeting: Meeting) -> None:
     breakout = await latest(session, meeting)
     if breakout is not None and breakout.state in NOT_CLOSED:
         await finish(session, kv, meeting, breakout)
+
+
+async def follow_removal(
+    session: AsyncSession, kv: Redis, meeting: Meeting, removed: Participant
+) -> int:
+    """Someone removed from the main meeting is removed from its breakout rooms too (their
+    socket there is closed, their rows there marked removed): removal is for good, wherever
+    they are. Returns how many rows of theirs in rooms were removed."""
+    breakout = await latest(session, meeting)
+    if breakout is None or breakout.state == "closed":
+        return 0
+    same_person = (
+        Participant.user_id == removed.user_id
+        if removed.user_id is not None
+        else Participant.id == removed.id
+    )
+    theirs = select(Participant.id).where(Participant.meeting_id == meeting.id, same_person)
+    seats = (
+        await session.scalars(
+            select(BreakoutSeat).where(
+                BreakoutSeat.session_id == breakout.id, BreakoutSeat.participant_id.in_(theirs)
+            )
+        )
+    ).all()
+    rooms = await rooms_of(session, breakout)
+    done = 0
+    for seat in seats:
+        seat.room_index = None
+        for room, row_id in await _rows_in_rooms(session, seat, rooms):
+            row = await session.get(Participant, uuid.UUID(row_id))
+            if row is None or row.status == "removed":
+                continue
+            row.status = "removed"
+            row.left_at = row.left_at or utcnow()
+            await session.commit()
+            await rejoining.revoke(kv, [row.id])
+            await commands.tell_signaling(kv, "remove", room, row)
+            done += 1
+    await session.commit()
+    return done

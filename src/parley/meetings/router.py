@@ -321,6 +321,7 @@ async def moderate(
     changed = await _MODERATION[action](session, access.meeting, target)
     if action == "remove":
         await joining.forget_removed_guest(kv, access.meeting, target)
+        await breakouts.follow_removal(session, kv, access.meeting, target)
     if action in ("remove", "deny"):
         await rejoining.revoke(kv, [target.id])
     await commands.tell_signaling(kv, action, access.meeting, target)

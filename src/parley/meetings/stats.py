@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from parley.core.db import utcnow
 from parley.meetings.lifecycle import close_meeting
@@ -121,11 +122,24 @@ async def end_idle_meetings(session: AsyncSession, idle_s: int, now: datetime | 
     someone_in = exists().where(
         Participant.meeting_id == Meeting.id, Participant.status == "joined"
     )
-    # Everyone may be in breakout rooms: the main meeting waits for its session to close, and
-    # the rooms end with it (``breakouts.finish``), never by themselves.
-    in_breakouts = exists().where(
+    # Everyone may be in breakout rooms (and on their way between rooms and the main room
+    # around a session's start and end): not idle. The rooms end with their session or their
+    # main meeting (``breakouts.finish``), never by themselves.
+    room = aliased(Meeting)
+    in_room = aliased(Participant)
+    someone_in_rooms = exists().where(
+        room.parent_id == Meeting.id,
+        room.status == "live",
+        in_room.meeting_id == room.id,
+        in_room.status == "joined",
+    )
+    recent_breakouts = exists().where(
         BreakoutSession.meeting_id == Meeting.id,
-        BreakoutSession.state.in_(("created", "open", "closing")),
+        or_(
+            BreakoutSession.created_at > cutoff,
+            BreakoutSession.opened_at > cutoff,
+            BreakoutSession.closes_at > cutoff,
+        ),
     )
     idle = (
         await session.scalars(
@@ -133,7 +147,8 @@ async def end_idle_meetings(session: AsyncSession, idle_s: int, now: datetime | 
                 Meeting.status == "live",
                 func.coalesce(Meeting.empty_since, Meeting.started_at) < cutoff,
                 ~someone_in,
-                ~in_breakouts,
+                ~someone_in_rooms,
+                ~recent_breakouts,
                 Meeting.parent_id.is_(None),
             )
         )

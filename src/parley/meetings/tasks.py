@@ -28,7 +28,7 @@ GHOST_MARGIN_S = 30
 async def end_idle_meetings(app: FastAPI) -> None:
     """Live meetings everyone has left for ``meeting_idle_end_s`` end by themselves. The state is
     in the database, so meetings left idle across a restart end too. (A meeting whose people
-    are all in breakout rooms is not idle; the rooms end with their session.)
+    are in breakout rooms is not idle; the rooms end with their session or with it.)
 
     Each sweep first releases ghosts (joins whose socket never connected within the ticket's
     lifetime plus :data:`GHOST_MARGIN_S`): they would keep a meeting full and never idle."""
@@ -89,6 +89,7 @@ async def _apply(app: FastAPI, fields: dict[str, Any]) -> None:
             elif command == "remove":
                 await participants.remove(session, meeting, participant)
                 await forget_removed_guest(app.state.kv, meeting, participant)
+                await breakouts.follow_removal(session, app.state.kv, meeting, participant)
                 await rejoining.revoke(app.state.kv, [participant.id])
             elif command == "admit":
                 await participants.admit(session, meeting, participant)
