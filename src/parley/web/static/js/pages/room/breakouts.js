@@ -50,6 +50,8 @@ import { errorLine, h, showError, toast } from "../../ui.js";
  * @property {string | null} closes_at
  * @property {Array<{id: string, name: string, index: number, participants?: Array<{participant_id: string, display_name: string}>}>} rooms
  * @property {number | null} [my_room] the index of the caller's room, when they have one
+ * @property {Array<{participant_id: string, display_name: string}>} [unassigned] hosts and
+ *   cohosts only: people in the main room assigned nowhere
  */
 
 /**
@@ -120,7 +122,9 @@ export class Breakouts {
     room.stops.push(() => clearInterval(this.tick));
     this.listen();
     this.render();
-    void this.load();
+    // In a breakout room there is a session to show; in the main room the hosts' panel and
+    // the frames ask when there is reason to (no request, and no 404, in every meeting).
+    if (this.place) void this.load();
   }
 
   /** @returns {boolean} */
@@ -174,8 +178,8 @@ export class Breakouts {
     c.on("peer-updated", ({ peer }) => {
       if (peer.id === this.room.self.id) this.render();
     });
-    // The panel lists who is in the main room: redraw it as people come and go.
-    for (const type of ["peer-joined", "peer-left"]) c.on(type, () => { if (!this.panel.hidden) this.render(); });
+    // The panel lists who is in the main room: ask again as people come and go.
+    for (const type of ["peer-joined", "peer-left"]) c.on(type, () => { if (!this.panel.hidden) void this.load(); });
   }
 
   /**
@@ -396,7 +400,7 @@ export class Breakouts {
         people.set(p.participant_id, p.display_name);
       }
     }
-    if (!this.place) for (const p of this.room.peers.values()) if (p.role !== "host" && p.role !== "cohost") people.set(p.id, p.display_name);
+    for (const p of s.unassigned || []) people.set(p.participant_id, p.display_name);
     const rooms = h("ul", { class: "breakout-rooms" }, ...s.rooms.map((r) => h("li", { "data-room": r.index },
       h("h3", {}, r.name),
       h("ul", { class: "breakout-people", "aria-label": `People in ${r.name}` },
