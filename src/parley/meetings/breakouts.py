@@ -364,7 +364,6 @@ async def _ticket(
     row = await session.get(Participant, uuid.UUID(known)) if known else None
     if row is not None and row.status == "removed":
         raise errors.removed_from_meeting()
-    again = row is not None
     if row is None:
         row = Participant(
             meeting_id=room.id,
@@ -387,8 +386,10 @@ async def _ticket(
         if guest_key:
             await ctx.kv.set(_guest_of_key(row.id), guest_key, ex=GUEST_MEMORY_S)
     credential = await rejoining.issue(ctx.kv, row)
+    # As a rejoin: sent by a host (or chosen where allowed), never held in a locked room's
+    # lobby, and an old entry of the same row is replaced.
     return tickets.joined_out(
-        ctx.signer, ctx.settings, room, row, credential, avatar=avatar, rejoin=again
+        ctx.signer, ctx.settings, room, row, credential, avatar=avatar, rejoin=True
     )
 
 

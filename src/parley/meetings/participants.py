@@ -76,10 +76,20 @@ async def leave(
 async def participant_left(
     session: AsyncSession, meeting: Meeting, participant: Participant
 ) -> None:
-    """signaling-service saw this participant go (closed, or never came back in time)."""
-    if participant.status in ("joined", "waiting"):
-        participant.status = "left"
-        participant.left_at = utcnow()
+    """signaling-service saw this participant go (closed, or never came back in time).
+
+    A conditional update, not a write of the row as read: a removal committed meanwhile (say
+    while this ``left`` waited on the stream, as it does for someone gone to a breakout room)
+    stays a removal."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Participant)
+            .where(Participant.id == participant.id, Participant.status.in_(("joined", "waiting")))
+            .values(status="left", left_at=utcnow())
+        ),
+    )
+    if result.rowcount:
         await session.flush()
         await _emptied(session, meeting)
     await session.commit()
