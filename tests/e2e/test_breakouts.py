@@ -5,12 +5,19 @@ and closing brings everyone back to the main room."""
 from __future__ import annotations
 
 import asyncio
+import re
 
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
+from tests.support.axe import described, violations, with_axe
 from tests.support.browser import Person, gathered
 
 GUESTS = ("Ann", "Ben", "Cy", "Di")
+
+
+async def assert_clean(page: Page, what: str) -> None:
+    found = await violations(page)
+    assert not found, f"{what}: {len(found)} kinds of violation\n{described(found)}"
 
 
 async def _split(host: Person, rooms: int = 2, assign: str = "Automatically") -> None:
@@ -105,9 +112,7 @@ async def test_a_message_reaches_every_room_and_a_call_for_help_brings_the_host(
     await expect(ann.tile("Hana Host")).to_have_count(1, timeout=20_000)
 
     await host.page.get_by_role("button", name="Return to main room").click()
-    await expect(host.page.get_by_role("region", name="Breakout room")).to_be_hidden(
-        timeout=20_000
-    )
+    await expect(host.page.get_by_role("region", name="Breakout room")).to_be_hidden(timeout=20_000)
     await expect(ann.tile("Hana Host")).to_have_count(0, timeout=20_000)
 
 
@@ -120,3 +125,35 @@ async def test_participants_choose_their_room_when_the_host_lets_them(people) ->
     await chooser.get_by_role("button", name="Join Room 2").click()
     assert await _room_of(ann) == "Room 2"
     await expect(host.tile("Ann")).to_have_count(0, timeout=20_000)
+
+
+async def test_rooms_show_time_left_and_closing_counts_down_for_everyone(people) -> None:
+    host = await with_axe(await people())  # axe-core in their pages from the start
+    await host.sign_up("Hana Host")
+    meeting = await host.new_meeting()
+    await host.enter(meeting["code"])
+    ann = await with_axe(await people())
+    await ann.enter(meeting["code"], name="Ann")
+    ben = await people()
+    await ben.enter(meeting["code"], name="Ben")
+    await host.page.get_by_role("button", name="Breakout rooms").click()
+    panel = host.page.get_by_role("complementary", name="Breakout rooms")
+    await assert_clean(host.page, "the room, the Breakout rooms panel")
+    await panel.get_by_label("Time limit (minutes, optional)").fill("5")
+    await panel.get_by_role("button", name="Create rooms").click()
+    await expect(panel.get_by_role("combobox", name="Room for Ann")).to_be_visible()
+    await assert_clean(host.page, "the room, breakout rooms set up")
+    await _open(host)
+    await _room_of(ann)
+    await expect(ann.page.locator("#breakout-time")).to_have_text(re.compile(r"^[45]:\d\d left$"))
+    await assert_clean(ann.page, "a breakout room")
+
+    await panel.get_by_role("button", name="Close rooms").click()
+    for person in (ann, ben):
+        countdown = person.page.get_by_role("status").filter(has_text="Breakout rooms close in")
+        await expect(countdown).to_contain_text("you will be back in the main room")
+    await expect(ann.page.get_by_role("button", name="Return to main room")).to_be_visible()
+    await assert_clean(ann.page, "a breakout room, closing")
+    await ann.page.get_by_role("button", name="Return to main room").click()  # before the end
+    await expect(host.tile("Ann")).to_have_count(1, timeout=20_000)
+    await expect(ann.page.get_by_role("region", name="Breakout room")).to_be_hidden()
