@@ -21,7 +21,7 @@ a room that fails outright is reported with the tail of the server's log, and th
 
 Targets through the SFU: join ≤ 1.0 s (4 people), ≤ 1.5 s (8 people). The Janus capacity
 printed at the end is an extrapolation from a small room, beside LiveKit's published figure.
-Usage (as root): python bench/sfu.py [--runs 10] [--big]
+Usage (as root): python bench/sfu.py [--runs 10] [--big] [--join-only]
 """
 
 from __future__ import annotations
@@ -569,8 +569,8 @@ def report(rooms: list[Room]) -> None:
         )
 
 
-async def main(runs: int, big: bool) -> None:
-    sizes = [4, 6, 8] if big else [4, 6]
+async def main(runs: int, big: bool, join_only: bool) -> None:
+    sizes = [] if join_only else [4, 6, 8] if big else [4, 6]
     join_sizes = [4, 8] if big else [4]
     print(
         f"rooms of {', '.join(map(str, sizes))}: {HOLD_S:.0f} s window after everyone decodes"
@@ -590,6 +590,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="joins timed per room (median)")
     parser.add_argument("--big", action="store_true", help="rooms of 8 too (needs more cores)")
+    parser.add_argument(
+        "--join-only", action="store_true", help="join times only (no steady rooms): quicker"
+    )
     args = parser.parse_args()
     if janus_binary() is None:
         sys.exit("janus is not installed: scripts/bootstrap.sh --test (apt janus janus-tools)")
@@ -602,4 +605,4 @@ if __name__ == "__main__":
         ensure_veth()
     except (NotIsolated, OSError, subprocess.CalledProcessError) as exc:
         sys.exit(f"Janus needs the veth {VETH} (127.0.0.2) in this namespace: {exc}")
-    asyncio.run(main(args.runs, args.big))
+    asyncio.run(main(args.runs, args.big, args.join_only))
