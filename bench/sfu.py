@@ -1,9 +1,10 @@
 """Mesh vs SFU in the browser: frame rate, uplink, CPU and join time, side by side in one run.
 
 ``parley up`` twice, once with rooms peer to peer (``PARLEY_SFU_MODE=never``) and once through
-its own Janus (``PARLEY_SFU_MODE=always``, ICE on the veth ``v0``), each time with one headless
-Chromium (fake camera and microphone, no mDNS candidates: the same arguments for both planes),
-everything inside a loopback-only network namespace.
+its own Janus (``PARLEY_SFU_MODE=auto``, the default, where every room of three or more is on
+the SFU; ``--sfu-mode always`` for rooms on it from the first person; ICE on the veth ``v0``),
+each time with one headless Chromium (fake camera and microphone, no mDNS candidates: the same
+arguments for both planes), everything inside a loopback-only network namespace.
 
 1. Rooms of 4 and 6 people (8 with ``--big``), a fresh browser context each. Once every page
    decodes everyone, a short settle, then a window of 15 s: per page the frame rate of each
@@ -21,7 +22,7 @@ a room that fails outright is reported with the tail of the server's log, and th
 
 Targets through the SFU: join ≤ 1.0 s (4 people), ≤ 1.5 s (8 people). The Janus capacity
 printed at the end is an extrapolation from a small room, beside LiveKit's published figure.
-Usage (as root): python bench/sfu.py [--runs 10] [--big] [--join-only]
+Usage (as root): python bench/sfu.py [--runs 10] [--big] [--join-only] [--sfu-mode auto|always]
 """
 
 from __future__ import annotations
@@ -449,10 +450,12 @@ async def join_time(
     return middle, statistics.median(everyone)
 
 
-async def plane(mode: str, sizes: list[int], join_sizes: list[int], runs: int) -> list[Room]:
+async def plane(
+    mode: str, sizes: list[int], join_sizes: list[int], runs: int, sfu_mode: str = "auto"
+) -> list[Room]:
     """Every room of one plane, on one ``parley up`` and one Chromium. A room that fails is
     reported (with the server's log) and the others still run."""
-    env = {"PARLEY_SFU_MODE": "always" if mode == "sfu" else "never"}
+    env = {"PARLEY_SFU_MODE": sfu_mode if mode == "sfu" else "never"}
     if mode == "sfu":
         env |= {"PARLEY_JANUS_ICE_INTERFACES": VETH, "PARLEY_JANUS_RTP_PORTS": RTP_PORTS}
     print(f"{mode}: parley up with PARLEY_SFU_MODE={env['PARLEY_SFU_MODE']}", flush=True)
@@ -569,7 +572,7 @@ def report(rooms: list[Room]) -> None:
         )
 
 
-async def main(runs: int, big: bool, join_only: bool) -> None:
+async def main(runs: int, big: bool, join_only: bool, sfu_mode: str) -> None:
     sizes = [] if join_only else [4, 6, 8] if big else [4, 6]
     join_sizes = [4, 8] if big else [4]
     print(
@@ -580,7 +583,7 @@ async def main(runs: int, big: bool, join_only: bool) -> None:
     )
     rooms = await plane("mesh", sizes, join_sizes, runs)
     try:
-        rooms += await plane("sfu", sizes, join_sizes, runs)
+        rooms += await plane("sfu", sizes, join_sizes, runs, sfu_mode)
     except RuntimeError as exc:  # no Janus after all: the mesh figures still stand
         print(f"sfu: not measured: {exc}", flush=True)
     report(rooms)
@@ -592,6 +595,12 @@ if __name__ == "__main__":
     parser.add_argument("--big", action="store_true", help="rooms of 8 too (needs more cores)")
     parser.add_argument(
         "--join-only", action="store_true", help="join times only (no steady rooms): quicker"
+    )
+    parser.add_argument(
+        "--sfu-mode",
+        choices=["auto", "always"],
+        default="auto",
+        help="the SFU plane's PARLEY_SFU_MODE (auto: rooms of 3 or more are on the SFU)",
     )
     args = parser.parse_args()
     if janus_binary() is None:
@@ -605,4 +614,4 @@ if __name__ == "__main__":
         ensure_veth()
     except (NotIsolated, OSError, subprocess.CalledProcessError) as exc:
         sys.exit(f"Janus needs the veth {VETH} (127.0.0.2) in this namespace: {exc}")
-    asyncio.run(main(args.runs, args.big, args.join_only))
+    asyncio.run(main(args.runs, args.big, args.join_only, args.sfu_mode))
