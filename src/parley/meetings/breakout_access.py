@@ -10,7 +10,6 @@ id is never accepted as the meeting here (404): everything goes through the main
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -25,7 +24,7 @@ from parley.core.kv import get_kv
 from parley.meetings import errors, polls
 from parley.meetings.access import role_in
 from parley.meetings.dependencies import valid_meeting
-from parley.meetings.joining import GUEST_COOKIE, guest_key_of
+from parley.meetings.joining import GUEST_COOKIE, proven_guest
 from parley.meetings.models import Meeting, Participant
 
 GuestParticipant = Annotated[
@@ -63,25 +62,6 @@ class BreakoutCaller:
         return self.participant
 
 
-async def _guest(
-    request: Request, session: AsyncSession, kv: Redis, meeting: Meeting, participant_id: uuid.UUID
-) -> tuple[Participant, str]:
-    row = await session.get(Participant, participant_id)
-    if (
-        row is None
-        or row.meeting_id != meeting.id
-        or row.user_id is not None
-        or row.joined_at is None
-        or row.status == "removed"
-    ):
-        raise errors.meeting_not_found()
-    cookie = request.cookies.get(GUEST_COOKIE) or ""
-    stored = await guest_key_of(kv, participant_id) or ""
-    if not cookie or not hmac.compare_digest(stored.encode(), cookie.encode()):
-        raise errors.meeting_not_found()
-    return row, cookie
-
-
 async def breakout_caller(
     request: Request,
     participant_id: GuestParticipant = None,
@@ -96,7 +76,8 @@ async def breakout_caller(
         if participant_id is None:
             await current_principal(request)  # 401, as everywhere without a token
             raise errors.meeting_not_found()
-        guest, key = await _guest(request, session, kv, meeting, participant_id)
+        key = request.cookies.get(GUEST_COOKIE) or ""
+        guest = await proven_guest(session, kv, meeting, participant_id, key)
         return BreakoutCaller(meeting, False, guest, None, key)
     role = await role_in(session, meeting, principal)
     if role is None:

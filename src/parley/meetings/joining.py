@@ -8,6 +8,7 @@ room later; a removed user (or a removed guest's browser) cannot join again.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,28 @@ async def guest_key_of(kv: Redis, participant_id: uuid.UUID) -> str | None:
     """The browser key of the guest who made this participant row (``None`` for users)."""
     value = await kv.get(_guest_of_key(participant_id))
     return str(value) if value else None
+
+
+async def proven_guest(
+    session: AsyncSession, kv: Redis, meeting: Meeting, participant_id: uuid.UUID, cookie: str
+) -> Participant:
+    """The guest row ``participant_id`` names, when the browser's guest cookie is the key that
+    made it: how a guest (no access token) proves who they are to polls and breakout rooms.
+    Anything else (not this meeting's, a user's, never admitted, removed, another browser) is
+    404, as for an outsider."""
+    row = await session.get(Participant, participant_id)
+    if (
+        row is None
+        or row.meeting_id != meeting.id
+        or row.user_id is not None
+        or row.joined_at is None
+        or row.status == "removed"
+    ):
+        raise errors.meeting_not_found()
+    stored = await guest_key_of(kv, participant_id) or ""
+    if not cookie or not hmac.compare_digest(stored.encode(), cookie.encode()):
+        raise errors.meeting_not_found()
+    return row
 
 
 async def is_removed_guest(kv: Redis, meeting_id: uuid.UUID, guest_key: str) -> bool:

@@ -10,7 +10,6 @@ what the join recorded, and the row must have been let in and not removed, else 
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from typing import Annotated
 
@@ -24,8 +23,8 @@ from parley.core.kv import get_kv
 from parley.meetings import errors, polls
 from parley.meetings.access import role_in
 from parley.meetings.dependencies import valid_meeting
-from parley.meetings.joining import GUEST_COOKIE, _guest_of_key
-from parley.meetings.models import Meeting, Participant
+from parley.meetings.joining import GUEST_COOKIE, proven_guest
+from parley.meetings.models import Meeting
 
 GuestParticipant = Annotated[
     uuid.UUID | None,
@@ -34,25 +33,6 @@ GuestParticipant = Annotated[
         "their browser's guest cookie proves it is theirs."
     ),
 ]
-
-
-async def _guest(
-    request: Request, session: AsyncSession, kv: Redis, meeting: Meeting, participant_id: uuid.UUID
-) -> Participant:
-    row = await session.get(Participant, participant_id)
-    if (
-        row is None
-        or row.meeting_id != meeting.id
-        or row.user_id is not None
-        or row.joined_at is None
-        or row.status == "removed"
-    ):
-        raise errors.meeting_not_found()
-    cookie = request.cookies.get(GUEST_COOKIE) or ""
-    stored = await kv.get(_guest_of_key(participant_id)) or ""
-    if not cookie or not hmac.compare_digest(str(stored).encode(), cookie.encode()):
-        raise errors.meeting_not_found()
-    return row
 
 
 async def poll_caller(
@@ -67,7 +47,8 @@ async def poll_caller(
         if participant_id is None:
             await current_principal(request)  # 401, as everywhere without a token
             raise errors.meeting_not_found()
-        guest = await _guest(request, session, kv, meeting, participant_id)
+        cookie = request.cookies.get(GUEST_COOKIE) or ""
+        guest = await proven_guest(session, kv, meeting, participant_id, cookie)
         return polls.PollCaller(meeting, False, f"guest:{guest.id}", guest)
     role = await role_in(session, meeting, principal)
     if role is None:
